@@ -1,0 +1,85 @@
+# Minitron harness: one entry point for deps, build, test, bench, cuda and demo.
+# Sources are found by wildcard: every harness/<stage>/*.c and kernels/cpu/*.c goes
+# into build/libharness.a; every tests/test_*.c becomes its own cmocka binary.
+
+SAN ?= 0
+CC  ?= gcc
+BUILD := build$(if $(filter 1,$(SAN)),-san,)
+
+PKGS := hdf5-serial jansson libarchive libpcre2-8 yaml-0.1 openblas libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iharness -Ikernels $(PKG_CFLAGS) \
+          -DHX_VERSION='"$(shell cat VERSION)"'
+LDLIBS += $(PKG_LIBS) -lm -lpthread -fopenmp
+ifeq ($(SAN),1)
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard kernels/cpu/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+HARNESS  := bin/harness$(if $(filter 1,$(SAN)),-san,)
+
+NVCC := $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+CUDA_SRC := $(wildcard kernels/cuda/*.cu)
+
+.PHONY: all deps test bench cuda demo clean
+.SECONDARY:
+all: $(HARNESS)
+
+# Debian packages the build and tests need (see DESIGN.md); installed only when missing.
+DEB_PKGS := build-essential pkg-config libopenblas-dev libjansson-dev libyaml-dev libpcre2-dev \
+            libarchive-dev libhdf5-dev hdf5-tools libssl-dev libcmocka-dev gnuplot-nox libopenmpi-dev \
+            openmpi-bin zstd
+deps:
+	@tools/install-deps.sh $(DEB_PKGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libharness.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(HARNESS): $(BUILD)/harness/main.o $(BUILD)/libharness.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libharness.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+# `make cuda`: compile and link kernels/cuda with nvcc (bf16 kernels, cuBLASLt GEMMs).
+NVCC_FLAGS := -O2 -std=c++17 -arch=sm_90 -Ikernels -Iharness $(PKG_CFLAGS)
+cuda: $(BUILD)/libharness.a
+ifneq ($(and $(NVCC),$(CUDA_SRC)),)
+	@mkdir -p $(BUILD)/cuda
+	$(NVCC) $(NVCC_FLAGS) -lib -o $(BUILD)/cuda/libhxcuda.a $(CUDA_SRC)
+	@for t in $(wildcard tests/cuda/*.cu); do n=$$(basename $$t .cu); \
+	  echo "$(NVCC) ... -o $(BUILD)/cuda/$$n"; \
+	  $(NVCC) $(NVCC_FLAGS) -o $(BUILD)/cuda/$$n $$t $(BUILD)/cuda/libhxcuda.a $(BUILD)/libharness.a \
+	    -lcublasLt -lcublas $(PKG_LIBS) -lm -Xcompiler -fopenmp || exit 1; done
+else
+	@echo "cuda: nvcc or kernels/cuda sources not found; skipped"
+endif
+
+test: deps
+	@$(MAKE) --no-print-directory $(HARNESS) $(TEST_BIN)
+	@if [ -n "$(NVCC)" ]; then $(MAKE) --no-print-directory cuda; else echo "cuda: nvcc not found; CUDA compile skipped"; fi
+	@tests/run-tests.sh $(BUILD) $(HARNESS)
+
+bench: $(HARNESS)
+	$(HARNESS) bench
+
+demo: $(HARNESS)
+	$(HARNESS) run experiments/minitron-mini.yaml
+
+clean:
+	rm -rf build build-san bin
+
+-include $(LIB_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(BUILD)/harness/main.d

@@ -1,0 +1,59 @@
+/* Error reporting for the whole harness: status codes, a per-thread last-error
+ * message that carries the file:line where the error was raised, and the
+ * macros that raise and propagate errors. */
+#ifndef HX_CORE_ERR_H
+#define HX_CORE_ERR_H
+
+#include <stddef.h>
+
+/* Status codes. Every fallible function returns HX_OK (0) or a negative code
+ * and leaves a message retrievable with hx_errmsg(). */
+enum {
+    HX_OK = 0,
+    HX_EIO = -1,      /* read/write/open failure, including truncated files */
+    HX_EFORMAT = -2,  /* malformed file contents (bad header, bad JSON, ...) */
+    HX_EINVAL = -3,   /* invalid argument or inconsistent configuration */
+    HX_ENOMEM = -4,   /* allocation failure */
+    HX_ENAN = -5,     /* non-finite loss or gradient */
+    HX_ENOSPC = -6,   /* disk full */
+    HX_EINTR = -7,    /* interrupted by a signal */
+};
+
+/* Records an error message "file:line: <formatted text>" for the calling
+ * thread and returns `code`, so it can be used as `return hx_seterr(...)`. */
+int hx_seterr(int code, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Prefixes the current message with more context ("context: old message"),
+ * keeping the original file:line. Returns `code`. */
+int hx_adderr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The calling thread's last error message ("" if none). */
+const char *hx_errmsg(void);
+
+/* Clears the calling thread's error message. */
+void hx_clearerr(void);
+
+/* Name of a status code, e.g. "EFORMAT". */
+const char *hx_strstatus(int code);
+
+#define HX_ERR(code, ...) hx_seterr((code), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Evaluates `expr` (an int status) and returns it from the caller if negative. */
+#define HX_TRY(expr)                 \
+    do {                             \
+        int hx_rc_ = (expr);         \
+        if (hx_rc_ < 0) return hx_rc_; \
+    } while (0)
+
+/* Allocation helpers: on failure they set HX_ENOMEM with the caller's
+ * file:line and return NULL. Memory is zeroed by hx_calloc_at. */
+void *hx_malloc_at(size_t bytes, const char *file, int line);
+void *hx_calloc_at(size_t n, size_t size, const char *file, int line);
+#define hx_malloc(bytes) hx_malloc_at((bytes), __FILE__, __LINE__)
+#define hx_calloc(n, size) hx_calloc_at((n), (size), __FILE__, __LINE__)
+
+/* Prints "error: <message>" to stderr for a CLI exit path and returns 1. */
+int hx_report(int code);
+
+#endif

@@ -1,0 +1,220 @@
+/* Host utilities: time, threads, file I/O, SHA-256 (OpenSSL libcrypto),
+ * progress line. */
+#include "core/util.h"
+
+#include "core/err.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <omp.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+double hx_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int g_threads = 0;
+
+void hx_set_threads(int n)
+{
+    if (n < 1) n = 1;
+    g_threads = n;
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
+
+void hx_threads_init(void)
+{
+    /* Must be set before the OpenMP runtime starts its threads. */
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    const char *env = getenv("HX_THREADS");
+    int n = env ? atoi(env) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    hx_set_threads(n);
+}
+
+int hx_threads(void)
+{
+    if (g_threads == 0) hx_threads_init();
+    return g_threads;
+}
+
+int hx_read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return HX_ERR(HX_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0) {
+        fclose(f);
+        return HX_ERR(HX_EIO, "%s: cannot seek: %s", path, strerror(errno));
+    }
+    long n = ftell(f);
+    rewind(f);
+    if (n < 0) {
+        fclose(f);
+        return HX_ERR(HX_EIO, "%s: cannot tell size", path);
+    }
+    char *buf = hx_malloc((size_t)n + 1);
+    if (!buf) {
+        fclose(f);
+        return HX_ENOMEM;
+    }
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    if (got != (size_t)n) {
+        free(buf);
+        return HX_ERR(HX_EIO, "%s: short read (%zu of %ld bytes)", path, got, n);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len) *len = (size_t)n;
+    return HX_OK;
+}
+
+int hx_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    size_t tl = strlen(path) + 32;
+    char *tmp = hx_malloc(tl);
+    if (!tmp) return HX_ENOMEM;
+    snprintf(tmp, tl, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        int rc = HX_ERR(errno == ENOSPC ? HX_ENOSPC : HX_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            int rc = HX_ERR(e == ENOSPC ? HX_ENOSPC : HX_EIO, "%s: write failed: %s", path, strerror(e));
+            free(tmp);
+            return rc;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return HX_ERR(e == ENOSPC ? HX_ENOSPC : HX_EIO, "%s: sync failed: %s", path, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return HX_ERR(HX_EIO, "%s: rename failed: %s", path, strerror(e));
+    }
+    free(tmp);
+    return HX_OK;
+}
+
+int hx_mkdir_p(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return HX_ERR(HX_ENOMEM, "out of memory");
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            int rc = HX_ERR(HX_EIO, "%s: cannot create directory: %s", p, strerror(e));
+            free(p);
+            return rc;
+        }
+        *s = '/';
+    }
+    int rc = HX_OK;
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) rc = HX_ERR(HX_EIO, "%s: cannot create directory: %s", p, strerror(errno));
+    free(p);
+    return rc;
+}
+
+char *hx_path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = hx_malloc(n);
+    if (s) snprintf(s, n, "%s/%s", a, b);
+    return s;
+}
+
+static void to_hex(const unsigned char *md, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+void hx_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    to_hex(md, out);
+}
+
+int hx_sha256_file(const char *path, char out[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return HX_ERR(HX_EIO, "%s: cannot open: %s", path, strerror(errno));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) EVP_DigestUpdate(ctx, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    if (bad) return HX_ERR(HX_EIO, "%s: read error", path);
+    to_hex(md, out);
+    return HX_OK;
+}
+
+void hx_progress_init(hx_progress *p, FILE *out, double interval_s)
+{
+    p->out = out;
+    p->tty = isatty(fileno(out));
+    p->start = p->last = hx_now();
+    p->interval_s = interval_s;
+}
+
+void hx_progress_show(hx_progress *p, int force, const char *fmt, ...)
+{
+    double t = hx_now();
+    double due = p->tty ? 0.1 : p->interval_s;
+    if (!force && t - p->last < due) return;
+    p->last = t;
+    va_list ap;
+    va_start(ap, fmt);
+    if (p->tty) fputs("\r\033[K", p->out);
+    vfprintf(p->out, fmt, ap);
+    va_end(ap);
+    if (!p->tty) fputc('\n', p->out);
+    fflush(p->out);
+}
+
+void hx_progress_done(hx_progress *p)
+{
+    if (p->tty) fputc('\n', p->out);
+    fflush(p->out);
+}

@@ -1,0 +1,55 @@
+/* Small host utilities: wall-clock time, thread count, files (read whole,
+ * atomic replace, mkdir -p), SHA-256 digests, and a terminal progress line. */
+#ifndef HX_CORE_UTIL_H
+#define HX_CORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Monotonic wall-clock time in seconds. */
+double hx_now(void);
+
+/* Number of threads used for non-GEMM ops (OpenMP) and set for OpenBLAS.
+ * hx_threads_init() reads HX_THREADS (default: all online cores), applies it
+ * to both OpenMP and OpenBLAS, and makes idle OpenMP threads wait passively
+ * so they do not steal cores from OpenBLAS. Call once at start-up. */
+void hx_threads_init(void);
+int hx_threads(void);
+void hx_set_threads(int n);
+
+/* Reads a whole file into a NUL-terminated buffer (caller frees).
+ * Errors: HX_EIO (open/read), HX_ENOMEM. `*len` gets the size in bytes. */
+int hx_read_file(const char *path, char **out, size_t *len);
+
+/* Writes `len` bytes to `path` atomically: writes "<path>.tmp.<pid>", fsyncs,
+ * then renames over `path`. On failure (HX_EIO, HX_ENOSPC) `path` is untouched
+ * and the temporary file is removed. */
+int hx_write_file_atomic(const char *path, const void *data, size_t len);
+
+/* Creates a directory and its parents (like mkdir -p). HX_EIO on failure. */
+int hx_mkdir_p(const char *path);
+
+/* Joins two path components into a malloc'd string ("a/b"). */
+char *hx_path_join(const char *a, const char *b);
+
+/* SHA-256 of a buffer, or of a file, as 64 lowercase hex chars + NUL. */
+void hx_sha256_hex(const void *data, size_t len, char out[65]);
+int hx_sha256_file(const char *path, char out[65]);
+
+/* Progress display. On a terminal it redraws one line (\r) at most 10 times a
+ * second; otherwise it prints a plain line every `interval_s` seconds. */
+typedef struct {
+    FILE *out;
+    int tty;
+    double start, last, interval_s;
+} hx_progress;
+
+void hx_progress_init(hx_progress *p, FILE *out, double interval_s);
+/* Shows `line` if due (or if `force`); the caller formats the content. */
+void hx_progress_show(hx_progress *p, int force, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Ends a terminal progress line with a newline. */
+void hx_progress_done(hx_progress *p);
+
+#endif

@@ -1,0 +1,40 @@
+/* bin/harness: the command-line entry point; dispatches to subcommands. */
+#include "cmds.h"
+#include "core/err.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const hx_cmd commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "harness %s: Minitron pruning + distillation benchmark and reproduction harness\n\n"
+            "usage: harness <command> [options]   (harness <command> --help for details)\n\n"
+            "commands:\n",
+            HX_VERSION);
+    for (const hx_cmd *c = commands; c->name; c++) fprintf(out, "  %-12s %s\n", c->name, c->summary);
+    fprintf(out, "\nenvironment: HX_THREADS=N sets the thread count (default: all cores)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("harness %s\n", HX_VERSION);
+        return 0;
+    }
+    hx_threads_init();
+    for (const hx_cmd *c = commands; c->name; c++)
+        if (!strcmp(c->name, argv[1])) return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "harness: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

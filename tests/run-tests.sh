@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every cmocka test binary in BUILD/tests and the CLI checks, then prints
+# a closing summary line "N passed, N failed". Usage: run-tests.sh BUILD HARNESS
+set -u
+build=${1:-build}; harness=${2:-bin/harness}
+export HX_THREADS=${HX_THREADS:-2}
+export HX_HARNESS=$harness
+passed=0; failed=0; failed_names=()
+for t in "$build"/tests/test_*; do
+  [ -x "$t" ] || continue
+  case "$t" in *.o|*.d) continue;; esac
+  name=$(basename "$t")
+  log="$build/tests/$name.log"
+  "$t" >"$log" 2>&1; rc=$?
+  p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
+  f=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed before cmocka's summary
+  passed=$((passed + p)); failed=$((failed + f))
+  grep -E '^(SKIP|NOTE):' "$log" || true
+  if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "---- $name (exit $rc) ----"; tail -n 40 "$log"; fi
+  printf '%-28s %3d passed %3d failed\n' "$name" "$p" "$f"
+done
+echo
+[ ${#failed_names[@]} -gt 0 ] && echo "failing suites: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
