@@ -1,0 +1,70 @@
+/* The parameters of a Llama/Mistral-family decoder held in one contiguous
+ * fp32 buffer, with named views per tensor in Hugging Face order and layout.
+ * A second hx_model with the same config serves as the gradient buffer. */
+#ifndef HX_MODEL_MODEL_H
+#define HX_MODEL_MODEL_H
+
+#include "model/config.h"
+
+#include <stddef.h>
+
+/* One decoder layer. Linear weights are row-major [out_features, in_features]
+ * exactly as nn.Linear stores them (y = x W^T). */
+typedef struct {
+    float *input_layernorm;          /* [hidden_size] */
+    float *q_proj;                   /* [num_attention_heads*head_dim, hidden_size] */
+    float *k_proj;                   /* [num_key_value_heads*head_dim, hidden_size] */
+    float *v_proj;                   /* [num_key_value_heads*head_dim, hidden_size] */
+    float *o_proj;                   /* [hidden_size, num_attention_heads*head_dim] */
+    float *post_attention_layernorm; /* [hidden_size] */
+    float *gate_proj;                /* [intermediate_size, hidden_size] */
+    float *up_proj;                  /* [intermediate_size, hidden_size] */
+    float *down_proj;                /* [hidden_size, intermediate_size] */
+} hx_layer;
+
+typedef struct {
+    hx_config cfg;
+    float *embed_tokens; /* [vocab_size, hidden_size] */
+    hx_layer *layers;    /* [num_hidden_layers] */
+    float *norm;         /* [hidden_size], final RMSNorm */
+    float *lm_head;      /* [vocab_size, hidden_size]; == embed_tokens when tied */
+    float *data;         /* the one buffer holding every parameter */
+    size_t n_floats;     /* length of data (tied lm_head counted once) */
+} hx_model;
+
+typedef enum { HX_PARAM_EMBED, HX_PARAM_NORM, HX_PARAM_LINEAR, HX_PARAM_LM_HEAD } hx_param_kind;
+
+/* A named view of one parameter tensor. `name` is the HF state-dict name
+ * ("model.layers.3.self_attn.q_proj.weight"); vectors have cols == 0. */
+typedef struct {
+    char name[96];
+    float *data;
+    int rows, cols;
+    hx_param_kind kind;
+    int layer; /* -1 for embedding, final norm and lm_head */
+} hx_param;
+
+/* Allocates a zeroed model for `cfg` (validated with hx_config_validate).
+ * With tie_word_embeddings, lm_head aliases embed_tokens. Errors: HX_EINVAL,
+ * HX_ENOMEM. */
+int hx_model_alloc(hx_model *m, const hx_config *cfg);
+void hx_model_free(hx_model *m);
+
+/* Number of distinct parameter tensors (a tied lm_head is not listed). */
+int hx_model_num_params(const hx_config *cfg);
+
+/* Fills `out` (room for hx_model_num_params entries) with views in HF order:
+ * embed_tokens, then per layer input_layernorm, q/k/v/o_proj,
+ * post_attention_layernorm, gate/up/down_proj, then norm and (untied) lm_head.
+ * Returns the number of entries. */
+int hx_model_params(const hx_model *m, hx_param *out);
+
+/* Parameter count in elements (tied embeddings counted once). */
+size_t hx_config_param_count(const hx_config *cfg);
+
+/* Checks internal consistency: positive sizes, num_key_value_heads divides
+ * num_attention_heads, head_dim > 0 and even (RoPE). Error HX_EINVAL naming
+ * the offending field. */
+int hx_config_validate(const hx_config *cfg);
+
+#endif
