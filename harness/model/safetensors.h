@@ -1,0 +1,65 @@
+/* safetensors reading and writing (single file and sharded with
+ * model.safetensors.index.json), with full validation of the header.
+ * Format: 8-byte little-endian header length N, N bytes of JSON
+ * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
+ * then the byte buffer; offsets are relative to the buffer start. */
+#ifndef HX_MODEL_SAFETENSORS_H
+#define HX_MODEL_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { HX_DT_F32 = 0, HX_DT_BF16 = 1, HX_DT_F16 = 2, HX_DT_I32 = 3, HX_DT_I64 = 4 } hx_dtype;
+
+/* One tensor's entry in a safetensors header. */
+typedef struct {
+    char *name;
+    hx_dtype dtype;
+    int ndim;
+    int64_t shape[8];
+    uint64_t begin, end; /* byte offsets into the data buffer */
+    int file;            /* index of the shard that holds it */
+} hx_st_tensor;
+
+/* An opened safetensors file or sharded set (memory-mapped, read-only). */
+typedef struct hx_st hx_st;
+
+/* Opens `path`: a .safetensors file, a model.safetensors.index.json, or a
+ * directory holding either. Validates header length against file size,
+ * the JSON, every dtype, shape × dtype size == end − begin, offsets inside the
+ * buffer and non-overlapping. Errors (HX_EIO, HX_EFORMAT) name the file and
+ * the tensor. */
+int hx_st_open(const char *path, hx_st **out);
+void hx_st_close(hx_st *st);
+
+int hx_st_count(const hx_st *st);
+const hx_st_tensor *hx_st_get(const hx_st *st, int i);
+/* Looks a tensor up by name; NULL if absent. */
+const hx_st_tensor *hx_st_find(const hx_st *st, const char *name);
+/* Number of elements of a tensor (product of its shape). */
+size_t hx_st_numel(const hx_st_tensor *t);
+
+/* Copies a tensor into `dst` as float32 (converting BF16/F16/I32/I64).
+ * `n` must equal hx_st_numel(t), else HX_EINVAL naming the tensor. */
+int hx_st_read_f32(const hx_st *st, const hx_st_tensor *t, float *dst, size_t n);
+/* Copies an integer tensor (I32 or I64) into int32 `dst`. */
+int hx_st_read_i32(const hx_st *st, const hx_st_tensor *t, int32_t *dst, size_t n);
+
+/* A tensor to write: float32 data, written as `dtype` (F32 or BF16, BF16 by
+ * round-to-nearest-even) or int32 data written as I32. */
+typedef struct {
+    const char *name;
+    const void *data;
+    hx_dtype src;   /* HX_DT_F32 or HX_DT_I32: what `data` holds */
+    hx_dtype dtype; /* what to store */
+    int ndim;
+    int64_t shape[8];
+} hx_st_entry;
+
+/* Writes tensors into `dir`: one model.safetensors when the total is at most
+ * max_shard_bytes (0 = no limit), else model-0000k-of-0000n.safetensors plus
+ * model.safetensors.index.json. `basename` replaces "model" when non-NULL.
+ * Files are written atomically (temp + rename). Errors: HX_EIO, HX_ENOSPC. */
+int hx_st_write(const char *dir, const char *basename, const hx_st_entry *entries, int n, uint64_t max_shard_bytes);
+
+#endif
