@@ -92,6 +92,7 @@ typedef struct {
 
 static int push_ids(enc_state *e, const int32_t *ids, size_t n)
 {
+    if (n == 0) return HX_OK;
     if (e->n + n > e->cap) {
         size_t cap = e->cap ? e->cap : 256;
         while (cap < e->n + n) cap *= 2;

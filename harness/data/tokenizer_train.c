@@ -397,7 +397,9 @@ static int run_merges(hx_bpe_trainer *tr, merge_state *m, learned *l)
 static json_t *token_json(const learned *l, uint32_t id)
 {
     char *s = hx_bytelevel_encode((const uint8_t *)l->bytes[id], l->len[id]);
-    return s ? json_stringn_nocheck(s, strlen(s)) : NULL;
+    json_t *j = s ? json_string_nocheck(s) : NULL;
+    free(s);
+    return j;
 }
 
 /* The tokenizer.json document of the learned vocabulary (NULL on ENOMEM). */
