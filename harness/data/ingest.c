@@ -314,7 +314,7 @@ static int refill(hx_ingest *it)
 /* Appends to the document buffer, growing it; fails past max_doc_bytes. */
 static int append(hx_ingest *it, const char *p, size_t n, int *too_large)
 {
-    if (*too_large) return HX_OK;
+    if (*too_large || n == 0) return HX_OK;
     if (it->len + n > it->opts.max_doc_bytes) {
         *too_large = 1;
         return HX_OK;
