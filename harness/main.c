@@ -1,4 +1,5 @@
 /* bin/harness: the command-line entry point; dispatches to subcommands. */
+#include "bench/bench.h"
 #include "cmds.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -10,6 +11,7 @@
 static const hx_cmd commands[] = {
     {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
+    {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
     {NULL, NULL, NULL},
 };
 
