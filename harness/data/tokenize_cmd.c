@@ -1,6 +1,4 @@
-/* (Kept out of the build as *.c.pending until the tokenizer (branch tok) lands in main: rename
- * to tokenize_cmd.c and add {"tokenize", hx_cmd_tokenize, ...} to harness/main.c.)
- * `harness tokenize`: corpus -> token shards. Documents are read by the
+/* `harness tokenize`: corpus -> token shards. Documents are read by the
  * streaming ingest, gathered in batches, encoded in parallel (OpenMP; the
  * tokenizer's encode is thread-safe: per-thread caches), and written in input
  * order, so the shards do not depend on the thread count. */
