@@ -3,6 +3,7 @@
 #include "cmds.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "data/data_cmds.h"
 #include "data/tokenizer_cmds.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 static const hx_cmd commands[] = {
     {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
+    {"tokenize", hx_cmd_tokenize, "turn a corpus (txt/jsonl, dirs, tar/gz/zst/xz) into token shards"},
     {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
     {NULL, NULL, NULL},
 };
