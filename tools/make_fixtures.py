@@ -3,7 +3,7 @@
 
 Builds tiny seeded LlamaForCausalLM / MistralForCausalLM models in fp32 with
 attn_implementation="eager", saves each with save_pretrained into
-tests/fixtures/<name>/, and writes tests/fixtures/<name>/reference.safetensors:
+tests/fixtures/engine/<name>/, and writes tests/fixtures/engine/<name>/reference.safetensors:
 
   input_ids  int64 [B, T]
   labels     int64 [B, T]   a copy of input_ids with some positions set to -100
@@ -21,7 +21,7 @@ returned count.
 Weights are re-drawn from N(0, 0.15^2) (norm weights 1 + N(0, 0.1^2)) so that
 attention is far from uniform and every norm weight matters.
 
-Usage: python3 tools/make_fixtures.py [--out tests/fixtures]
+Usage: python3 tools/make_fixtures.py [--out tests/fixtures/engine]
 Needs torch and transformers (versions recorded in each config.json).
 """
 import argparse
@@ -92,6 +92,9 @@ def build(name, cfg_cls, model_cls, kw, B, T, out_root, seed):
     d = os.path.join(out_root, name)
     os.makedirs(d, exist_ok=True)
     model.save_pretrained(d, safe_serialization=True)
+    gen = os.path.join(d, "generation_config.json")  # not needed by the harness
+    if os.path.exists(gen):
+        os.remove(gen)
     ref = {"input_ids": ids.contiguous(), "labels": labels.contiguous(),
            "logits": out.logits.detach().contiguous(), "loss": out.loss.detach().reshape(1).contiguous()}
     for pname, p in model.named_parameters():
@@ -102,7 +105,7 @@ def build(name, cfg_cls, model_cls, kw, B, T, out_root, seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="tests/fixtures")
+    ap.add_argument("--out", default="tests/fixtures/engine")
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
     for i, (name, (cfg_cls, model_cls, kw, B, T)) in enumerate(FIXTURES.items()):

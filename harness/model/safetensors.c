@@ -329,9 +329,9 @@ static int open_index(hx_st *st, const char *index_path)
     }
     char *slash = strrchr(dir, '/');
     if (slash)
-        slash[1] = '\0';
+        slash[slash == dir] = '\0'; /* "a/b/x.json" -> "a/b", "/x.json" -> "/" */
     else
-        dir[0] = '\0';
+        strcpy(dir, ".");
     if (!json_is_object(wm)) {
         rc = HX_ERR(HX_EFORMAT, "%s: missing or non-object \"weight_map\"", index_path);
         goto done;
@@ -355,7 +355,7 @@ static int open_index(hx_st *st, const char *index_path)
     json_t *s;
     json_array_foreach(shards, i, s)
     {
-        char *p = hx_path_join(dir[0] ? dir : ".", json_string_value(s));
+        char *p = hx_path_join(dir, json_string_value(s));
         if (!p) {
             rc = HX_ENOMEM;
             goto done;
