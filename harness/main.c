@@ -2,6 +2,7 @@
 #include "cmds.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "train/trainer.h"
 #include "data/tokenizer_cmds.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 static const hx_cmd commands[] = {
     {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
+    {"train", hx_cmd_train, "train a model on token shards (random init or checkpoint; resumable)"},
     {NULL, NULL, NULL},
 };
 
