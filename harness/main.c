@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "data/data_cmds.h"
+#include "train/trainer.h"
 #include "data/tokenizer_cmds.h"
 
 #include <stdio.h>
@@ -14,6 +15,7 @@ static const hx_cmd commands[] = {
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
     {"tokenize", hx_cmd_tokenize, "turn a corpus (txt/jsonl, dirs, tar/gz/zst/xz) into token shards"},
     {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
+    {"train", hx_cmd_train, "train a model on token shards (random init or checkpoint; resumable)"},
     {NULL, NULL, NULL},
 };
 
