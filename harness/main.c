@@ -2,11 +2,13 @@
 #include "cmds.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "exp/cmd_run.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const hx_cmd commands[] = {
+    {"run", hx_cmd_run, "run an experiment manifest (--dry-run prints the plan)"},
     {NULL, NULL, NULL},
 };
 
