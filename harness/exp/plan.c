@@ -9,11 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Nemotron's MLP is not gated (up and down projections only). */
+static int mlp_matrices(const hx_config *c) { return strcmp(c->model_type, "nemotron") ? 3 : 2; }
+
+size_t hx_plan_param_count(const hx_config *c)
+{
+    return hx_config_param_count(c) -
+           (size_t)(3 - mlp_matrices(c)) * c->num_hidden_layers * c->hidden_size * c->intermediate_size;
+}
+
 double hx_flops_forward_per_token(const hx_config *c, int seq_len)
 {
     double h = c->hidden_size, q = (double)c->num_attention_heads * c->head_dim;
     double kv = (double)c->num_key_value_heads * c->head_dim, f = c->intermediate_size, L = c->num_hidden_layers;
-    double n_mm = L * (2 * h * q + 2 * h * kv + 3 * h * f) + (double)c->vocab_size * h;
+    double n_mm = L * (2 * h * q + 2 * h * kv + mlp_matrices(c) * h * f) + (double)c->vocab_size * h;
     return 2 * n_mm + 2 * L * q * (seq_len + 1);
 }
 
@@ -93,7 +102,7 @@ int hx_plan_build(const hx_manifest *m, const char *only, double gflops, hx_plan
     double fwd_t = 0;
     if (p->teacher_known) {
         p->teacher = ts->config;
-        p->teacher_params = hx_config_param_count(&p->teacher);
+        p->teacher_params = hx_plan_param_count(&p->teacher);
         fwd_t = hx_flops_forward_per_token(&p->teacher, T);
         if (ts->trained)
             p->teacher_flops = 3 * fwd_t * (double)ts->train.tokens +
@@ -127,7 +136,7 @@ int hx_plan_build(const hx_manifest *m, const char *only, double gflops, hx_plan
         if (a->kind == HX_ARM_TEACHER) ap->student = p->teacher;
         double fwd_s, D = (double)a->train.tokens;
         if (ap->student_known) {
-            ap->student_params = hx_config_param_count(&ap->student);
+            ap->student_params = hx_plan_param_count(&ap->student);
             fwd_s = hx_flops_forward_per_token(&ap->student, T);
         } else { /* architecture search: scale the teacher to the budget */
             ap->student_params = (size_t)a->prune.param_budget;

@@ -6,6 +6,7 @@
  * FLOP model (per token; Kaplan et al. 2020 §2.1 / Chinchilla App. F
  * convention, with the causal mask counted):
  *   N_mm     = matmul parameters = L·(2·h·q + 2·h·kv + 3·h·f) + V·h
+ *              (2·h·f for Nemotron's non-gated MLP)
  *              (q = heads·head_dim, kv = kv_heads·head_dim; the LM head
  *              counts, the embedding lookup and norms do not)
  *   attn     = 2·L·q·(T+1)      (QKᵀ and A·V: 2·2·q multiply-adds per
@@ -65,6 +66,10 @@ typedef struct {
     hx_arm_plan *arms;    /* the selected arms */
     double total_flops, total_seconds;
 } hx_plan;
+
+/* Parameter count of `c` in elements: hx_config_param_count, with the
+ * non-gated MLP of model_type "nemotron" (2·h·f per layer instead of 3·h·f). */
+size_t hx_plan_param_count(const hx_config *c);
 
 /* Forward FLOPs per token of `c` at sequence length T (formula above). */
 double hx_flops_forward_per_token(const hx_config *c, int seq_len);
