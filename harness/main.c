@@ -2,11 +2,14 @@
 #include "cmds.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "data/tokenizer_cmds.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const hx_cmd commands[] = {
+    {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
+    {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
     {NULL, NULL, NULL},
 };
 
