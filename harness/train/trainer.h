@@ -44,11 +44,21 @@ typedef struct {
     int64_t stop_after_steps;   /* > 0: stop (with a checkpoint) after this step, as if interrupted */
     double progress_interval_s; /* plain progress lines off a terminal; <= 0: 30 s */
     int quiet;                  /* 1: no progress output */
+    /* Knowledge distillation (Minitron NeurIPS 2024 §3; minitron/kd.h). With
+     * `teacher` set, the loss of a micro-batch is
+     *   kd_w_ce * sum CE + sum tau^2 KL(p_t || p_s)   (reverse KL with kd_reverse)
+     * over its unmasked tokens, divided once by the global batch's unmasked
+     * count (field case C08). The teacher runs forward only. A vocabulary size
+     * mismatch uses the shared first min(V_s, V_t) ids (C07) and is logged. */
+    const char *teacher;        /* HF model directory; NULL: plain cross-entropy */
+    double kd_w_ce;             /* weight of the CE term next to KL ([P]: 0, the default) */
+    double kd_temperature;      /* tau (default 1) */
+    int kd_reverse;             /* 1: reverse KL(p_s || p_t) */
 } hx_train_config;
 
 /* Defaults: micro_batch 1, grad_accum 1, cosine schedule with min_lr =
  * peak_lr/10, AdamW defaults, clip 1.0, eval 4 batches, keep_last 2,
- * arm "train". The caller fills the model, data, budget and peak_lr. */
+ * arm "train", no teacher, KD temperature 1 and CE weight 0. The caller fills the model, data, budget and peak_lr. */
 hx_train_config hx_train_defaults(void);
 
 /* What a run did (for the caller and tests). */
