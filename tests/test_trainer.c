@@ -193,6 +193,19 @@ static void test_config_errors(void **state)
     assert_non_null(strstr(hx_errmsg(), "no complete checkpoint"));
 }
 
+/* An eval hook adding one column: the model's first weight times the tokens. */
+static int hook_calls;
+static int eval_hook(void *ctx, const hx_model *m, int64_t tokens, const char **names, double *values, int max)
+{
+    (void)ctx;
+    (void)m;
+    assert_true(max >= 1);
+    hook_calls++;
+    names[0] = "hook.tokens";
+    values[0] = 2.0 * (double)tokens;
+    return 1;
+}
+
 /* Distillation: a student identical to its teacher has zero KL and gets no
  * gradient from it (weights unchanged without decay); a random student's KL
  * falls; a teacher with a padded vocabulary (C07) works and is logged. */
@@ -229,6 +242,8 @@ static void test_distillation(void **state)
     c = base_config("kd_rand");
     c.teacher = teacher;
     c.kd_w_ce = 0.5;
+    c.eval_hook = eval_hook;
+    hook_calls = 0;
     c.ckpt_every_steps = 0;
     assert_int_equal(hx_train(&c, &r), HX_OK);
     kd = column(c.log_path, "arms/student/train", "loss_kd", &n);
@@ -237,6 +252,11 @@ static void test_distillation(void **state)
     assert_int_equal(n, 20);
     assert_true(kd[19] < 0.5 * kd[0]);
     assert_true(fabs(loss[5] - (0.5 * ce[5] + kd[5])) < 1e-9 * loss[5]);
+    double *hk = column(c.log_path, "arms/student/eval", "hook.tokens", &n);
+    assert_int_equal(n, 5); /* same rows as val_loss: 0, 320, ..., 1280 */
+    assert_int_equal(hook_calls, 5);
+    assert_true(hk[0] == 0 && hk[4] == 2560);
+    free(hk);
     free(kd);
     free(ce);
     free(loss);

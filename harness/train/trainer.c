@@ -149,9 +149,15 @@ static int evaluate(trainer *t, double *val_loss)
     }
     *val_loss = sum / ((double)nb * N);
     if (!t->log) return HX_OK;
-    const char *cols[] = {"step", "tokens", "val_loss", "perplexity"};
-    double v[] = {(double)t->step, (double)t->tokens, *val_loss, exp(*val_loss)};
-    return hx_h5log_append(t->log, t->eval_table, cols, v, 4);
+    enum { BASE = 4, MAX = 64 };
+    const char *cols[MAX] = {"step", "tokens", "val_loss", "perplexity"};
+    double v[MAX] = {(double)t->step, (double)t->tokens, *val_loss, exp(*val_loss)};
+    int extra = 0;
+    if (c->eval_hook) {
+        extra = c->eval_hook(c->eval_hook_ctx, &t->m, t->tokens, cols + BASE, v + BASE, MAX - BASE);
+        HX_TRY(extra);
+    }
+    return hx_h5log_append(t->log, t->eval_table, cols, v, BASE + extra);
 }
 
 /* Loss sums of one micro-batch after the student's forward pass, leaving

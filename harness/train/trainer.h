@@ -6,6 +6,7 @@
 #define HX_TRAIN_TRAINER_H
 
 #include "model/config.h"
+#include "model/model.h"
 #include "train/monitor.h"
 #include "train/optim.h"
 #include "train/schedule.h"
@@ -50,6 +51,14 @@ typedef struct {
      * over its unmasked tokens, divided once by the global batch's unmasked
      * count (field case C08). The teacher runs forward only. A vocabulary size
      * mismatch uses the shared first min(V_s, V_t) ids (C07) and is logged. */
+    /* Optional extra metrics at every evaluation point (e.g. task accuracy):
+     * called with the current model after the validation loss; it writes up
+     * to max_cols column names (pointers that stay valid for the whole run)
+     * and values, appended to the same row of arms/<arm>/eval, and returns
+     * how many it wrote or a negative error. */
+    int (*eval_hook)(void *ctx, const hx_model *m, int64_t tokens, const char **names, double *values,
+                     int max_cols);
+    void *eval_hook_ctx;
     const char *teacher;        /* HF model directory; NULL: plain cross-entropy */
     double kd_w_ce;             /* weight of the CE term next to KL ([P]: 0, the default) */
     double kd_temperature;      /* tau (default 1) */
