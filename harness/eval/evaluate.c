@@ -216,11 +216,11 @@ static int ppl_shards(const hx_evaluator *ev, const hx_model *m, hx_eval_result 
     size_t cap = CHUNK, len = 0;
     int32_t *chunk = hx_malloc(sizeof(int32_t) * CHUNK), *doc = hx_malloc(sizeof(int32_t) * cap);
     int rc = chunk && doc ? HX_OK : HX_ENOMEM;
-    long docs = 0;
-    for (uint64_t p = 0; rc == HX_OK && p < ds.n_tokens;) {
+    long docs = 0, limit = ev->cfg.doc_limit > 0 ? ev->cfg.doc_limit : -1;
+    for (uint64_t p = 0; rc == HX_OK && docs != limit && p < ds.n_tokens; p += CHUNK) {
         size_t n = ds.n_tokens - p < CHUNK ? (size_t)(ds.n_tokens - p) : CHUNK;
         rc = hx_dataset_read(&ds, p, n, chunk);
-        for (size_t i = 0; rc == HX_OK && i < n; i++) {
+        for (size_t i = 0; rc == HX_OK && docs != limit && i < n; i++) {
             if ((uint32_t)chunk[i] != boundary) {
                 if (len == cap) {
                     int32_t *g = realloc(doc, sizeof(int32_t) * cap * 2);
@@ -231,12 +231,11 @@ static int ppl_shards(const hx_evaluator *ev, const hx_model *m, hx_eval_result 
             } else if (len > 0) {
                 rc = ppl_shard_doc(ev, m, doc, (long)len, res);
                 len = 0;
-                if (++docs == ev->cfg.doc_limit) p = ds.n_tokens; /* stop */
+                docs++;
             }
         }
-        p = p < ds.n_tokens ? p + n : p;
     }
-    if (rc == HX_OK && len > 0 && (ev->cfg.doc_limit == 0 || docs < ev->cfg.doc_limit))
+    if (rc == HX_OK && len > 0 && docs != limit)
         rc = ppl_shard_doc(ev, m, doc, (long)len, res);
     if (rc < 0) hx_adderr(rc, "eval: shards %s", ev->cfg.shards);
     free(chunk);
