@@ -10,6 +10,7 @@
 
 static const hx_bench_suite suites[] = {
     {"engine", hx_bench_engine, "fp32 CPU engine: sgemm peak and one training step of the mini model"},
+    {"eval", hx_bench_eval, "multiple-choice scoring of the mini model: items/s vs choices and context length"},
     {NULL, NULL, NULL},
 };
 

@@ -44,6 +44,19 @@ typedef struct {
  *                    seq 256, batch 8 */
 int hx_bench_engine(json_t *out, const hx_bench_opts *opts);
 
+/* Evaluation suite (bench_eval.c): multiple-choice scoring with
+ * hx_loglik_tokens (tokenizer-free: random token contexts shared by the
+ * choices of an item, 8-token random continuations, batch 8 requests) on
+ * the mini configuration (random init, max_position_embeddings 1024). Keys:
+ *   items_per_s  scored items per second at context 256, 4 choices (median
+ *                of --steps runs)
+ *   scaling      [{context, choices, items, items_per_s, tokens_per_s}] for
+ *                (context, choices) = (256, 2), (256, 4), (256, 8), (64, 4),
+ *                (512, 4); items per run = max(1, 2048 / (choices * (context + 8)));
+ *                tokens_per_s counts every input token of every request
+ *   threads, config */
+int hx_bench_eval(json_t *out, const hx_bench_opts *opts);
+
 /* CLI: harness bench [--suite NAME]... [--json] [--steps N]. Prints a
  * line per measurement, or with --json one object {suite: {key: value}}. */
 int hx_cmd_bench(int argc, char **argv);

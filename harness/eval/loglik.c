@@ -122,15 +122,16 @@ int hx_loglik_tokens(const hx_model *m, const hx_ll_tokens *e, int n, const hx_l
             int len = x->n_ctx - drop[b0 + j] + x->n_cont - 1;
             if (len > T) T = len;
         }
-        /* A workspace per distinct shape; batches of the same shape reuse it. */
-        if (!ws.buf || ws.B != B || ws.T != T) {
+        /* A workspace per distinct shape (a last, smaller batch gets its
+         * own, so no empty rows are computed); batches of the same shape reuse it. */
+        if (!ws.buf || ws.B != nb || ws.T != T) {
             hx_workspace_free(&ws);
             free(ids);
-            ids = hx_calloc((size_t)B * T, sizeof(int32_t));
-            rc = ids ? hx_workspace_alloc(&ws, &m->cfg, B, T, HX_WS_INFER) : HX_ENOMEM;
+            ids = hx_calloc((size_t)nb * T, sizeof(int32_t));
+            rc = ids ? hx_workspace_alloc(&ws, &m->cfg, nb, T, HX_WS_INFER) : HX_ENOMEM;
             if (rc != HX_OK) break;
         }
-        memset(ids, 0, sizeof(int32_t) * (size_t)B * T); /* right padding: token 0, never scored */
+        memset(ids, 0, sizeof(int32_t) * (size_t)nb * T); /* right padding: token 0, never scored */
         for (int j = 0; j < nb; j++) {
             const hx_ll_tokens *x = &e[b0 + j];
             int nctx = x->n_ctx - drop[b0 + j];
