@@ -38,7 +38,7 @@ typedef struct {
     hx_model teacher;
     int n_imp;                 /* importance passes done */
     struct {
-        const hx_importance_spec *spec;
+        hx_importance_spec spec;
         hx_importance result;
     } imp[16];
 } runner;
@@ -269,6 +269,18 @@ static int same_importance(const hx_importance_spec *a, const hx_importance_spec
            a->depth == b->depth && a->block_len == b->block_len;
 }
 
+/* An arm's importance settings with depth=block's default block length filled
+ * in: the number of layers the arm removes. */
+static hx_importance_spec arm_importance(const runner *r, const hx_arm *a)
+{
+    hx_importance_spec s = a->importance;
+    int L = r->teacher.cfg.num_hidden_layers;
+    if (s.depth == HX_DEPTH_BLOCK && s.block_len <= 0)
+        s.block_len = a->prune.n_drop_layers > 0 ? a->prune.n_drop_layers
+                      : a->prune.num_hidden_layers > 0 ? L - a->prune.num_hidden_layers : 1;
+    return s;
+}
+
 /* N packed calibration windows of seq_len+1 tokens at seeded random offsets. */
 static int calibration_samples(const runner *r, const hx_importance_spec *s, int32_t **out)
 {
@@ -333,7 +345,7 @@ static int log_importance(runner *r, const char *group, const hx_importance_spec
 static int importance_for(runner *r, const hx_importance_spec *s, const hx_importance **out)
 {
     for (int i = 0; i < r->n_imp; i++)
-        if (same_importance(r->imp[i].spec, s)) {
+        if (same_importance(&r->imp[i].spec, s)) {
             *out = &r->imp[i].result;
             return HX_OK;
         }
@@ -357,7 +369,7 @@ static int importance_for(runner *r, const hx_importance_spec *s, const hx_impor
     int rc = hx_importance_run(&r->teacher, samples, s->samples, s->seq_len, &o, im);
     free(samples);
     if (rc < 0) return hx_adderr(rc, "importance");
-    r->imp[r->n_imp].spec = s;
+    r->imp[r->n_imp].spec = *s;
     char group[64];
     snprintf(group, sizeof group, r->n_imp == 0 ? "importance" : "importance_%d", r->n_imp);
     r->n_imp++;
@@ -418,11 +430,12 @@ static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len)
         hx_rng_seed(&g, arm->seed ^ 0x7A11D0);
         HX_TRY(hx_prune_plan_random(&r->teacher.cfg, &t, &g, &plan));
     } else {
-        HX_TRY(importance_for(r, &arm->importance, &im));
-        if (arm->importance.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0) {
+        hx_importance_spec spec = arm_importance(r, arm);
+        HX_TRY(importance_for(r, &spec, &im));
+        if (spec.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0) {
             /* [P]: drop the contiguous block whose removal costs least. */
             int first = hx_importance_best_block(im), k = r->teacher.cfg.num_hidden_layers - ps->num_hidden_layers;
-            if (first < 0 || k != arm->importance.block_len)
+            if (first < 0 || k != spec.block_len)
                 return HX_ERR(HX_EINVAL, "arm %s: depth=block needs block_len = layers removed (%d)", arm->name, k);
             block = hx_malloc(sizeof(int) * (size_t)k);
             if (!block) return HX_ENOMEM;
@@ -532,10 +545,27 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
 }
 
 /* What the runner cannot do yet, refused before any work starts. */
+static int check_budget(const char *what, const hx_train_spec *s, int seq_len)
+{
+    int64_t per = (int64_t)s->micro_batch * seq_len;
+    if (s->tokens % per != 0)
+        return HX_ERR(HX_EINVAL,
+                      "%s: tokens (%" PRId64 ") must be a multiple of micro_batch x seq_len (%" PRId64
+                      ") so the run stops at exactly that many tokens; e.g. %" PRId64 " or %" PRId64,
+                      what, s->tokens, per, s->tokens / per * per, (s->tokens / per + 1) * per);
+    return HX_OK;
+}
+
 static int check_supported(const hx_plan *p)
 {
+    if (p->m->teacher.trained) HX_TRY(check_budget("teacher.train", &p->m->teacher.train, p->m->data.seq_len));
     for (int i = 0; i < p->n_arms; i++) {
         const hx_arm *a = p->arms[i].arm;
+        if (a->kind != HX_ARM_TEACHER) {
+            char what[160];
+            snprintf(what, sizeof what, "arm %s", a->name);
+            HX_TRY(check_budget(what, &a->train, p->m->data.seq_len));
+        }
         if (a->kind == HX_ARM_ITERATIVE_KD)
             return HX_ERR(HX_EINVAL, "arm %s: iterative_kd is not supported by the runner yet", a->name);
         if (a->kind != HX_ARM_TEACHER && a->kind != HX_ARM_SCRATCH && a->prune.param_budget > 0)
