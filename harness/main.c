@@ -2,11 +2,13 @@
 #include "cmds.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "model/cmd_inspect.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const hx_cmd commands[] = {
+    {"inspect", hx_cmd_inspect, "show a model directory's config, parameter counts and tensors"},
     {NULL, NULL, NULL},
 };
 
