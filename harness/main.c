@@ -2,6 +2,7 @@
 #include "cmds.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "data/tokenizer_cmds.h"
 #include "model/cmd_inspect.h"
 
 #include <stdio.h>
@@ -9,6 +10,8 @@
 
 static const hx_cmd commands[] = {
     {"inspect", hx_cmd_inspect, "show a model directory's config, parameter counts and tensors"},
+    {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
+    {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
     {NULL, NULL, NULL},
 };
 

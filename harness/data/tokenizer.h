@@ -33,4 +33,64 @@ int hx_tokenizer_adds_bos(const hx_tokenizer *t);
 /* SHA-256 (64 hex chars) of the tokenizer.json bytes it was loaded from. */
 const char *hx_tokenizer_sha256(const hx_tokenizer *t);
 
+/* Id of a token given its text: an added token's content, or a model token's
+ * raw bytes (e.g. " the"). -1 when absent. */
+int hx_tokenizer_token_id(const hx_tokenizer *t, const char *text);
+
+/* Writes the tokenizer.json text this tokenizer was built from (loaded, or
+ * produced by the trainer) to `path` atomically; Tokenizer.from_file of HF
+ * tokenizers loads it and encodes identically. Errors: HX_EIO, HX_ENOSPC. */
+int hx_tokenizer_save(const hx_tokenizer *t, const char *path);
+
+/* ---- training (streaming byte-level BPE trainer) ----
+ *
+ * Usage: hx_bpe_trainer_new, then hx_bpe_trainer_add for each chunk of text
+ * (chunks should end at document or line boundaries: a pre-token never spans
+ * two chunks), then hx_bpe_trainer_finish. Memory is one hash entry (bytes +
+ * count) per distinct pre-token, independent of the text size.
+ *
+ * Algorithm (Sennrich et al. 2016, "Neural Machine Translation of Rare Words
+ * with Subword Units", sec. 3.2, as in HF tokenizers' BpeTrainer): the text is
+ * split by the pre-tokenizer regex, special-token occurrences removed, and
+ * distinct pre-tokens counted. The base vocabulary is the 256 bytes (ids 0..255
+ * in byte order, as GPT-2 byte-level characters). Then, repeatedly, the most
+ * frequent adjacent pair (summed over words x word count) is merged into a new
+ * token with the next id; pair counts are updated incrementally only in the
+ * words that contain the pair. Ties: equal counts are broken by the smaller
+ * left id, then the smaller right id (deterministic for a given input).
+ * Training stops at vocab_size tokens or when the best pair occurs fewer than
+ * min_frequency times. Special tokens get the ids after the last merge (as
+ * Llama 3 puts them after its base vocabulary), in the order given. */
+typedef struct hx_bpe_trainer hx_bpe_trainer;
+
+typedef struct {
+    int min_frequency;     /* pairs seen fewer times are not merged; 0 means 2 */
+    const char *pattern;   /* pre-tokenizer regex (PCRE2 syntax); NULL = Llama-3 (HX_TOKENIZER_LLAMA3_REGEX) */
+    const char *bos_token; /* special token prepended by the TemplateProcessing post-processor; NULL = none */
+} hx_bpe_train_opts;
+
+/* Regex of Llama 3 (Meta tiktoken pat_str), the trainer's default pre-tokenizer. */
+extern const char *const HX_TOKENIZER_LLAMA3_REGEX;
+
+/* vocab_size counts base bytes, merges and special tokens; it must be at
+ * least 256 + n_special. bos_token must be one of special_tokens.
+ * Errors: HX_EINVAL, HX_ENOMEM. */
+int hx_bpe_trainer_new(int vocab_size, const char *const *special_tokens, int n_special,
+                       const hx_bpe_train_opts *opts, hx_bpe_trainer **out);
+/* Counts the pre-tokens of `len` bytes of UTF-8 text. Errors: HX_EINVAL
+ * (invalid UTF-8, with the byte offset within this chunk), HX_ENOMEM. */
+int hx_bpe_trainer_add(hx_bpe_trainer *tr, const char *text, size_t len);
+/* Runs the merges and builds the tokenizer (pre_tokenizer Sequence[Split(regex,
+ * Isolated), ByteLevel(use_regex=false)], BPE model, special added tokens,
+ * TemplateProcessing "<bos> $A" when bos_token is set, ByteLevel decoder).
+ * The trainer can then only be freed. Errors: HX_EINVAL (no text), HX_ENOMEM. */
+int hx_bpe_trainer_finish(hx_bpe_trainer *tr, hx_tokenizer **out);
+void hx_bpe_trainer_free(hx_bpe_trainer *tr);
+
+/* Single-thread (threads=1) or multi-thread encode throughput over a text
+ * file, in MB/s of UTF-8 input (1 MB = 1e6 bytes). The file is split at line
+ * ends into ~64 KiB chunks encoded in parallel by `threads` OpenMP threads;
+ * the best of 3 passes is reported. Errors: those of load/read/encode. */
+int hx_bench_tokenizer(const char *tokenizer_json, const char *text_file, int threads, double *mb_per_s);
+
 #endif
