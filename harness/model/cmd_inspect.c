@@ -11,10 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const hx_st *order_st;
-static int cmp_natural(const void *a, const void *b)
+static int cmp_natural(const void *a, const void *b, void *st)
 {
-    return strverscmp(hx_st_get(order_st, *(const int *)a)->name, hx_st_get(order_st, *(const int *)b)->name);
+    return strverscmp(hx_st_get(st, *(const int *)a)->name, hx_st_get(st, *(const int *)b)->name);
 }
 
 static int is_embedding(const char *name)
@@ -98,8 +97,7 @@ int hx_inspect(const char *path, int json, FILE *out)
         total += hx_st_numel(t);
         if (is_embedding(t->name)) embed += hx_st_numel(t);
     }
-    order_st = st;
-    qsort(order, (size_t)n, sizeof *order, cmp_natural);
+    qsort_r(order, (size_t)n, sizeof *order, cmp_natural, st);
     int rc = HX_OK;
     char shape[160];
     if (json) {
