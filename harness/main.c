@@ -7,12 +7,14 @@
 #include "train/trainer.h"
 #include "exp/cmd_run.h"
 #include "data/tokenizer_cmds.h"
+#include "model/cmd_inspect.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const hx_cmd commands[] = {
     {"run", hx_cmd_run, "run an experiment manifest (--dry-run prints the plan)"},
+    {"inspect", hx_cmd_inspect, "show a model directory's config, parameter counts and tensors"},
     {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
     {"tokenize", hx_cmd_tokenize, "turn a corpus (txt/jsonl, dirs, tar/gz/zst/xz) into token shards"},
