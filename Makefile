@@ -90,7 +90,8 @@ endif
 
 test: deps
 	@$(MAKE) --no-print-directory $(HARNESS) $(TEST_BIN)
-	@if [ -n "$(NVCC)" ]; then $(MAKE) --no-print-directory cuda; else echo "cuda: nvcc not found; CUDA compile skipped"; fi
+	@if [ "$(SAN)" = 1 ]; then echo "cuda: skipped under SAN=1 (host sanitizers do not apply to nvcc)"; \
+	 elif [ -n "$(NVCC)" ]; then $(MAKE) --no-print-directory cuda; else echo "cuda: nvcc not found; CUDA compile skipped"; fi
 	@tests/run-tests.sh $(BUILD) $(HARNESS)
 
 bench: $(HARNESS)
