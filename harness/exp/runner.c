@@ -9,6 +9,7 @@
 #include "data/data_cmds.h"
 #include "data/tokenizer.h"
 #include "exp/h5log.h"
+#include "exp/report.h"
 #include "exp/summary.h"
 #include "minitron/importance.h"
 #include "minitron/prune.h"
@@ -501,7 +502,10 @@ static int run_teacher_arm(runner *r, const hx_arm *arm)
             hx_dataset_close(&val);
         }
     }
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, "arms/teacher", "params", (int64_t)hx_config_param_count(&r->teacher.cfg));
+    char grp[160];
+    snprintf(grp, sizeof grp, "arms/%s", arm->name);
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, grp, "params", (int64_t)hx_config_param_count(&r->teacher.cfg));
+    if (rc == HX_OK) rc = hx_h5log_attr_str(log, grp, "kind", "teacher");
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
 }
@@ -626,6 +630,7 @@ int hx_run(const hx_plan *plan, const hx_run_opts *o)
         if (rc == HX_OK) rc = rc2;
     }
     if (rc == HX_OK) rc = hx_write_summary(r.h5, r.dir, plan, stdout);
+    if (rc == HX_OK) rc = hx_report_plots(r.dir, "baselines");
     if (rc == HX_OK) printf("run: done in %.1f s; results in %s\n", hx_now() - t0, r.dir);
     runner_free(&r);
     return rc;
