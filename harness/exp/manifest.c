@@ -472,7 +472,7 @@ static int expand_env(ctx *c, const yaml_node_t *n, const char *path, const char
         *out = pstrdup(c->pv, s);
         return *out ? HX_OK : HX_ENOMEM;
     }
-    char buf[4096];
+    char buf[4096], var[256]; /* var outlives the loop body: a default points into it */
     size_t o = 0;
     while (*s) {
         const char *piece = s;
@@ -480,7 +480,6 @@ static int expand_env(ctx *c, const yaml_node_t *n, const char *path, const char
         if (s[0] == '$' && s[1] == '{') {
             const char *end = strchr(s, '}');
             if (!end) return perr(c, n, path, "unterminated ${ in \"%s\"", scalar(n));
-            char var[256];
             size_t vl = (size_t)(end - s - 2);
             if (vl >= sizeof var) return perr(c, n, path, "variable name too long");
             memcpy(var, s + 2, vl);
