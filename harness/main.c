@@ -18,6 +18,7 @@ static const hx_cmd commands[] = {
     {"tokenize", hx_cmd_tokenize, "turn a corpus (txt/jsonl, dirs, tar/gz/zst/xz) into token shards"},
     {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
     {"train", hx_cmd_train, "train a model on token shards (random init or checkpoint; resumable)"},
+    {"distill", hx_cmd_train, "train a (pruned) student by distilling a teacher's logits (train --teacher)"},
     {NULL, NULL, NULL},
 };
 

@@ -13,6 +13,7 @@
 #include "train/ckpt.h"
 #include "train/trainer.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,8 +162,8 @@ static void test_bit_exact_resume(void **state)
     free(lb);
     free(steps);
     double *ev = column(b.log_path, "arms/student/eval", "tokens", &nb);
-    assert_int_equal(nb, 4); /* every 320 tokens: 320, 640, 960, 1280 */
-    assert_true(ev[0] == 320 && ev[3] == 1280);
+    assert_int_equal(nb, 5); /* at the start, then every 320 tokens: 0, 320, 640, 960, 1280 */
+    assert_true(ev[0] == 0 && ev[1] == 320 && ev[4] == 1280);
     free(ev);
 }
 
@@ -190,6 +191,110 @@ static void test_config_errors(void **state)
     c.resume = 1;
     assert_int_equal(hx_train(&c, &r), HX_EINVAL);
     assert_non_null(strstr(hx_errmsg(), "no complete checkpoint"));
+}
+
+/* An eval hook adding one column: the model's first weight times the tokens. */
+static int hook_calls;
+static int eval_hook(void *ctx, const hx_model *m, int64_t tokens, const char **names, double *values, int max)
+{
+    (void)ctx;
+    (void)m;
+    assert_true(max >= 1);
+    hook_calls++;
+    names[0] = "hook.tokens";
+    values[0] = 2.0 * (double)tokens;
+    return 1;
+}
+
+/* Distillation: a student identical to its teacher has zero KL and gets no
+ * gradient from it (weights unchanged without decay); a random student's KL
+ * falls; a teacher with a padded vocabulary (C07) works and is logged. */
+static void test_distillation(void **state)
+{
+    (void)state;
+    hx_train_result r;
+    /* The teacher: trained briefly with CE. */
+    hx_train_config tc = base_config("kd_teacher");
+    tc.ckpt_every_steps = 0;
+    tc.keep_last = 1;
+    assert_int_equal(hx_train(&tc, &r), HX_OK);
+    char teacher[256];
+    snprintf(teacher, sizeof teacher, "%s/step-00000020", tc.ckpt_dir);
+
+    hx_train_config c = base_config("kd_same");
+    c.init_from = teacher;
+    c.teacher = teacher;
+    c.adamw.weight_decay = 0;
+    c.token_budget = 64; /* one step */
+    c.schedule.warmup = 0;
+    c.ckpt_every_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    int64_t n;
+    double *kd = column(c.log_path, "arms/student/train", "loss_kd", &n);
+    double *gn = column(c.log_path, "arms/student/train", "grad_norm", &n);
+    assert_int_equal(n, 1);
+    assert_true(fabs(kd[0]) < 1e-6);
+    assert_true(gn[0] < 1e-4);
+    free(kd);
+    free(gn);
+
+    /* A random student distilled from the teacher: KL goes down. */
+    c = base_config("kd_rand");
+    c.teacher = teacher;
+    c.kd_w_ce = 0.5;
+    c.eval_hook = eval_hook;
+    hook_calls = 0;
+    c.ckpt_every_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    kd = column(c.log_path, "arms/student/train", "loss_kd", &n);
+    double *ce = column(c.log_path, "arms/student/train", "loss_ce", &n);
+    double *loss = column(c.log_path, "arms/student/train", "loss", &n);
+    assert_int_equal(n, 20);
+    assert_true(kd[19] < 0.5 * kd[0]);
+    assert_true(fabs(loss[5] - (0.5 * ce[5] + kd[5])) < 1e-9 * loss[5]);
+    double *hk = column(c.log_path, "arms/student/eval", "hook.tokens", &n);
+    assert_int_equal(n, 5); /* same rows as val_loss: 0, 320, ..., 1280 */
+    assert_int_equal(hook_calls, 5);
+    assert_true(hk[0] == 0 && hk[4] == 2560);
+    free(hk);
+    free(kd);
+    free(ce);
+    free(loss);
+
+    /* C07: the teacher's vocabulary padded from 32 to 40 rows. */
+    hx_model t, p;
+    assert_int_equal(hx_model_load(teacher, &t), HX_OK);
+    hx_config pc = t.cfg;
+    pc.vocab_size = 40;
+    assert_int_equal(hx_model_alloc(&p, &pc), HX_OK);
+    hx_param a[64], b[64];
+    int na = hx_model_params(&t, a);
+    hx_model_params(&p, b);
+    for (int i = 0; i < na; i++) memcpy(b[i].data, a[i].data, sizeof(float) * (size_t)a[i].rows * (a[i].cols ? a[i].cols : 1));
+    for (int v = 32; v < 40; v++) /* padding rows: large logits that must not matter */
+        for (int j = 0; j < pc.hidden_size; j++) p.lm_head[v * pc.hidden_size + j] = 5.0f;
+    char padded[256];
+    snprintf(padded, sizeof padded, "%s/padded_teacher", tmpdir);
+    assert_int_equal(hx_model_save(padded, &p, HX_DT_F32, 0), HX_OK);
+    c = base_config("kd_pad");
+    c.init_from = teacher;
+    c.teacher = padded;
+    c.token_budget = 64;
+    c.schedule.warmup = 0;
+    c.ckpt_every_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    kd = column(c.log_path, "arms/student/train", "loss_kd", &n);
+    assert_true(fabs(kd[0]) < 1e-6); /* identical over the shared 32 ids */
+    free(kd);
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(c.log_path, HX_H5LOG_APPEND, &log), HX_OK);
+    char *policy = NULL;
+    assert_int_equal(hx_h5log_get_attr_str(log, "arms/student", "kd_loss", &policy), HX_OK);
+    assert_string_equal(policy, "forward_kl");
+    free(policy);
+    hx_h5log_close(log);
+    hx_model_free(&t);
+    hx_model_free(&p);
 }
 
 /* bin/harness train end to end: random init from a config.json, val loss, log, checkpoint. */
@@ -246,6 +351,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bit_exact_resume),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_distillation),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

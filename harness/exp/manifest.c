@@ -1371,7 +1371,6 @@ int hx_manifest_find_arm(const hx_manifest *m, const char *name)
 }
 
 const char *hx_arm_kind_name(hx_arm_kind k) { return k <= HX_ARM_ITERATIVE_KD ? kind_names[k] : "?"; }
-const char *hx_agg_name(hx_agg a) { return a <= HX_AGG_VAR ? agg_names[a] : "?"; }
 const char *hx_schedule_name(hx_schedule s) { return s <= HX_SCHED_WSD ? sched_names[s] : "?"; }
 const char *hx_depth_metric_name(hx_depth_metric d) { return d <= HX_DEPTH_BLOCK ? depth_names[d] : "?"; }
 

@@ -30,7 +30,9 @@ static void usage(FILE *out)
             "  --log FILE.h5        HDF5 run log; --arm NAME its arm (default train)\n"
             "  --seed N             init and data order (default 1234)\n"
             "  --resume             continue from the latest complete checkpoint in --ckpt-dir\n"
-            "  --skip-nan           skip steps with a non-finite loss (counted) instead of stopping\n");
+            "  --skip-nan           skip steps with a non-finite loss (counted) instead of stopping\n"
+            "  --teacher DIR        distil from this HF model: loss = w_ce*CE + tau^2*KL(teacher||student)\n"
+            "  --kd-temperature X   tau (default 1); --kd-w-ce X CE weight (default 0); --reverse-kl\n");
 }
 
 int hx_cmd_train(int argc, char **argv)
@@ -42,7 +44,9 @@ int hx_cmd_train(int argc, char **argv)
         {"warmup", 1, 0, 'w'},       {"wd", 1, 0, 'd'},         {"clip", 1, 0, 'C'},   {"eval-every", 1, 0, 'e'},
         {"eval-batches", 1, 0, 'E'}, {"ckpt-dir", 1, 0, 'o'},   {"ckpt-every", 1, 0, 'k'},
         {"keep", 1, 0, 'p'},         {"log", 1, 0, 'L'},        {"arm", 1, 0, 'a'},    {"seed", 1, 0, 'S'},
-        {"resume", 0, 0, 'r'},       {"skip-nan", 0, 0, 'N'},   {"help", 0, 0, 'h'},   {0, 0, 0, 0},
+        {"resume", 0, 0, 'r'},       {"skip-nan", 0, 0, 'N'},   {"help", 0, 0, 'h'},
+        {"teacher", 1, 0, 'x'},      {"kd-temperature", 1, 0, 'X'}, {"kd-w-ce", 1, 0, 'W'},
+        {"reverse-kl", 0, 0, 'R'},   {0, 0, 0, 0},
     };
     hx_train_config c = hx_train_defaults();
     c.seq_len = 256;
@@ -80,9 +84,18 @@ int hx_cmd_train(int argc, char **argv)
         case 'S': c.seed = strtoull(optarg, NULL, 10); break;
         case 'r': c.resume = 1; break;
         case 'N': c.nan_policy = HX_NAN_SKIP; break;
+        case 'x': c.teacher = optarg; break;
+        case 'X': c.kd_temperature = atof(optarg); break;
+        case 'W': c.kd_w_ce = atof(optarg); break;
+        case 'R': c.kd_reverse = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (!strcmp(argv[0], "distill") && !c.teacher) {
+        fprintf(stderr, "harness distill: --teacher DIR is required\n\n");
+        usage(stderr);
+        return 2;
     }
     if (!!config_path == !!c.init_from) {
         fprintf(stderr, "harness train: give exactly one of --config and --init-from\n\n");

@@ -8,6 +8,7 @@
 #include "cpu/ops.h"
 #include "data/batch.h"
 #include "exp/h5log.h"
+#include "minitron/kd.h"
 #include "model/forward.h"
 #include "model/init.h"
 #include "model/weights.h"
@@ -25,7 +26,7 @@ hx_train_config hx_train_defaults(void)
     return (hx_train_config){.micro_batch = 1, .grad_accum = 1,
                              .schedule = {.kind = HX_SCHED_COSINE, .decay_fraction = 0.2},
                              .adamw = hx_adamw_defaults(), .grad_clip = 1.0, .eval_batches = 4, .keep_last = 2,
-                             .arm = "train", .progress_interval_s = 30};
+                             .arm = "train", .progress_interval_s = 30, .kd_temperature = 1.0};
 }
 
 typedef struct {
@@ -33,6 +34,10 @@ typedef struct {
     hx_model m, g;
     hx_adamw opt;
     hx_workspace ws;
+    hx_model teacher;      /* loaded when cfg->teacher is set */
+    hx_workspace tws;      /* the teacher's forward-only workspace */
+    float *dkd;            /* [N, V_student] KD gradient scratch */
+    uint8_t *mask;         /* [N] 1 where the target counts */
     hx_dataset train, val;
     int has_val;
     hx_sampler smp;
@@ -127,26 +132,61 @@ static int resume(trainer *t)
     return rc;
 }
 
-static int evaluate(trainer *t, double *val_loss)
+int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int batches, int32_t *x, int32_t *y,
+                double *loss)
 {
-    const hx_train_config *c = t->cfg;
-    const int N = c->micro_batch * c->seq_len;
-    uint64_t avail = hx_val_batches(&t->val, c->seq_len, c->micro_batch);
-    uint64_t nb = (uint64_t)c->eval_batches < avail ? (uint64_t)c->eval_batches : avail;
-    if (nb == 0) return HX_ERR(HX_EINVAL, "%s: too short for one validation batch", c->val_data);
+    const int N = ws->B * ws->T;
+    uint64_t avail = hx_val_batches(val, ws->T, ws->B);
+    uint64_t nb = (uint64_t)batches < avail ? (uint64_t)batches : avail;
+    if (nb == 0) return HX_ERR(HX_EINVAL, "validation data too short for one batch of %d x %d tokens", ws->B, ws->T);
     double sum = 0;
     for (uint64_t i = 0; i < nb; i++) {
         double s;
-        HX_TRY(hx_val_batch(&t->val, c->seq_len, c->micro_batch, i, t->x, t->y));
-        HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
-        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, t->m.cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
+        HX_TRY(hx_val_batch(val, ws->T, ws->B, i, x, y));
+        HX_TRY(hx_forward(m, ws, x, NULL));
+        HX_TRY(hx_cross_entropy(ws->logits, y, N, m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
         sum += s;
     }
-    *val_loss = sum / ((double)nb * N);
+    *loss = sum / ((double)nb * N);
+    return HX_OK;
+}
+
+static int evaluate(trainer *t, double *val_loss)
+{
+    const hx_train_config *c = t->cfg;
+    int rc = hx_val_loss(&t->m, &t->ws, &t->val, c->eval_batches, t->x, t->y, val_loss);
+    if (rc < 0) return hx_adderr(rc, "%s", c->val_data);
     if (!t->log) return HX_OK;
-    const char *cols[] = {"step", "tokens", "val_loss", "perplexity"};
-    double v[] = {(double)t->step, (double)t->tokens, *val_loss, exp(*val_loss)};
-    return hx_h5log_append(t->log, t->eval_table, cols, v, 4);
+    enum { BASE = 4, MAX = 64 };
+    const char *cols[MAX] = {"step", "tokens", "val_loss", "perplexity"};
+    double v[MAX] = {(double)t->step, (double)t->tokens, *val_loss, exp(*val_loss)};
+    int extra = 0;
+    if (c->eval_hook) {
+        extra = c->eval_hook(c->eval_hook_ctx, &t->m, t->tokens, cols + BASE, v + BASE, MAX - BASE);
+        HX_TRY(extra);
+    }
+    return hx_h5log_append(t->log, t->eval_table, cols, v, BASE + extra);
+}
+
+/* Loss sums of one micro-batch after the student's forward pass, leaving
+ * d(loss sum)/d(logits) in t->ws.logits: CE alone, or with a teacher
+ * kd_w_ce * CE + KL (sums, normalised later by hx_grad_reduce, C08). */
+static int micro_loss(trainer *t, int N, double *ce, double *kd)
+{
+    const hx_train_config *c = t->cfg;
+    int V = t->m.cfg.vocab_size;
+    *kd = 0;
+    if (!c->teacher)
+        return hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce);
+    HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
+    for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
+    *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
+                            c->kd_temperature, c->kd_reverse, 1.0, t->dkd, 1.0f);
+    /* CE gradient (scaled by kd_w_ce) plus the KD gradient, into the logits buffer. */
+    HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
+    float w = (float)c->kd_w_ce;
+    for (size_t i = 0; i < (size_t)N * V; i++) t->ws.logits[i] = w * t->ws.logits[i] + t->dkd[i];
+    return HX_OK;
 }
 
 /* One optimizer step over up to grad_accum micro-batches. */
@@ -156,20 +196,21 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     const int N = c->micro_batch * c->seq_len;
     int64_t micro_done = t->tokens / N, left = t->micro_total - micro_done;
     int n_micro = left < c->grad_accum ? (int)left : c->grad_accum;
-    double t0 = hx_now(), sums[2] = {0, 0};
+    double t0 = hx_now(), sums[3] = {0, 0, 0}; /* unmasked tokens, CE sum, KD sum */
     hx_grad_zero(&t->g);
     for (int a = 0; a < n_micro; a++) {
-        double s;
         HX_TRY(hx_sampler_next(&t->smp, t->x, t->y));
         HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
-        /* norm_count 1: dlogits of the SUM of token losses (reduction contract, grad.h) */
-        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, t->m.cfg.vocab_size, HX_IGNORE_INDEX, 1.0, t->ws.logits, &s));
+        double ce, kd;
+        HX_TRY(micro_loss(t, N, &ce, &kd));
         HX_TRY(hx_backward(&t->m, &t->ws, t->ws.logits, &t->g));
-        sums[0] += N;
-        sums[1] += s;
+        for (int i = 0; i < N; i++) sums[0] += t->y[i] != HX_IGNORE_INDEX;
+        sums[1] += ce;
+        sums[2] += kd;
     }
-    HX_TRY(hx_grad_reduce(NULL, &t->g, sums, 2));
-    double loss = sums[0] > 0 ? sums[1] / sums[0] : 0;
+    HX_TRY(hx_grad_reduce(NULL, &t->g, sums, 3));
+    double loss_ce = sums[0] > 0 ? sums[1] / sums[0] : 0, loss_kd = sums[0] > 0 ? sums[2] / sums[0] : 0;
+    double loss = t->cfg->teacher ? t->cfg->kd_w_ce * loss_ce + loss_kd : loss_ce;
     double norm = hx_grad_clip(&t->g, c->grad_clip);
     t->step++;
     t->tokens += (int64_t)n_micro * N;
@@ -181,9 +222,11 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     res->last_loss = loss;
     res->tokens_per_s = tps;
     if (t->log) {
-        const char *cols[] = {"step", "tokens", "loss", "loss_ce", "lr", "grad_norm", "tokens_per_s", "skipped_steps"};
-        double v[] = {(double)t->step, (double)t->tokens, loss, loss, t->lr, norm, tps, (double)t->guard.skipped};
-        HX_TRY(hx_h5log_append(t->log, t->table, cols, v, 8));
+        const char *cols[] = {"step", "tokens",       "loss",        "loss_ce", "loss_kd",
+                              "lr",   "grad_norm",    "tokens_per_s", "skipped_steps"};
+        double v[] = {(double)t->step, (double)t->tokens, loss, loss_ce, loss_kd, t->lr, norm, tps,
+                      (double)t->guard.skipped};
+        HX_TRY(hx_h5log_append(t->log, t->table, cols, v, 9));
     }
     if (!c->quiet) hx_train_progress(prog, 0, t->step, t->tokens, c->token_budget, loss, t->lr, tps);
     return HX_OK;
@@ -215,9 +258,45 @@ static void trainer_free(trainer *t)
     if (t->has_val) hx_dataset_close(&t->val);
     hx_dataset_close(&t->train);
     hx_workspace_free(&t->ws);
+    hx_workspace_free(&t->tws);
+    hx_model_free(&t->teacher);
+    free(t->dkd);
+    free(t->mask);
     hx_adamw_free(&t->opt);
     hx_model_free(&t->g);
     hx_model_free(&t->m);
+}
+
+/* Records the distillation settings on the arm group (schema: results/README.md). */
+static int log_kd_settings(trainer *t)
+{
+    const hx_train_config *c = t->cfg;
+    char grp[160];
+    snprintf(grp, sizeof grp, "arms/%s", c->arm);
+    int vs = t->m.cfg.vocab_size, vt = t->teacher.cfg.vocab_size;
+    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_teacher", c->teacher));
+    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_loss", c->kd_reverse ? "reverse_kl" : "forward_kl"));
+    HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_temperature", c->kd_temperature));
+    HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_w_ce", c->kd_w_ce));
+    HX_TRY(hx_h5log_attr_int(t->log, grp, "kd_vocab_shared", vs < vt ? vs : vt));
+    return HX_OK;
+}
+
+static int setup_teacher(trainer *t, const hx_train_config *c)
+{
+    int rc = hx_model_load(c->teacher, &t->teacher);
+    if (rc < 0) return hx_adderr(rc, "loading the KD teacher");
+    int vs = t->m.cfg.vocab_size, vt = t->teacher.cfg.vocab_size;
+    if (vs != vt && !c->quiet)
+        fprintf(stderr,
+                "note: teacher vocab_size %d != student %d; KL runs over the shared first %d ids (field case C07), "
+                "assuming the same tokenizer with padding rows\n",
+                vt, vs, vs < vt ? vs : vt);
+    HX_TRY(hx_workspace_alloc(&t->tws, &t->teacher.cfg, c->micro_batch, c->seq_len, HX_WS_INFER));
+    size_t N = (size_t)c->micro_batch * c->seq_len;
+    t->dkd = hx_malloc(N * (size_t)vs * sizeof(float));
+    t->mask = hx_malloc(N);
+    return t->dkd && t->mask ? HX_OK : HX_ENOMEM;
 }
 
 static int setup(trainer *t, const hx_train_config *c)
@@ -233,6 +312,7 @@ static int setup(trainer *t, const hx_train_config *c)
     HX_TRY(hx_model_alloc(&t->g, &t->m.cfg));
     HX_TRY(hx_adamw_init(&t->opt, &c->adamw, &t->m));
     HX_TRY(hx_workspace_alloc(&t->ws, &t->m.cfg, c->micro_batch, c->seq_len, HX_WS_TRAIN));
+    if (c->teacher) HX_TRY(setup_teacher(t, c));
     HX_TRY(hx_dataset_open(c->train_data, NULL, &t->train));
     if (c->val_data) {
         HX_TRY(hx_dataset_open(c->val_data, NULL, &t->val));
@@ -256,6 +336,7 @@ static int setup(trainer *t, const hx_train_config *c)
         /* rows logged after the checkpoint we continue from are re-logged; a fresh start clears the arm */
         HX_TRY(hx_h5log_truncate_tokens(t->log, t->table, t->tokens));
         HX_TRY(hx_h5log_truncate_tokens(t->log, t->eval_table, t->tokens));
+        if (c->teacher) HX_TRY(log_kd_settings(t));
     }
     return HX_OK;
 }
@@ -271,6 +352,8 @@ int hx_train(const hx_train_config *c, hx_train_result *res)
     hx_progress_init(&prog, stderr, c->progress_interval_s > 0 ? c->progress_interval_s : 30);
     double t0 = hx_now();
     int64_t start_tokens = t.tokens;
+    /* A fresh run logs the starting point (a pruned student's loss before retraining). */
+    if (rc == HX_OK && t.has_val && t.tokens == 0) rc = evaluate(&t, &res->last_val_loss);
     while (rc == HX_OK && t.tokens < c->token_budget) {
         int64_t before = t.tokens;
         rc = train_step(&t, res, &prog);

@@ -6,6 +6,9 @@
 #define HX_TRAIN_TRAINER_H
 
 #include "model/config.h"
+#include "data/shard.h"
+#include "model/forward.h"
+#include "model/model.h"
 #include "train/monitor.h"
 #include "train/optim.h"
 #include "train/schedule.h"
@@ -44,11 +47,29 @@ typedef struct {
     int64_t stop_after_steps;   /* > 0: stop (with a checkpoint) after this step, as if interrupted */
     double progress_interval_s; /* plain progress lines off a terminal; <= 0: 30 s */
     int quiet;                  /* 1: no progress output */
+    /* Knowledge distillation (Minitron NeurIPS 2024 §3; minitron/kd.h). With
+     * `teacher` set, the loss of a micro-batch is
+     *   kd_w_ce * sum CE + sum tau^2 KL(p_t || p_s)   (reverse KL with kd_reverse)
+     * over its unmasked tokens, divided once by the global batch's unmasked
+     * count (field case C08). The teacher runs forward only. A vocabulary size
+     * mismatch uses the shared first min(V_s, V_t) ids (C07) and is logged. */
+    /* Optional extra metrics at every evaluation point (e.g. task accuracy):
+     * called with the current model after the validation loss; it writes up
+     * to max_cols column names (pointers that stay valid for the whole run)
+     * and values, appended to the same row of arms/<arm>/eval, and returns
+     * how many it wrote or a negative error. */
+    int (*eval_hook)(void *ctx, const hx_model *m, int64_t tokens, const char **names, double *values,
+                     int max_cols);
+    void *eval_hook_ctx;
+    const char *teacher;        /* HF model directory; NULL: plain cross-entropy */
+    double kd_w_ce;             /* weight of the CE term next to KL ([P]: 0, the default) */
+    double kd_temperature;      /* tau (default 1) */
+    int kd_reverse;             /* 1: reverse KL(p_s || p_t) */
 } hx_train_config;
 
 /* Defaults: micro_batch 1, grad_accum 1, cosine schedule with min_lr =
  * peak_lr/10, AdamW defaults, clip 1.0, eval 4 batches, keep_last 2,
- * arm "train". The caller fills the model, data, budget and peak_lr. */
+ * arm "train", no teacher, KD temperature 1 and CE weight 0. The caller fills the model, data, budget and peak_lr. */
 hx_train_config hx_train_defaults(void);
 
 /* What a run did (for the caller and tests). */
@@ -63,6 +84,14 @@ typedef struct {
  * Errors: HX_EINVAL (inconsistent configuration, naming the field), I/O and
  * engine errors with their messages. */
 int hx_train(const hx_train_config *cfg, hx_train_result *res);
+
+/* Validation LM loss (nats/token): the mean cross-entropy over the first
+ * `batches` in-order validation batches of `val` (hx_val_batch), shaped by the
+ * workspace (ws->B sequences of ws->T tokens); x and y are [B*T] scratch.
+ * This is the loss every arm logs, so arms are compared on the same tokens.
+ * Errors: HX_EINVAL (validation data shorter than one batch), engine errors. */
+int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int batches, int32_t *x, int32_t *y,
+                double *loss);
 
 /* `bin/harness train`: see --help. */
 int hx_cmd_train(int argc, char **argv);
