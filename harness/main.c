@@ -17,7 +17,7 @@ static const hx_cmd commands[] = {
     {"run", hx_cmd_run, "run an experiment manifest (--dry-run prints the plan)"},
     {"plot", hx_cmd_plot, "redraw an experiment's figures (PNG/SVG/PDF) from its HDF5 results"},
     {"inspect", hx_cmd_inspect, "show a model directory's config, parameter counts and tensors"},
-    {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
+    {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on a corpus"},
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
     {"tokenize", hx_cmd_tokenize, "turn a corpus (txt/jsonl, dirs, tar/gz/zst/xz) into token shards"},
     {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
@@ -33,7 +33,7 @@ static void usage(FILE *out)
             "usage: harness <command> [options]   (harness <command> --help for details)\n\n"
             "commands:\n",
             HX_VERSION);
-    for (const hx_cmd *c = commands; c->name; c++) fprintf(out, "  %-12s %s\n", c->name, c->summary);
+    for (const hx_cmd *c = commands; c->name; c++) fprintf(out, "  %-17s %s\n", c->name, c->summary);
     fprintf(out, "\nenvironment: HX_THREADS=N sets the thread count (default: all cores)\n");
 }
 
