@@ -166,6 +166,7 @@ static void test_dead_components_score_zero(void **state)
     /* Removing block [1,3) equals removing layer 2 alone, since layer 1 is the identity. */
     assert_int_equal(r.n_blocks, 2);
     assert_true(rel(r.block_loss[1], r.loss_drop[2]) < 1e-6);
+    assert_int_equal(hx_importance_best_block(&r), r.block_loss[0] <= r.block_loss[1] ? 0 : 1);
     /* Depth pruning by loss drops the identity layer first. */
     hx_prune_targets t = {.num_hidden_layers = 2};
     hx_prune_plan plan;
@@ -254,7 +255,11 @@ static void test_bad_options(void **state)
     o = hx_importance_defaults();
     o.depth_loss = 0;
     assert_int_equal(hx_importance_run(&m, s, NS, T, &o, &r), HX_EINVAL);
+    o.depth = HX_DEPTH_BLOCK;
+    o.depth_loss = 1;
+    assert_int_equal(hx_importance_run(&m, s, NS, T, &o, &r), HX_EINVAL); /* block needs block_len */
     o.depth = HX_DEPTH_BI;
+    o.depth_loss = 0;
     assert_int_equal(hx_importance_run(&m, s, NS, T, &o, &r), HX_OK);
     assert_null(r.loss_drop);
     for (int l = 0; l < 3; l++) assert_true(r.scores.layer[l] == r.bi[l]);

@@ -70,6 +70,8 @@ static void test_roundtrip_uint16_eos(void **state)
     assert_int_equal(nt, 8);
     assert_int_equal(nd, 3);
     assert_int_equal(count_tmp_files(dir), 0);
+    assert_int_equal(hx_shard_writer_open(dir, "train", SHA_A, 1000, rule, bt, 4, &w), HX_EINVAL);
+    assert_non_null(strstr(hx_errmsg(), "train-*.hxs: shards already exist"));
 
     hx_shard s;
     char *p0 = hx_path_join(dir, "train-00000.hxs");

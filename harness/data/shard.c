@@ -165,6 +165,20 @@ int hx_shard_writer_open(const char *dir, const char *prefix, const char *tokeni
         return HX_ERR(HX_EINVAL, "shard writer: need max_tokens > 0 and boundary token %u < vocab_size %u",
                       boundary_token, vocab_size);
     HX_TRY(hx_mkdir_p(dir));
+    /* Stale shards of an earlier run would silently join the dataset. */
+    size_t pl = strlen(dir) + strlen(prefix) + 16;
+    char *pat = hx_malloc(pl);
+    if (!pat) return HX_ENOMEM;
+    snprintf(pat, pl, "%s/%s-*%s", dir, prefix, HX_SHARD_EXT);
+    glob_t g;
+    int found = glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0;
+    if (found) globfree(&g);
+    if (found) {
+        int rc = HX_ERR(HX_EINVAL, "%s: shards already exist; remove them or choose another directory or prefix", pat);
+        free(pat);
+        return rc;
+    }
+    free(pat);
     hx_shard_writer *w = hx_calloc(1, sizeof *w);
     if (!w) return HX_ENOMEM;
     w->dir = strdup(dir);

@@ -44,8 +44,10 @@ typedef struct hx_shard_writer hx_shard_writer;
 /* Starts writing shards "<dir>/<prefix>-00000.hxs", "-00001", ... each
  * holding at most max_tokens tokens (> 0). Each shard is written to a
  * temporary file in `dir` and renamed into place when complete, so a
- * reader never sees a partial shard. `dir` is created if missing.
- * tokenizer_sha256: 64 hex chars. Errors: HX_EINVAL, HX_EIO, HX_ENOMEM. */
+ * reader never sees a partial shard. `dir` is created if missing; if it
+ * already holds "<prefix>-*.hxs" files the writer refuses (HX_EINVAL), as
+ * stale shards would join the dataset. tokenizer_sha256: 64 hex chars.
+ * Errors: HX_EINVAL, HX_EIO, HX_ENOMEM. */
 int hx_shard_writer_open(const char *dir, const char *prefix, const char *tokenizer_sha256, uint32_t vocab_size,
                          hx_boundary_rule rule, uint32_t boundary_token, uint64_t max_tokens,
                          hx_shard_writer **out);

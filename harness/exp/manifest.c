@@ -472,7 +472,7 @@ static int expand_env(ctx *c, const yaml_node_t *n, const char *path, const char
         *out = pstrdup(c->pv, s);
         return *out ? HX_OK : HX_ENOMEM;
     }
-    char buf[4096];
+    char buf[4096], var[256]; /* var outlives the loop body: a default points into it */
     size_t o = 0;
     while (*s) {
         const char *piece = s;
@@ -480,7 +480,6 @@ static int expand_env(ctx *c, const yaml_node_t *n, const char *path, const char
         if (s[0] == '$' && s[1] == '{') {
             const char *end = strchr(s, '}');
             if (!end) return perr(c, n, path, "unterminated ${ in \"%s\"", scalar(n));
-            char var[256];
             size_t vl = (size_t)(end - s - 2);
             if (vl >= sizeof var) return perr(c, n, path, "variable name too long");
             memcpy(var, s + 2, vl);
@@ -1372,7 +1371,6 @@ int hx_manifest_find_arm(const hx_manifest *m, const char *name)
 }
 
 const char *hx_arm_kind_name(hx_arm_kind k) { return k <= HX_ARM_ITERATIVE_KD ? kind_names[k] : "?"; }
-const char *hx_agg_name(hx_agg a) { return a <= HX_AGG_VAR ? agg_names[a] : "?"; }
 const char *hx_schedule_name(hx_schedule s) { return s <= HX_SCHED_WSD ? sched_names[s] : "?"; }
 const char *hx_depth_metric_name(hx_depth_metric d) { return d <= HX_DEPTH_BLOCK ? depth_names[d] : "?"; }
 

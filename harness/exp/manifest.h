@@ -8,20 +8,16 @@
 #ifndef HX_EXP_MANIFEST_H
 #define HX_EXP_MANIFEST_H
 
+#include "minitron/aggregate.h"  /* hx_agg */
+#include "minitron/importance.h"  /* hx_depth_metric */
 #include "model/config.h"
 
 #include <stdint.h>
 #include <stdio.h>
 
-/* Aggregation of per-token importance scores over the batch or the sequence
- * axis (NeurIPS 2024 §2.2, Table 11): mean(|x|), sqrt(sum x^2), variance. */
-typedef enum { HX_AGG_MEAN = 0, HX_AGG_L2 = 1, HX_AGG_VAR = 2 } hx_agg;
 /* MLP neuron score on the pre-activation X·W1ᵢᵀ (paper) or after the
  * activation/gating (ModelOpt). */
 typedef enum { HX_NEURON_PRE = 0, HX_NEURON_POST = 1 } hx_neuron_score;
-/* Depth importance: LM loss with one layer removed (PPL), Block Importance
- * (1 − mean cosine, ShortGPT), or LM loss with a contiguous block removed. */
-typedef enum { HX_DEPTH_PPL = 0, HX_DEPTH_BI = 1, HX_DEPTH_BLOCK = 2 } hx_depth_metric;
 typedef enum { HX_PRUNE_IMPORTANCE = 0, HX_PRUNE_RANDOM = 1 } hx_prune_method;
 typedef enum { HX_SCHED_COSINE = 0, HX_SCHED_LINEAR = 1, HX_SCHED_CONSTANT = 2, HX_SCHED_WSD = 3 } hx_schedule;
 typedef enum { HX_ALPHA_DYNAMIC = 0, HX_ALPHA_CONST = 1 } hx_alpha_mode;
@@ -196,7 +192,6 @@ int hx_manifest_find_arm(const hx_manifest *m, const char *name);
 
 /* Enum names as written in manifests ("prune_kd", "l2", "cosine", ...). */
 const char *hx_arm_kind_name(hx_arm_kind k);
-const char *hx_agg_name(hx_agg a);
 const char *hx_schedule_name(hx_schedule s);
 const char *hx_depth_metric_name(hx_depth_metric d);
 

@@ -18,7 +18,7 @@ int hx_agg_parse(const char *s)
 const char *hx_agg_name(hx_agg a)
 {
     static const char *names[] = {"mean", "l2", "var"};
-    return names[a];
+    return a <= HX_AGG_VAR ? names[a] : "?";
 }
 
 int hx_agg_init(hx_agg_acc *a, int width, hx_agg batch, hx_agg seq)

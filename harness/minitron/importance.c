@@ -184,8 +184,11 @@ int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, 
         return HX_ERR(HX_EINVAL, "importance: need at least one calibration sample, seq_len >= 1 and micro_batch >= 1");
     if (o->block_len < 0 || o->block_len >= L)
         return HX_ERR(HX_EINVAL, "importance: block_len %d must be in [0, %d)", o->block_len, L);
-    if (o->depth == HX_DEPTH_PPL && !o->depth_loss)
-        return HX_ERR(HX_EINVAL, "importance: depth metric 'ppl' needs the layer-removal passes (depth_loss)");
+    if (o->depth != HX_DEPTH_BI && !o->depth_loss)
+        return HX_ERR(HX_EINVAL, "importance: depth metric '%s' needs the layer-removal passes (depth_loss)",
+                      o->depth == HX_DEPTH_PPL ? "ppl" : "block");
+    if (o->depth == HX_DEPTH_BLOCK && o->block_len == 0)
+        return HX_ERR(HX_EINVAL, "importance: depth metric 'block' needs block_len > 0");
     double t0 = hx_now();
     int B = o->micro_batch < n_samples ? o->micro_batch : n_samples, rem = n_samples % B;
     acc_ctx c = {0};
@@ -231,6 +234,14 @@ int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, 
     r->seconds = hx_now() - t0;
     if (rc != HX_OK) hx_importance_free(r);
     return rc;
+}
+
+int hx_importance_best_block(const hx_importance *r)
+{
+    int best = -1;
+    for (int i = 0; i < r->n_blocks; i++)
+        if (best < 0 || r->block_loss[i] < r->block_loss[best]) best = i;
+    return best;
 }
 
 void hx_importance_free(hx_importance *r)

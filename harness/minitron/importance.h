@@ -13,8 +13,10 @@
 #include <stdint.h>
 
 typedef enum {
-    HX_DEPTH_PPL = 0, /* layer score = LM loss with the layer removed (paper default for depth) */
-    HX_DEPTH_BI = 1,  /* layer score = Block Importance (ShortGPT) */
+    HX_DEPTH_PPL = 0,   /* layer score = LM loss with the layer removed (paper default for depth) */
+    HX_DEPTH_BI = 1,    /* layer score = Block Importance (ShortGPT) */
+    HX_DEPTH_BLOCK = 2, /* [P]: drop the contiguous block whose removal costs least (block_loss);
+                           layer scores are then the per-layer removal losses */
 } hx_depth_metric;
 
 typedef struct {
@@ -52,5 +54,9 @@ typedef struct {
 int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, int seq_len,
                       const hx_importance_opts *o, hx_importance *out);
 void hx_importance_free(hx_importance *r);
+
+/* First layer of the contiguous block whose removal gives the lowest loss
+ * (ties: the earliest), or -1 when no block scan was run. */
+int hx_importance_best_block(const hx_importance *r);
 
 #endif
