@@ -6,7 +6,9 @@
 #include "data/data_cmds.h"
 #include "train/trainer.h"
 #include "exp/cmd_run.h"
+#include "exp/report.h"
 #include "data/tokenizer_cmds.h"
+#include "model/cmd_inspect.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,8 @@
 
 static const hx_cmd commands[] = {
     {"run", hx_cmd_run, "run an experiment manifest (--dry-run prints the plan)"},
+    {"plot", hx_cmd_plot, "redraw an experiment's figures (PNG/SVG/PDF) from its HDF5 results"},
+    {"inspect", hx_cmd_inspect, "show a model directory's config, parameter counts and tensors"},
     {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
     {"tokenize", hx_cmd_tokenize, "turn a corpus (txt/jsonl, dirs, tar/gz/zst/xz) into token shards"},

@@ -483,6 +483,69 @@ int hx_h5log_write_array(hx_h5log *log, const char *path, hx_h5_type type, int n
     return flush(log);
 }
 
+int hx_h5log_list(hx_h5log *log, const char *group, char ***names, int *n)
+{
+    *names = NULL;
+    *n = 0;
+    if (strcmp(group, "/") && !link_exists(log->file, group)) return HX_OK;
+    hid_t g = open_group(log, group, 0);
+    if (g < 0) return HX_ERR(HX_EIO, "%s: cannot open group %s", log->path, group);
+    col_list cl = {.n = 0};
+    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cb, &cl);
+    H5Gclose(g);
+    if (e < 0) {
+        free_cols(&cl);
+        return HX_ERR(HX_EIO, "%s: cannot list group %s", log->path, group);
+    }
+    *names = hx_calloc((size_t)cl.n + 1, sizeof(char *));
+    if (!*names) {
+        free_cols(&cl);
+        return HX_ENOMEM;
+    }
+    for (int i = 0; i < cl.n; i++) (*names)[i] = cl.names[i]; /* ownership moves to the caller */
+    *n = cl.n;
+    return HX_OK;
+}
+
+void hx_h5log_free_list(char **names, int n)
+{
+    for (int i = 0; i < n && names; i++) free(names[i]);
+    free(names);
+}
+
+int hx_h5log_read_array(hx_h5log *log, const char *path, int64_t *dims, int max_dims, int *ndim, double **out)
+{
+    *out = NULL;
+    if (!link_exists(log->file, path)) return HX_ERR(HX_EINVAL, "%s: no dataset %s", log->path, path);
+    hid_t ds = H5Dopen2(log->file, path, H5P_DEFAULT);
+    if (ds < 0) return HX_ERR(HX_EIO, "%s: cannot open dataset %s", log->path, path);
+    hid_t sp = H5Dget_space(ds);
+    hsize_t d[8];
+    int nd = H5Sget_simple_extent_ndims(sp);
+    int rc = HX_OK;
+    if (nd < 1 || nd > max_dims || nd > 8) rc = HX_ERR(HX_EINVAL, "%s: %s has %d dimensions", log->path, path, nd);
+    size_t total = 1;
+    if (rc == HX_OK) {
+        H5Sget_simple_extent_dims(sp, d, NULL);
+        for (int i = 0; i < nd; i++) {
+            dims[i] = (int64_t)d[i];
+            total *= (size_t)d[i];
+        }
+        *ndim = nd;
+        *out = hx_malloc(sizeof(double) * (total ? total : 1));
+        if (!*out) rc = HX_ENOMEM;
+    }
+    if (rc == HX_OK && total && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
+        rc = HX_ERR(HX_EIO, "%s: cannot read %s", log->path, path);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    if (rc != HX_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 /* ---- provenance ---- */
 
 static void git_commit(char out[64])

@@ -88,6 +88,17 @@ int hx_h5log_get_attr_str(hx_h5log *log, const char *obj, const char *name, char
 int hx_h5log_write_array(hx_h5log *log, const char *path, hx_h5_type type, int ndim, const int64_t *dims,
                          const void *data);
 
+/* Names of the members (groups, datasets) of `group`, in name order, as a
+ * malloc'd array of malloc'd strings (free with hx_h5log_free_list); a
+ * missing group gives n = 0. Errors: HX_EIO, HX_ENOMEM. */
+int hx_h5log_list(hx_h5log *log, const char *group, char ***names, int *n);
+void hx_h5log_free_list(char **names, int n);
+
+/* Reads dataset `path` (any numeric type) as doubles into a malloc'd
+ * row-major array; dims[0..*ndim) receive its shape (at most max_dims).
+ * Errors: HX_EINVAL (missing, too many dimensions), HX_EIO, HX_ENOMEM. */
+int hx_h5log_read_array(hx_h5log *log, const char *path, int64_t *dims, int max_dims, int *ndim, double **out);
+
 /* ISO 8601 UTC time of now, "YYYY-MM-DDTHH:MM:SSZ". */
 void hx_iso8601_now(char out[32]);
 
