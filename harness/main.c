@@ -11,7 +11,9 @@
 #include "model/cmd_inspect.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const hx_cmd commands[] = {
     {"run", hx_cmd_run, "run an experiment manifest (--dry-run prints the plan)"},
@@ -47,6 +49,10 @@ int main(int argc, char **argv)
         printf("harness %s\n", HX_VERSION);
         return 0;
     }
+    /* libgomp reads OMP_WAIT_POLICY when it is loaded, before main, so the
+     * setenv in hx_threads_init comes too late: re-exec once with it set, so
+     * idle OpenMP threads sleep instead of spinning against the busy ones. */
+    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     hx_threads_init();
     for (const hx_cmd *c = commands; c->name; c++)
         if (!strcmp(c->name, argv[1])) return c->fn(argc - 1, argv + 1);
