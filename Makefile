@@ -54,17 +54,37 @@ $(HARNESS): $(BUILD)/harness/main.o $(BUILD)/libharness.a
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libharness.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
-# `make cuda`: compile and link kernels/cuda with nvcc (bf16 kernels, cuBLASLt GEMMs).
-NVCC_FLAGS := -O2 -std=c++17 -arch=sm_90 -Ikernels -Iharness $(PKG_CFLAGS)
-cuda: $(BUILD)/libharness.a
+# `make cuda`: compile and link kernels/cuda with nvcc (bf16 kernels, cuBLASLt GEMMs) into
+# $(BUILD)/cuda/libhxcuda.a and build each tests/cuda/*.cu into $(BUILD)/cuda/<name>.
+# CUDA_ARCHS picks the SASS targets (e.g. `make cuda CUDA_ARCHS="80 90"`); the last one
+# also gets PTX for newer GPUs.
+CUDA_ARCHS ?= 90
+comma := ,
+NVCC_GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
+                -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS))
+NVCC_FLAGS := -O2 -std=c++17 $(NVCC_GENCODE) -Ikernels -Iharness -Xcompiler -Wall,-Wextra $(PKG_CFLAGS)
+NVCC_LIBS  := -lcublasLt -lcublas -lm $(if $(filter 1,$(SAN)),-Xcompiler -fsanitize=address$(comma)undefined)
+# The CUDA programs link only the dependency-free core objects they use, so that they build on
+# GPU machines whose image lacks the Debian libraries of libharness.a (jansson, HDF5, ...).
+CUDA_HOST_OBJ := $(BUILD)/harness/core/err.o $(BUILD)/harness/core/rng.o
+CUDA_OBJ := $(CUDA_SRC:kernels/cuda/%.cu=$(BUILD)/cuda/%.o)
+CUDA_TEST_BIN := $(patsubst tests/cuda/%.cu,$(BUILD)/cuda/%,$(wildcard tests/cuda/*.cu))
+
+$(BUILD)/cuda/%.o: kernels/cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/cuda/libhxcuda.a: $(CUDA_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/cuda/%: tests/cuda/%.cu $(BUILD)/cuda/libhxcuda.a $(CUDA_HOST_OBJ)
+	$(NVCC) $(NVCC_FLAGS) -MMD -MP -o $@ $< $(BUILD)/cuda/libhxcuda.a $(CUDA_HOST_OBJ) $(NVCC_LIBS)
+
 ifneq ($(and $(NVCC),$(CUDA_SRC)),)
-	@mkdir -p $(BUILD)/cuda
-	$(NVCC) $(NVCC_FLAGS) -lib -o $(BUILD)/cuda/libhxcuda.a $(CUDA_SRC)
-	@for t in $(wildcard tests/cuda/*.cu); do n=$$(basename $$t .cu); \
-	  echo "$(NVCC) ... -o $(BUILD)/cuda/$$n"; \
-	  $(NVCC) $(NVCC_FLAGS) -o $(BUILD)/cuda/$$n $$t $(BUILD)/cuda/libhxcuda.a $(BUILD)/libharness.a \
-	    -lcublasLt -lcublas $(PKG_LIBS) -lm -Xcompiler -fopenmp || exit 1; done
+cuda: $(BUILD)/cuda/libhxcuda.a $(CUDA_TEST_BIN)
 else
+cuda:
 	@echo "cuda: nvcc or kernels/cuda sources not found; skipped"
 endif
 
@@ -82,4 +102,4 @@ demo: $(HARNESS)
 clean:
 	rm -rf build build-san bin
 
--include $(LIB_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(BUILD)/harness/main.d
+-include $(LIB_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(BUILD)/harness/main.d $(CUDA_OBJ:.o=.d) $(CUDA_TEST_BIN:%=%.d)

@@ -1,15 +1,23 @@
 /* bin/harness: the command-line entry point; dispatches to subcommands. */
+#include "bench/bench.h"
 #include "cmds.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "data/data_cmds.h"
+#include "train/trainer.h"
+#include "exp/cmd_run.h"
 #include "data/tokenizer_cmds.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const hx_cmd commands[] = {
+    {"run", hx_cmd_run, "run an experiment manifest (--dry-run prints the plan)"},
     {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
+    {"tokenize", hx_cmd_tokenize, "turn a corpus (txt/jsonl, dirs, tar/gz/zst/xz) into token shards"},
+    {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
+    {"train", hx_cmd_train, "train a model on token shards (random init or checkpoint; resumable)"},
     {NULL, NULL, NULL},
 };
 

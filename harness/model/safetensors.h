@@ -34,7 +34,9 @@ void hx_st_close(hx_st *st);
 
 int hx_st_count(const hx_st *st);
 const hx_st_tensor *hx_st_get(const hx_st *st, int i);
-/* Looks a tensor up by name; NULL if absent. */
+/* Path of the file (shard) that holds tensor `t`, for error messages. */
+const char *hx_st_path(const hx_st *st, const hx_st_tensor *t);
+/* Looks a tensor up by name (binary search); NULL if absent. */
 const hx_st_tensor *hx_st_find(const hx_st *st, const char *name);
 /* Number of elements of a tensor (product of its shape). */
 size_t hx_st_numel(const hx_st_tensor *t);
@@ -61,5 +63,24 @@ typedef struct {
  * model.safetensors.index.json. `basename` replaces "model" when non-NULL.
  * Files are written atomically (temp + rename). Errors: HX_EIO, HX_ENOSPC. */
 int hx_st_write(const char *dir, const char *basename, const hx_st_entry *entries, int n, uint64_t max_shard_bytes);
+
+/* Dtype name as in the safetensors header ("F32", "BF16", ...) and element
+ * size in bytes (0 for an unknown value). */
+const char *hx_dtype_name(hx_dtype dt);
+int hx_dtype_size(hx_dtype dt);
+
+/* Scalar conversions. bf16 -> f32 is exact (top half of the f32 bits).
+ * f32 -> bf16 rounds to nearest, ties to even; NaN stays NaN (quiet, sign
+ * kept); overflow rounds to ±inf (torch's `.to(torch.bfloat16)` semantics).
+ * f16 -> f32 is exact for normals, subnormals, ±0, ±inf and NaN. */
+float hx_bf16_to_f32(uint16_t h);
+uint16_t hx_f32_to_bf16(float f);
+float hx_f16_to_f32(uint16_t h);
+
+/* Writes a JSON value to `path` atomically, indented by 2 with sorted keys
+ * (as transformers writes config.json and index.json) and a final newline.
+ * Errors: HX_ENOMEM, HX_EIO, HX_ENOSPC. */
+struct json_t;
+int hx_json_write_atomic(const char *path, const struct json_t *root);
 
 #endif

@@ -11,9 +11,34 @@
 
 /* Reads `path` (a config.json) into `cfg`, applying the HF defaults
  * (num_key_value_heads = num_attention_heads, head_dim = hidden/heads only when
- * the key is absent, ...). Errors name the file and field. */
+ * the key is absent, ...). Errors name the file and field.
+ * Accepted: model_type "llama"/"mistral" (or architectures
+ * LlamaForCausalLM/MistralForCausalLM). Defaults as transformers 5.24
+ * LlamaConfig/MistralConfig: num_key_value_heads absent -> num_attention_heads
+ * (Mistral: 8) and null -> num_attention_heads; head_dim absent or null ->
+ * hidden_size/num_attention_heads, an explicit value always wins;
+ * rms_norm_eps 1e-6; rope_theta 10000; max_position_embeddings 2048 (Mistral
+ * 131072); tie_word_embeddings false; bos/eos 1/2 when absent, -1 when null,
+ * the first id when a list; Mistral sliding_window 4096 when absent, 0 when
+ * null. RoPE from rope_parameters (transformers 5) or rope_scaling (4), type
+ * key rope_type or type: "default" or "llama3" (factor, low_freq_factor,
+ * high_freq_factor, original_max_position_embeddings all required); any
+ * other type is HX_EFORMAT. rope_theta: top level or in rope_parameters; a
+ * null rope_theta with none in rope_parameters is an error.
+ * Deviations: the shape fields (vocab_size, hidden_size, intermediate_size,
+ * num_hidden_layers, num_attention_heads) are required, and hidden_act other
+ * than silu or attention_bias/mlp_bias true are refused. Then
+ * hx_config_validate (error prefixed with the path). Errors: HX_EIO (cannot
+ * open), HX_EFORMAT (JSON or field), HX_EINVAL (inconsistent config). */
 int hx_config_load(const char *path, hx_config *cfg);
-/* Writes `cfg` as config.json (head_dim always explicit), atomically. */
+/* Writes `cfg` as config.json, atomically, with sorted keys: architectures,
+ * model_type, all sizes, head_dim always explicit, rope_theta at top level,
+ * rope_scaling (llama3 block, or null), tie_word_embeddings, bos/eos (null
+ * when -1), sliding_window for Mistral, and torch_dtype plus dtype naming
+ * `dtype` (float32/bfloat16) so transformers 4.x and 5.x both load it.
+ * hx_config_save writes dtype float32. Errors: HX_EINVAL (invalid cfg),
+ * HX_EIO, HX_ENOSPC. */
+int hx_config_save_as(const char *path, const hx_config *cfg, hx_dtype dtype);
 int hx_config_save(const char *path, const hx_config *cfg);
 
 /* Loads config.json and the safetensors weights of HF model directory `dir`

@@ -1,0 +1,81 @@
+/* `harness bench`: suite table and command-line front end. */
+#include "bench/bench.h"
+
+#include "core/err.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const hx_bench_suite suites[] = {
+    {"engine", hx_bench_engine, "fp32 CPU engine: sgemm peak and one training step of the mini model"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: harness bench [--suite NAME]... [--json] [--steps N]\n\n"
+               "Runs benchmark suites (default: all) on HX_THREADS threads.\n"
+               "  --suite NAME  run only this suite (repeatable)\n"
+               "  --json        print one JSON object {suite: {key: value}}\n"
+               "  --steps N     timed repetitions per measurement (default 3)\n\nsuites:\n");
+    for (const hx_bench_suite *s = suites; s->name; s++) fprintf(f, "  %-10s %s\n", s->name, s->summary);
+}
+
+static void print_plain(const char *suite, json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+        printf("%s.%s = %s\n", suite, key, txt ? txt : "?");
+        free(txt);
+    }
+}
+
+int hx_cmd_bench(int argc, char **argv)
+{
+    hx_bench_opts o = {3, 0};
+    int json = 0, nsel = 0;
+    const char *sel[16];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--suite") && i + 1 < argc && nsel < 16) {
+            sel[nsel++] = argv[++i];
+        } else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
+            o.steps = atoi(argv[++i]);
+            if (o.steps < 1) return hx_report(HX_ERR(HX_EINVAL, "bench: --steps must be >= 1"));
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    for (int k = 0; k < nsel; k++) {
+        const hx_bench_suite *s = suites;
+        while (s->name && strcmp(s->name, sel[k])) s++;
+        if (!s->name) return hx_report(HX_ERR(HX_EINVAL, "bench: unknown suite '%s'", sel[k]));
+    }
+    json_t *all = json_object();
+    int rc = HX_OK;
+    for (const hx_bench_suite *s = suites; s->name && rc == HX_OK; s++) {
+        int want = nsel == 0;
+        for (int k = 0; k < nsel; k++) want |= !strcmp(s->name, sel[k]);
+        if (!want) continue;
+        json_t *obj = json_object();
+        rc = s->fn(obj, &o);
+        if (rc == HX_OK && !json) print_plain(s->name, obj);
+        json_object_set_new(all, s->name, obj);
+    }
+    if (rc == HX_OK && json) {
+        char *txt = json_dumps(all, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+        printf("%s\n", txt);
+        free(txt);
+    }
+    json_decref(all);
+    return rc == HX_OK ? 0 : hx_report(rc);
+}

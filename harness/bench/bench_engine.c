@@ -1,0 +1,140 @@
+/* Engine benchmark suite: measured sgemm peak and one full training step
+ * (forward, cross-entropy, backward) of the mini configuration, with model
+ * FLOPs counted analytically (formula in bench.h). */
+#include "bench/bench.h"
+
+#include "core/err.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "cpu/ops.h"
+#include "model/forward.h"
+#include "model/init.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MINI_BATCH = 8, MINI_SEQ = 256, SGEMM_N = 2048 };
+
+static hx_config mini_config(void)
+{
+    hx_config c = {0};
+    snprintf(c.model_type, sizeof c.model_type, "llama");
+    c.vocab_size = 2048;
+    c.hidden_size = 256;
+    c.intermediate_size = 768;
+    c.num_hidden_layers = 6;
+    c.num_attention_heads = 8;
+    c.num_key_value_heads = 4;
+    c.head_dim = 32;
+    c.max_position_embeddings = MINI_SEQ;
+    c.rms_norm_eps = 1e-5f;
+    c.rope_theta = 10000.0;
+    c.bos_token_id = c.eos_token_id = -1;
+    return c;
+}
+
+/* Forward matmul FLOPs of a batch (see bench.h); a step is 3x this. */
+static double forward_flops(const hx_config *c, int B, int T)
+{
+    double H = c->hidden_size, q = (double)c->num_attention_heads * c->head_dim;
+    double kv = (double)c->num_key_value_heads * c->head_dim, F = c->intermediate_size, V = c->vocab_size;
+    double per_token = c->num_hidden_layers * 2 * H * (q + 2 * kv + q + 3 * F) + 2 * H * V;
+    double attn = (double)B * c->num_hidden_layers * 2 * (2.0 * c->head_dim * c->num_attention_heads * T * (T + 1) / 2);
+    return (double)B * T * per_token + attn;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double sgemm_gflops(int reps)
+{
+    size_t n = SGEMM_N;
+    float *a = hx_malloc(sizeof(float) * n * n), *b = hx_malloc(sizeof(float) * n * n), *c = hx_malloc(sizeof(float) * n * n);
+    double best = 0;
+    if (a && b && c) {
+        hx_rng r;
+        hx_rng_seed(&r, 1);
+        for (size_t i = 0; i < n * n; i++) {
+            a[i] = (float)hx_rng_uniform(&r);
+            b[i] = (float)hx_rng_uniform(&r);
+        }
+        for (int k = 0; k <= reps; k++) { /* k = 0 warms up */
+            double t0 = hx_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0f, a, (int)n, b, (int)n,
+                        0.0f, c, (int)n);
+            double g = 2.0 * n * n * n / (hx_now() - t0) / 1e9;
+            if (k > 0 && g > best) best = g;
+        }
+    }
+    free(a), free(b), free(c);
+    return best;
+}
+
+int hx_bench_engine(json_t *out, const hx_bench_opts *o)
+{
+    hx_config cfg = mini_config();
+    const int B = MINI_BATCH, T = MINI_SEQ, N = B * T;
+    hx_model m, g;
+    hx_workspace ws;
+    HX_TRY(hx_model_alloc(&m, &cfg));
+    int rc = hx_model_alloc(&g, &cfg);
+    if (rc < 0) {
+        hx_model_free(&m);
+        return rc;
+    }
+    rc = hx_workspace_alloc(&ws, &cfg, B, T, HX_WS_TRAIN);
+    int32_t *ids = hx_malloc(sizeof(int32_t) * N), *tg = hx_malloc(sizeof(int32_t) * N);
+    double *times = hx_malloc(sizeof(double) * (size_t)o->steps);
+    if (rc == HX_OK && (!ids || !tg || !times)) rc = HX_ENOMEM;
+    if (rc == HX_OK) rc = hx_model_init_random(&m, 1);
+    if (rc == HX_OK) {
+        if (!o->quiet) fprintf(stderr, "bench engine: sgemm %d^3 on %d threads\n", SGEMM_N, hx_threads());
+        double peak = sgemm_gflops(o->steps);
+        hx_rng r;
+        hx_rng_seed(&r, 2);
+        for (int i = 0; i < N; i++) ids[i] = (int32_t)hx_rng_below(&r, (uint64_t)cfg.vocab_size);
+        long count = hx_shift_labels(tg, ids, B, T, HX_IGNORE_INDEX);
+        for (int k = 0; k <= o->steps && rc == HX_OK; k++) { /* k = 0 warms up */
+            double t0 = hx_now(), loss;
+            memset(g.data, 0, sizeof(float) * g.n_floats);
+            rc = hx_forward(&m, &ws, ids, NULL);
+            if (rc == HX_OK)
+                rc = hx_cross_entropy(ws.logits, tg, N, cfg.vocab_size, HX_IGNORE_INDEX, (double)count, ws.logits, &loss);
+            if (rc == HX_OK) rc = hx_backward(&m, &ws, ws.logits, &g);
+            if (k > 0) times[k - 1] = hx_now() - t0;
+            if (!o->quiet) fprintf(stderr, "bench engine: step %d/%d %.3f s\n", k, o->steps, hx_now() - t0);
+        }
+        if (rc == HX_OK) {
+            qsort(times, (size_t)o->steps, sizeof(double), cmp_double);
+            double sec = times[o->steps / 2], flops = 3 * forward_flops(&cfg, B, T);
+            json_t *c = json_object();
+            json_object_set_new(c, "hidden_size", json_integer(cfg.hidden_size));
+            json_object_set_new(c, "num_hidden_layers", json_integer(cfg.num_hidden_layers));
+            json_object_set_new(c, "num_attention_heads", json_integer(cfg.num_attention_heads));
+            json_object_set_new(c, "num_key_value_heads", json_integer(cfg.num_key_value_heads));
+            json_object_set_new(c, "head_dim", json_integer(cfg.head_dim));
+            json_object_set_new(c, "intermediate_size", json_integer(cfg.intermediate_size));
+            json_object_set_new(c, "vocab_size", json_integer(cfg.vocab_size));
+            json_object_set_new(c, "seq", json_integer(T));
+            json_object_set_new(c, "batch", json_integer(B));
+            json_object_set_new(out, "config", c);
+            json_object_set_new(out, "threads", json_integer(hx_threads()));
+            json_object_set_new(out, "sgemm_gflops", json_real(peak));
+            json_object_set_new(out, "step_seconds", json_real(sec));
+            json_object_set_new(out, "step_flops", json_real(flops));
+            json_object_set_new(out, "step_gflops", json_real(flops / sec / 1e9));
+            json_object_set_new(out, "step_tokens_per_s", json_real(N / sec));
+            json_object_set_new(out, "step_efficiency", json_real(peak > 0 ? flops / sec / 1e9 / peak : 0));
+        }
+    }
+    free(ids), free(tg), free(times);
+    hx_workspace_free(&ws);
+    hx_model_free(&m);
+    hx_model_free(&g);
+    return rc;
+}

@@ -1,0 +1,1618 @@
+/* Experiment manifest parsing (libyaml document API), defaults, validation,
+ * sweep expansion and content hashing. Every field is described once, in the
+ * tables below (key, type, offset, default, range); parsing, defaults, sweeps,
+ * the canonical form for hashing and the key list all walk those tables. */
+#include "exp/manifest.h"
+
+#include "core/err.h"
+#include "core/util.h"
+#include "model/model.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+/* ------------------------------------------------------------------ tables */
+
+typedef enum {
+    K_INT,      /* int */
+    K_COUNT,    /* int64_t, accepts k/M/B/T suffixes and exponents: 60k, 1.8B, 94e9 */
+    K_SEED,     /* uint64_t */
+    K_DOUBLE,   /* double */
+    K_FLOAT,    /* float */
+    K_BOOL,     /* int 0/1 */
+    K_ENUM,     /* enum stored as int; `names` is NULL-terminated */
+    K_STR,      /* const char * (pool) */
+    K_CSTR,     /* char[bufsize], restricted to `names` */
+    K_STRLIST,  /* int count at off_n, const char ** at off; a scalar is a one-item list */
+    K_INTLIST,  /* int count at off_n, int * at off */
+    K_SECTION,  /* mapping applied with `sub` onto base+off */
+    K_LIST,     /* sequence of mappings: count at off_n, elements of elem_size at off */
+    K_INLINE,   /* the fields of `sub` (at base+off) are accepted directly in this mapping */
+    K_DEFER,    /* handled by the caller (arms, sweep, the arm-level sections at the root) */
+} kind;
+
+struct table;
+typedef struct {
+    const char *key;
+    kind k;
+    size_t off, off_n;
+    const char *def;            /* default as text; NULL = zero/empty */
+    double lo, hi;              /* inclusive range for numbers (when lo < hi) */
+    int lo_open;                /* 1: value must be > lo */
+    const char *const *names;   /* K_ENUM / K_CSTR */
+    const struct table *sub;    /* K_SECTION / K_LIST / K_INLINE */
+    size_t elem_size;           /* K_LIST; K_CSTR buffer size */
+    int required;
+    int is_path;                /* strings naming files: digested by hx_manifest_hash */
+} field;
+
+typedef struct table {
+    const field *f;
+    int n;
+} table;
+
+#define TABLE(name, arr) static const table name = {arr, (int)(sizeof arr / sizeof arr[0])}
+#define NONE 0, 0, 0
+#define INF 1e300
+
+static const char *const agg_names[] = {"mean", "l2", "var", NULL};
+static const char *const neuron_names[] = {"pre", "post", NULL};
+static const char *const depth_names[] = {"ppl", "bi", "block", NULL};
+static const char *const method_names[] = {"importance", "random", NULL};
+static const char *const sched_names[] = {"cosine", "linear", "constant", "wsd", NULL};
+static const char *const alpha_names[] = {"dynamic", "const", NULL};
+static const char *const state_names[] = {"block_output", "embedding", "mlp_input", NULL};
+static const char *const metric_names[] = {"acc_norm", "acc", NULL};
+static const char *const kind_names[] = {"teacher",   "scratch",   "prune_ce",     "prune_kd",
+                                         "random_kd", "depth_kd", "iterative_kd", NULL};
+static const char *const model_type_names[] = {"llama", "mistral", "nemotron", NULL};
+static const char *const rope_names[] = {"default", "llama3", NULL};
+
+#define C(f) offsetof(hx_config, f)
+static const field rope_fields[] = {
+    {"rope_type", K_ENUM, C(rope_type), 0, "default", NONE, rope_names, NULL, 0, 0, 0},
+    {"factor", K_DOUBLE, C(rope_factor), 0, "8", 0, INF, 1, NULL, NULL, 0, 0, 0},
+    {"low_freq_factor", K_DOUBLE, C(rope_low_freq_factor), 0, "1", 0, INF, 1, NULL, NULL, 0, 0, 0},
+    {"high_freq_factor", K_DOUBLE, C(rope_high_freq_factor), 0, "4", 0, INF, 1, NULL, NULL, 0, 0, 0},
+    {"original_max_position_embeddings", K_INT, C(rope_original_max_position), 0, "8192", 1, INF, 0, NULL, NULL,
+     0, 0, 0},
+};
+TABLE(rope_table, rope_fields);
+
+static const field config_fields[] = {
+    {"model_type", K_CSTR, C(model_type), 0, "llama", NONE, model_type_names, NULL, sizeof(((hx_config *)0)->model_type),
+     0, 0},
+    {"vocab_size", K_INT, C(vocab_size), 0, NULL, 1, INF, 0, NULL, NULL, 0, 1, 0},
+    {"hidden_size", K_INT, C(hidden_size), 0, NULL, 1, INF, 0, NULL, NULL, 0, 1, 0},
+    {"intermediate_size", K_INT, C(intermediate_size), 0, NULL, 1, INF, 0, NULL, NULL, 0, 1, 0},
+    {"num_hidden_layers", K_INT, C(num_hidden_layers), 0, NULL, 1, INF, 0, NULL, NULL, 0, 1, 0},
+    {"num_attention_heads", K_INT, C(num_attention_heads), 0, NULL, 1, INF, 0, NULL, NULL, 0, 1, 0},
+    /* -1: derived (HF defaults: num_attention_heads; hidden_size / num_attention_heads). */
+    {"num_key_value_heads", K_INT, C(num_key_value_heads), 0, "-1", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"head_dim", K_INT, C(head_dim), 0, "-1", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"max_position_embeddings", K_INT, C(max_position_embeddings), 0, "4096", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"rms_norm_eps", K_FLOAT, C(rms_norm_eps), 0, "1e-5", 0, 1, 1, NULL, NULL, 0, 0, 0},
+    {"rope_theta", K_DOUBLE, C(rope_theta), 0, "10000", 0, INF, 1, NULL, NULL, 0, 0, 0},
+    {"rope_scaling", K_SECTION, 0, 0, NULL, NONE, NULL, &rope_table, 0, 0, 0},
+    {"tie_word_embeddings", K_BOOL, C(tie_word_embeddings), 0, "false", NONE, NULL, NULL, 0, 0, 0},
+    {"bos_token_id", K_INT, C(bos_token_id), 0, "-1", -1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"eos_token_id", K_INT, C(eos_token_id), 0, "-1", -1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"sliding_window", K_INT, C(sliding_window), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+};
+#undef C
+TABLE(config_table, config_fields);
+
+#define T(f) offsetof(hx_train_spec, f)
+static const field train_fields[] = {
+    {"tokens", K_COUNT, T(tokens), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"eval_every", K_COUNT, T(eval_every), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"lr", K_DOUBLE, T(lr), 0, "1e-3", 0, 10, 1, NULL, NULL, 0, 0, 0},
+    {"min_lr", K_DOUBLE, T(min_lr), 0, "-1", 0, 10, 0, NULL, NULL, 0, 0, 0},
+    {"warmup_steps", K_INT, T(warmup_steps), 0, "20", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"schedule", K_ENUM, T(schedule), 0, "cosine", NONE, sched_names, NULL, 0, 0, 0},
+    {"decay_fraction", K_DOUBLE, T(decay_fraction), 0, "0.2", 0, 1, 0, NULL, NULL, 0, 0, 0},
+    {"micro_batch", K_INT, T(micro_batch), 0, "8", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"grad_accum", K_INT, T(grad_accum), 0, "1", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"weight_decay", K_DOUBLE, T(weight_decay), 0, "0.1", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"grad_clip", K_DOUBLE, T(grad_clip), 0, "1.0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"beta1", K_DOUBLE, T(beta1), 0, "0.9", 0, 0.999999, 0, NULL, NULL, 0, 0, 0},
+    {"beta2", K_DOUBLE, T(beta2), 0, "0.95", 0, 0.999999, 0, NULL, NULL, 0, 0, 0},
+    {"decay_norms_embeddings", K_BOOL, T(decay_norms_embeddings), 0, "false", NONE, NULL, NULL, 0, 0, 0},
+};
+#undef T
+TABLE(train_table, train_fields);
+
+#define I(f) offsetof(hx_importance_spec, f)
+static const field importance_fields[] = {
+    {"samples", K_INT, I(samples), 0, "1024", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"seq_len", K_INT, I(seq_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"micro_batch", K_INT, I(micro_batch), 0, "8", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"batch_agg", K_ENUM, I(batch_agg), 0, "l2", NONE, agg_names, NULL, 0, 0, 0},
+    {"seq_agg", K_ENUM, I(seq_agg), 0, "mean", NONE, agg_names, NULL, 0, 0, 0},
+    {"neuron", K_ENUM, I(neuron), 0, "pre", NONE, neuron_names, NULL, 0, 0, 0},
+    {"depth", K_ENUM, I(depth), 0, "ppl", NONE, depth_names, NULL, 0, 0, 0},
+    {"block_len", K_INT, I(block_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+};
+#undef I
+TABLE(importance_table, importance_fields);
+
+#define P(f) offsetof(hx_prune_spec, f)
+static const field prune_fields[] = {
+    {"hidden_size", K_INT, P(hidden_size), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"intermediate_size", K_INT, P(intermediate_size), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"num_attention_heads", K_INT, P(num_attention_heads), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"num_key_value_heads", K_INT, P(num_key_value_heads), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"num_hidden_layers", K_INT, P(num_hidden_layers), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"drop_layers", K_INTLIST, P(drop_layers), P(n_drop_layers), NULL, 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"param_budget", K_COUNT, P(param_budget), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"budget_tolerance", K_DOUBLE, P(budget_tolerance), 0, "0.05", 0, 1, 0, NULL, NULL, 0, 0, 0},
+    {"method", K_ENUM, P(method), 0, "importance", NONE, method_names, NULL, 0, 0, 0},
+    {"head_residual", K_BOOL, P(head_residual), 0, "false", NONE, NULL, NULL, 0, 0, 0},
+};
+#undef P
+TABLE(prune_table, prune_fields);
+
+#define S(f) offsetof(hx_is_pair, f)
+static const field is_fields[] = {
+    {"state", K_ENUM, S(state), 0, "block_output", NONE, state_names, NULL, 0, 0, 0},
+    {"teacher_layer", K_INT, S(teacher_layer), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"student_layer", K_INT, S(student_layer), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
+};
+#undef S
+TABLE(is_table, is_fields);
+
+#define D(f) offsetof(hx_kd_spec, f)
+static const field kd_fields[] = {
+    {"temperature", K_DOUBLE, D(temperature), 0, "1.0", 0, INF, 1, NULL, NULL, 0, 0, 0},
+    {"w_ce", K_DOUBLE, D(w_ce), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"reverse_kl", K_BOOL, D(reverse_kl), 0, "false", NONE, NULL, NULL, 0, 0, 0},
+    {"intermediate", K_LIST, D(intermediate), D(n_intermediate), NULL, NONE, NULL, &is_table, sizeof(hx_is_pair), 0,
+     0},
+    {"alpha", K_ENUM, D(alpha), 0, "dynamic", NONE, alpha_names, NULL, 0, 0, 0},
+    {"alpha_value", K_DOUBLE, D(alpha_value), 0, "1.0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+};
+#undef D
+TABLE(kd_table, kd_fields);
+
+#define A(f) offsetof(hx_arm, f)
+static const field arm_fields[] = {
+    {"name", K_STR, A(name), 0, NULL, NONE, NULL, NULL, 0, 1, 0},
+    {"kind", K_ENUM, A(kind), 0, NULL, NONE, kind_names, NULL, 0, 1, 0},
+    {"seed", K_SEED, A(seed), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
+    {"iterations", K_INT, A(iterations), 0, "1", 1, 64, 0, NULL, NULL, 0, 0, 0},
+    {"train", K_INLINE, A(train), 0, NULL, NONE, NULL, &train_table, 0, 0, 0},
+    {"kd", K_SECTION, A(kd), 0, NULL, NONE, NULL, &kd_table, 0, 0, 0},
+    {"importance", K_SECTION, A(importance), 0, NULL, NONE, NULL, &importance_table, 0, 0, 0},
+    {"prune", K_SECTION, A(prune), 0, NULL, NONE, NULL, &prune_table, 0, 0, 0},
+    {"sweep", K_DEFER, 0, 0, NULL, NONE, NULL, NULL, 0, 0, 0},
+};
+#undef A
+TABLE(arm_table, arm_fields);
+
+#define H(f) offsetof(hx_teacher_spec, f)
+static const field correction_fields[] = {
+    {"tokens", K_COUNT, H(correction_tokens), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"lr_scale", K_DOUBLE, H(correction_lr_scale), 0, "0.2", 0, 1, 1, NULL, NULL, 0, 0, 0},
+    {"warmup_steps", K_INT, H(correction_warmup_steps), 0, "120", 0, INF, 0, NULL, NULL, 0, 0, 0},
+};
+TABLE(correction_table, correction_fields);
+
+static const field teacher_fields[] = {
+    {"model", K_STR, H(model), 0, NULL, NONE, NULL, NULL, 0, 0, 1},
+    {"config", K_SECTION, H(config), 0, NULL, NONE, NULL, &config_table, 0, 0, 0},
+    {"config_file", K_STR, H(config_file), 0, NULL, NONE, NULL, NULL, 0, 0, 1},
+    {"train", K_SECTION, H(train), 0, NULL, NONE, NULL, &train_table, 0, 0, 0},
+    {"correction", K_SECTION, 0, 0, NULL, NONE, NULL, &correction_table, 0, 0, 0},
+};
+#undef H
+TABLE(teacher_table, teacher_fields);
+
+#define DA(f) offsetof(hx_data_spec, f)
+static const field data_fields[] = {
+    {"train", K_STRLIST, DA(train), DA(n_train), NULL, NONE, NULL, NULL, 0, 1, 1},
+    {"validation", K_STRLIST, DA(validation), DA(n_validation), NULL, NONE, NULL, NULL, 0, 1, 1},
+    {"calibration", K_STRLIST, DA(calibration), DA(n_calibration), NULL, NONE, NULL, NULL, 0, 0, 1},
+    {"tokenizer", K_STR, DA(tokenizer), 0, NULL, NONE, NULL, NULL, 0, 0, 1},
+    {"seq_len", K_INT, DA(seq_len), 0, "256", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"text_field", K_STR, DA(text_field), 0, "text", NONE, NULL, NULL, 0, 0, 0},
+};
+#undef DA
+TABLE(data_table, data_fields);
+
+#define TK(f) offsetof(hx_task_spec, f)
+static const field task_fields[] = {
+    {"name", K_STR, TK(name), 0, NULL, NONE, NULL, NULL, 0, 1, 0},
+    {"path", K_STR, TK(path), 0, NULL, NONE, NULL, NULL, 0, 1, 1},
+    {"n_shot", K_INT, TK(n_shot), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"limit", K_INT, TK(limit), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"metric", K_ENUM, TK(metric), 0, "acc_norm", NONE, metric_names, NULL, 0, 0, 0},
+};
+#undef TK
+TABLE(task_table, task_fields);
+
+#define E(f) offsetof(hx_eval_spec, f)
+static const field eval_fields[] = {
+    {"perplexity", K_BOOL, E(perplexity), 0, "true", NONE, NULL, NULL, 0, 0, 0},
+    {"val_tokens", K_COUNT, E(val_tokens), 0, "65536", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"tasks", K_LIST, E(tasks), E(n_tasks), NULL, NONE, NULL, &task_table, sizeof(hx_task_spec), 0, 0},
+};
+#undef E
+TABLE(eval_table, eval_fields);
+
+#define O(f) offsetof(hx_outputs_spec, f)
+static const field outputs_fields[] = {
+    {"dir", K_STR, O(dir), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
+    {"cache_dir", K_STR, O(cache_dir), 0, "results/cache", NONE, NULL, NULL, 0, 0, 0},
+    {"checkpoint_every", K_COUNT, O(checkpoint_every), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"keep_last", K_INT, O(keep_last), 0, "2", 1, INF, 0, NULL, NULL, 0, 0, 0},
+};
+#undef O
+TABLE(outputs_table, outputs_fields);
+
+/* The root. The arm-level sections given at the root (train, kd, importance,
+ * prune) are defaults for every arm and are applied when each arm is built. */
+#define M(f) offsetof(hx_manifest, f)
+static const field root_fields[] = {
+    {"name", K_STR, M(name), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
+    {"description", K_STR, M(description), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
+    {"seed", K_SEED, M(seed), 0, "1234", NONE, NULL, NULL, 0, 0, 0},
+    {"threads", K_INT, M(threads), 0, "0", 0, 4096, 0, NULL, NULL, 0, 0, 0},
+    {"teacher", K_SECTION, M(teacher), 0, NULL, NONE, NULL, &teacher_table, 0, 1, 0},
+    {"data", K_SECTION, M(data), 0, NULL, NONE, NULL, &data_table, 0, 1, 0},
+    {"eval", K_SECTION, M(eval), 0, NULL, NONE, NULL, &eval_table, 0, 0, 0},
+    {"outputs", K_SECTION, M(outputs), 0, NULL, NONE, NULL, &outputs_table, 0, 0, 0},
+    {"train", K_DEFER, 0, 0, NULL, NONE, NULL, &train_table, 0, 0, 0},
+    {"kd", K_DEFER, 0, 0, NULL, NONE, NULL, &kd_table, 0, 0, 0},
+    {"importance", K_DEFER, 0, 0, NULL, NONE, NULL, &importance_table, 0, 0, 0},
+    {"prune", K_DEFER, 0, 0, NULL, NONE, NULL, &prune_table, 0, 0, 0},
+    {"arms", K_DEFER, 0, 0, NULL, NONE, NULL, &arm_table, 0, 1, 0},
+    {"sweep", K_DEFER, 0, 0, NULL, NONE, NULL, NULL, 0, 0, 0},
+};
+#undef M
+TABLE(root_table, root_fields);
+
+/* ------------------------------------------------------------ allocations */
+
+typedef struct {
+    char path[96];  /* arm-relative ("kd.temperature") or root ("teacher.config.hidden_size") */
+    char disp[128]; /* as shown in messages ("arms[2].kd.temperature", "sweep.kd.temperature[1]") */
+    int line, col;  /* 1-based */
+    int top;        /* 1: set by a root-level section inherited by the arm */
+} mark;
+
+typedef struct {
+    int n, cap;
+    mark *v;
+} marks;
+
+typedef struct {
+    void **ptrs;
+    int n, cap;
+    marks root_marks;
+} priv;
+
+static void *palloc(priv *p, size_t bytes)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 64;
+        void **np = realloc(p->ptrs, (size_t)cap * sizeof *np);
+        if (!np) return NULL;
+        p->ptrs = np;
+        p->cap = cap;
+    }
+    void *q = hx_calloc(1, bytes);
+    if (q) p->ptrs[p->n++] = q;
+    return q;
+}
+
+static char *pstrndup(priv *p, const char *s, size_t n)
+{
+    char *q = palloc(p, n + 1);
+    if (q) memcpy(q, s, n);
+    return q;
+}
+
+static char *pstrdup(priv *p, const char *s) { return pstrndup(p, s, strlen(s)); }
+
+static int marks_add(marks *ms, const char *path, const char *disp, int line, int col, int top)
+{
+    if (ms->n == ms->cap) {
+        int cap = ms->cap ? 2 * ms->cap : 32;
+        mark *nv = realloc(ms->v, (size_t)cap * sizeof *nv);
+        if (!nv) return HX_ERR(HX_ENOMEM, "out of memory recording manifest positions");
+        ms->v = nv;
+        ms->cap = cap;
+    }
+    mark *k = &ms->v[ms->n++];
+    snprintf(k->path, sizeof k->path, "%s", path);
+    snprintf(k->disp, sizeof k->disp, "%s", disp);
+    k->line = line;
+    k->col = col;
+    k->top = top;
+    return HX_OK;
+}
+
+static const mark *marks_find(const marks *ms, const char *path)
+{
+    if (!ms) return NULL;
+    for (int i = ms->n - 1; i >= 0; i--)
+        if (!strcmp(ms->v[i].path, path)) return &ms->v[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+typedef struct {
+    const char *file;
+    yaml_document_t *doc;
+    priv *pv;
+    marks *ms;      /* where values applied now are recorded */
+    int top;        /* recording flag for inherited root sections */
+    char disp[256]; /* field path as shown in messages, e.g. "arms[2].kd." */
+    size_t rel;     /* offset in disp where the path recorded in marks starts */
+} ctx;
+
+static yaml_node_t *node_at(ctx *c, int id) { return yaml_document_get_node(c->doc, id); }
+
+static int node_line(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
+static int node_col(const yaml_node_t *n) { return (int)n->start_mark.column + 1; }
+
+/* "<file>:<line>:<col>: <path>: <message>" */
+static int perr(ctx *c, const yaml_node_t *n, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int perr(ctx *c, const yaml_node_t *n, const char *path, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return HX_ERR(HX_EINVAL, "%s:%d:%d: %s: %s", c->file, node_line(n), node_col(n), path, msg);
+}
+
+static const char *scalar(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+static int is_null(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+    const char *s = scalar(n);
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+static const char *node_kind_name(const yaml_node_t *n)
+{
+    return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a scalar";
+}
+
+/* Levenshtein distance, for "did you mean" suggestions. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 99;
+    int d[64][64];
+    for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+static void closest_key(const table *t, const char *key, const char **best, int *bestd)
+{
+    for (int i = 0; i < t->n; i++) {
+        if (t->f[i].k == K_INLINE) {
+            closest_key(t->f[i].sub, key, best, bestd);
+            continue;
+        }
+        int d = edit_distance(key, t->f[i].key);
+        if (strstr(t->f[i].key, key) || strstr(key, t->f[i].key)) d = d < 3 ? d : 3;
+        if (d < *bestd) {
+            *bestd = d;
+            *best = t->f[i].key;
+        }
+    }
+}
+
+/* Finds `key` in `t`, looking through inlined tables; *base is advanced to
+ * the inlined struct. */
+static const field *lookup(const table *t, const char *key, size_t klen, char **base)
+{
+    for (int i = 0; i < t->n; i++) {
+        const field *f = &t->f[i];
+        if (f->k == K_INLINE) {
+            char *b = *base ? *base + f->off : NULL;
+            const field *g = lookup(f->sub, key, klen, &b);
+            if (g) {
+                *base = b;
+                return g;
+            }
+        } else if (strlen(f->key) == klen && !strncmp(f->key, key, klen)) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* The field named `key` itself (inlined and deferred fields included). */
+static const field *field_by_key(const table *t, const char *key)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->f[i].key, key)) return &t->f[i];
+    return NULL;
+}
+
+static int unknown_key(ctx *c, const yaml_node_t *kn, const table *t, const char *path)
+{
+    const char *best = NULL;
+    int bestd = 99;
+    closest_key(t, scalar(kn), &best, &bestd);
+    size_t len = strlen(scalar(kn));
+    if (best && bestd <= (len < 6 ? 2 : (int)len / 3 + 1))
+        return perr(c, kn, path, "unknown key '%s' (did you mean '%s'?)", scalar(kn), best);
+    return perr(c, kn, path, "unknown key '%s'", scalar(kn));
+}
+
+/* Expands ${VAR} and ${VAR:-default} from the environment. */
+static int expand_env(ctx *c, const yaml_node_t *n, const char *path, const char *s, const char **out)
+{
+    if (!strstr(s, "${")) {
+        *out = pstrdup(c->pv, s);
+        return *out ? HX_OK : HX_ENOMEM;
+    }
+    char buf[4096], var[256]; /* var outlives the loop body: a default points into it */
+    size_t o = 0;
+    while (*s) {
+        const char *piece = s;
+        size_t plen = 1;
+        if (s[0] == '$' && s[1] == '{') {
+            const char *end = strchr(s, '}');
+            if (!end) return perr(c, n, path, "unterminated ${ in \"%s\"", scalar(n));
+            size_t vl = (size_t)(end - s - 2);
+            if (vl >= sizeof var) return perr(c, n, path, "variable name too long");
+            memcpy(var, s + 2, vl);
+            var[vl] = '\0';
+            char *dflt = strstr(var, ":-");
+            if (dflt) *dflt = '\0', dflt += 2;
+            const char *val = getenv(var);
+            if (!val || !*val) val = dflt;
+            if (!val)
+                return perr(c, n, path, "environment variable %s is not set (write ${%s:-default} to give a default)",
+                            var, var);
+            piece = val;
+            plen = strlen(val);
+            s = end + 1;
+        } else {
+            s++;
+        }
+        if (o + plen >= sizeof buf) return perr(c, n, path, "value too long after expanding variables");
+        memcpy(buf + o, piece, plen);
+        o += plen;
+    }
+    *out = pstrndup(c->pv, buf, o);
+    return *out ? HX_OK : HX_ENOMEM;
+}
+
+/* Parses an integer with optional k/M/B/G/T suffix or exponent ("60k",
+ * "1.8B", "94e9"); the result must be integral. Returns 0 on success. */
+static int parse_count(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long iv = strtoll(s, &end, 10);
+    if (end != s && !*end && !errno) {
+        *out = iv;
+        return 0;
+    }
+    double v = strtod(s, &end);
+    if (end == s || errno) return -1;
+    double mult = 1;
+    if (*end) {
+        switch (*end) {
+        case 'k': case 'K': mult = 1e3; break;
+        case 'M': mult = 1e6; break;
+        case 'B': case 'G': mult = 1e9; break;
+        case 'T': mult = 1e12; break;
+        default: return -1;
+        }
+        if (end[1]) return -1;
+    }
+    v *= mult;
+    if (!isfinite(v) || fabs(v) > 9.2e18 || v != floor(v)) return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On", NULL};
+    static const char *const f[] = {"false", "False", "FALSE", "no", "No", "off", "Off", NULL};
+    for (int i = 0; t[i]; i++)
+        if (!strcmp(s, t[i])) return *out = 1, 0;
+    for (int i = 0; f[i]; i++)
+        if (!strcmp(s, f[i])) return *out = 0, 0;
+    return -1;
+}
+
+static int enum_index(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(names[i], s)) return i;
+    return -1;
+}
+
+static void enum_list(const char *const *names, char *buf, size_t n)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; names[i] && o < n; i++) o += (size_t)snprintf(buf + o, n - o, "%s%s", i ? "|" : "", names[i]);
+}
+
+static const char *expect_number(const field *f)
+{
+    int integral = f->k == K_INT || f->k == K_COUNT || f->k == K_SEED || f->k == K_INTLIST;
+    if (!(f->lo < f->hi)) return integral ? "an integer" : "a number";
+    if (integral) return f->lo >= 1 ? "a positive integer" : f->lo == 0 ? "a non-negative integer" : "an integer";
+    return f->lo == 0 ? (f->lo_open ? "a positive number" : "a non-negative number") : "a number";
+}
+
+static int check_range(ctx *c, const yaml_node_t *n, const char *path, const field *f, double v)
+{
+    if (!(f->lo < f->hi)) return HX_OK;
+    if (v < f->lo || (f->lo_open && v == f->lo) || v > f->hi) {
+        if (f->hi >= INF)
+            return perr(c, n, path, "expected %s, got %s", expect_number(f), scalar(n));
+        return perr(c, n, path, "expected a value in %s%g, %g], got %s", f->lo_open ? "(" : "[", f->lo, f->hi,
+                    scalar(n));
+    }
+    return HX_OK;
+}
+
+static void store_ptr(char *dst, const void *p) { memcpy(dst, &p, sizeof p); }
+static void *load_ptr(const char *src)
+{
+    void *p;
+    memcpy(&p, src, sizeof p);
+    return p;
+}
+
+static int apply_mapping(ctx *c, const table *t, char *base, const yaml_node_t *n);
+static int apply_field(ctx *c, const field *f, char *base, const yaml_node_t *n);
+
+/* Sets one scalar-typed value (n is a scalar node). `path` is for messages. */
+static int apply_scalar(ctx *c, const field *f, char *dst, const yaml_node_t *n, const char *path)
+{
+    if (n->type != YAML_SCALAR_NODE) return perr(c, n, path, "expected a scalar, got %s", node_kind_name(n));
+    const char *s = scalar(n);
+    char opts[160];
+    switch (f->k) {
+    case K_INT: case K_COUNT: case K_INTLIST: {
+        int64_t v;
+        int bad = f->k == K_COUNT ? parse_count(s, &v) : 0;
+        if (f->k != K_COUNT) {
+            char *end;
+            errno = 0;
+            long long iv = strtoll(s, &end, 10);
+            bad = end == s || *end || errno || iv < INT_MIN || iv > INT_MAX;
+            v = iv;
+        }
+        if (bad) return perr(c, n, path, "expected %s, got \"%s\"", expect_number(f), s);
+        HX_TRY(check_range(c, n, path, f, (double)v));
+        if (f->k == K_COUNT)
+            memcpy(dst, &v, sizeof v);
+        else {
+            int iv = (int)v;
+            memcpy(dst, &iv, sizeof iv);
+        }
+        return HX_OK;
+    }
+    case K_SEED: {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (end == s || *end || errno || s[0] == '-')
+            return perr(c, n, path, "expected a non-negative integer, got \"%s\"", s);
+        uint64_t u = v;
+        memcpy(dst, &u, sizeof u);
+        return HX_OK;
+    }
+    case K_DOUBLE: case K_FLOAT: {
+        double v;
+        if (parse_double(s, &v)) return perr(c, n, path, "expected %s, got \"%s\"", expect_number(f), s);
+        HX_TRY(check_range(c, n, path, f, v));
+        if (f->k == K_FLOAT) {
+            float fv = (float)v;
+            memcpy(dst, &fv, sizeof fv);
+        } else {
+            memcpy(dst, &v, sizeof v);
+        }
+        return HX_OK;
+    }
+    case K_BOOL: {
+        int v;
+        if (parse_bool(s, &v)) return perr(c, n, path, "expected true or false, got \"%s\"", s);
+        memcpy(dst, &v, sizeof v);
+        return HX_OK;
+    }
+    case K_ENUM: case K_CSTR: {
+        int i = enum_index(f->names, s);
+        if (i < 0) {
+            enum_list(f->names, opts, sizeof opts);
+            return perr(c, n, path, "expected one of %s, got \"%s\"", opts, s);
+        }
+        if (f->k == K_ENUM)
+            memcpy(dst, &i, sizeof i);
+        else
+            snprintf(dst, f->elem_size, "%s", s);
+        return HX_OK;
+    }
+    case K_STR: case K_STRLIST: {
+        const char *v;
+        HX_TRY(expand_env(c, n, path, s, &v));
+        if (!*v) return perr(c, n, path, "expected a non-empty string");
+        store_ptr(dst, v);
+        return HX_OK;
+    }
+    default: return perr(c, n, path, "internal: not a scalar field");
+    }
+}
+
+/* Applies node `n` to field `f` of the struct at `base`; c->disp holds the
+ * field's path. */
+static int apply_field(ctx *c, const field *f, char *base, const yaml_node_t *n)
+{
+    const char *path = c->disp;
+    HX_TRY(marks_add(c->ms, c->disp + c->rel, c->disp, node_line(n), node_col(n), c->top));
+    switch (f->k) {
+    case K_SECTION:
+        if (is_null(n)) return HX_OK;
+        return apply_mapping(c, f->sub, base + f->off, n);
+    case K_STRLIST: case K_INTLIST: {
+        size_t esz = f->k == K_STRLIST ? sizeof(char *) : sizeof(int);
+        int count = n->type == YAML_SEQUENCE_NODE ? (int)(n->data.sequence.items.top - n->data.sequence.items.start)
+                                                  : 1;
+        if (n->type == YAML_MAPPING_NODE) return perr(c, n, path, "expected a list, got a mapping");
+        char *arr = palloc(c->pv, esz * (size_t)(count ? count : 1));
+        if (!arr) return HX_ENOMEM;
+        for (int i = 0; i < count; i++) {
+            const yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? node_at(c, n->data.sequence.items.start[i]) : n;
+            char ipath[300];
+            snprintf(ipath, sizeof ipath, "%s[%d]", path, i);
+            HX_TRY(apply_scalar(c, f, arr + esz * (size_t)i, item, n->type == YAML_SEQUENCE_NODE ? ipath : path));
+        }
+        store_ptr(base + f->off, arr);
+        memcpy(base + f->off_n, &count, sizeof count);
+        return HX_OK;
+    }
+    case K_LIST: {
+        if (!is_null(n) && n->type != YAML_SEQUENCE_NODE)
+            return perr(c, n, path, "expected a list, got %s", node_kind_name(n));
+        int count = is_null(n) ? 0 : (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+        char *arr = palloc(c->pv, f->elem_size * (size_t)(count ? count : 1));
+        if (!arr) return HX_ENOMEM;
+        size_t saved = strlen(c->disp);
+        for (int i = 0; i < count; i++) {
+            snprintf(c->disp + saved, sizeof c->disp - saved, "[%d]", i);
+            HX_TRY(apply_mapping(c, f->sub, arr + f->elem_size * (size_t)i,
+                                 node_at(c, n->data.sequence.items.start[i])));
+        }
+        c->disp[saved] = '\0';
+        store_ptr(base + f->off, arr);
+        memcpy(base + f->off_n, &count, sizeof count);
+        return HX_OK;
+    }
+    default: return apply_scalar(c, f, base + f->off, n, path);
+    }
+}
+
+/* Fills the defaults of table `t` into the struct at `base`. */
+static void apply_defaults(const table *t, char *base)
+{
+    for (int i = 0; i < t->n; i++) {
+        const field *f = &t->f[i];
+        char *dst = base + f->off;
+        switch (f->k) {
+        case K_SECTION: case K_INLINE: apply_defaults(f->sub, dst); break;
+        case K_INT: case K_ENUM: case K_BOOL: {
+            int v = 0;
+            if (f->def) v = f->k == K_ENUM ? enum_index(f->names, f->def)
+                           : f->k == K_BOOL ? !strcmp(f->def, "true") : atoi(f->def);
+            memcpy(dst, &v, sizeof v);
+            break;
+        }
+        case K_COUNT: {
+            int64_t v = 0;
+            if (f->def) parse_count(f->def, &v);
+            memcpy(dst, &v, sizeof v);
+            break;
+        }
+        case K_SEED: {
+            uint64_t v = f->def ? strtoull(f->def, NULL, 10) : 0;
+            memcpy(dst, &v, sizeof v);
+            break;
+        }
+        case K_DOUBLE: {
+            double v = f->def ? strtod(f->def, NULL) : 0;
+            memcpy(dst, &v, sizeof v);
+            break;
+        }
+        case K_FLOAT: {
+            float v = f->def ? strtof(f->def, NULL) : 0;
+            memcpy(dst, &v, sizeof v);
+            break;
+        }
+        case K_CSTR: snprintf(dst, f->elem_size, "%s", f->def ? f->def : ""); break;
+        case K_STR: store_ptr(dst, f->def); break;
+        case K_STRLIST: case K_INTLIST: case K_LIST: {
+            int zero = 0;
+            store_ptr(dst, NULL);
+            memcpy(base + f->off_n, &zero, sizeof zero);
+            break;
+        }
+        case K_DEFER: break;
+        }
+    }
+}
+
+/* Applies a mapping node onto the struct at `base` described by `t`
+ * (defaults must already be in place). K_DEFER keys are skipped. */
+static int apply_mapping(ctx *c, const table *t, char *base, const yaml_node_t *n)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return perr(c, n, c->disp[0] ? c->disp : "(top level)", "expected a mapping, got %s%s%s%s",
+                    node_kind_name(n), n->type == YAML_SCALAR_NODE ? " \"" : "",
+                    n->type == YAML_SCALAR_NODE ? scalar(n) : "", n->type == YAML_SCALAR_NODE ? "\"" : "");
+    size_t saved = strlen(c->disp);
+    int rc = HX_OK;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && rc >= 0; p++) {
+        yaml_node_t *kn = node_at(c, p->key), *vn = node_at(c, p->value);
+        if (kn->type != YAML_SCALAR_NODE) {
+            rc = perr(c, kn, c->disp[0] ? c->disp : "(top level)", "keys must be scalars");
+            break;
+        }
+        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++)
+            if (!strcmp(scalar(node_at(c, q->key)), scalar(kn))) {
+                snprintf(c->disp + saved, sizeof c->disp - saved, "%s%s", saved ? "." : "", scalar(kn));
+                rc = perr(c, kn, c->disp, "duplicate key (first given on line %d)", node_line(node_at(c, q->key)));
+                break;
+            }
+        if (rc < 0) break;
+        char *b = base;
+        const field *f = lookup(t, scalar(kn), strlen(scalar(kn)), &b);
+        if (!f) {
+            rc = unknown_key(c, kn, t, c->disp[0] ? c->disp : "(top level)");
+            break;
+        }
+        if (f->k == K_DEFER) continue;
+        snprintf(c->disp + saved, sizeof c->disp - saved, "%s%s", saved ? "." : "", f->key);
+        rc = apply_field(c, f, b, vn);
+        c->disp[saved] = '\0';
+    }
+    if (rc < 0) {
+        c->disp[saved] = '\0';
+        return rc;
+    }
+    for (int i = 0; i < t->n; i++) {
+        if (!t->f[i].required || t->f[i].k == K_DEFER) continue;
+        int found = 0;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+            found |= !strcmp(scalar(node_at(c, p->key)), t->f[i].key);
+        if (!found) return perr(c, n, c->disp[0] ? c->disp : "(top level)", "missing required key '%s'", t->f[i].key);
+    }
+    return HX_OK;
+}
+
+static yaml_node_t *map_get(ctx *c, const yaml_node_t *n, const char *key)
+{
+    if (!n || n->type != YAML_MAPPING_NODE) return NULL;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = node_at(c, p->key);
+        if (kn->type == YAML_SCALAR_NODE && !strcmp(scalar(kn), key)) return node_at(c, p->value);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- sweeps */
+
+typedef struct {
+    char path[96];             /* arm-relative field path */
+    char where[32];            /* "sweep" or "arms[2].sweep", for messages */
+    const yaml_node_t *values; /* a sequence */
+    const yaml_node_t *key;
+} sweep_axis;
+
+/* Renders a node compactly for arm names: scalars as written, lists as
+ * [a,b], mappings as {k:v}. */
+static void render(ctx *c, const yaml_node_t *n, char *buf, size_t cap)
+{
+    size_t o = strlen(buf);
+    if (o >= cap - 1) return;
+    if (n->type == YAML_SCALAR_NODE) {
+        snprintf(buf + o, cap - o, "%s", scalar(n));
+    } else if (n->type == YAML_SEQUENCE_NODE) {
+        snprintf(buf + o, cap - o, "[");
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+            if (it != n->data.sequence.items.start) strncat(buf, ",", cap - strlen(buf) - 1);
+            render(c, node_at(c, *it), buf, cap);
+        }
+        strncat(buf, "]", cap - strlen(buf) - 1);
+    } else {
+        snprintf(buf + o, cap - o, "{");
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            if (p != n->data.mapping.pairs.start) strncat(buf, ",", cap - strlen(buf) - 1);
+            render(c, node_at(c, p->key), buf, cap);
+            strncat(buf, ":", cap - strlen(buf) - 1);
+            render(c, node_at(c, p->value), buf, cap);
+        }
+        strncat(buf, "}", cap - strlen(buf) - 1);
+    }
+}
+
+/* Adds the axes of a `sweep:` mapping; an arm's axis replaces a root axis
+ * with the same path. */
+static int collect_sweep(ctx *c, const yaml_node_t *sn, const char *where, sweep_axis *ax, int *nax, int max)
+{
+    if (!sn || is_null(sn)) return HX_OK;
+    if (sn->type != YAML_MAPPING_NODE)
+        return perr(c, sn, where, "expected a mapping of field paths to lists of values, got %s", node_kind_name(sn));
+    for (yaml_node_pair_t *p = sn->data.mapping.pairs.start; p < sn->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = node_at(c, p->key), *vn = node_at(c, p->value);
+        char path[300];
+        snprintf(path, sizeof path, "%s.%s", where, kn->type == YAML_SCALAR_NODE ? scalar(kn) : "?");
+        if (kn->type != YAML_SCALAR_NODE || strlen(scalar(kn)) >= sizeof ax->path)
+            return perr(c, kn, where, "sweep keys must be field paths such as kd.temperature");
+        if (vn->type != YAML_SEQUENCE_NODE || vn->data.sequence.items.top == vn->data.sequence.items.start)
+            return perr(c, vn, path, "expected a non-empty list of values to sweep over");
+        int slot = *nax;
+        for (int i = 0; i < *nax; i++)
+            if (!strcmp(ax[i].path, scalar(kn))) slot = i;
+        if (slot == *nax) {
+            if (*nax == max) return perr(c, kn, path, "too many sweep axes (at most %d)", max);
+            (*nax)++;
+        }
+        snprintf(ax[slot].path, sizeof ax[slot].path, "%s", scalar(kn));
+        snprintf(ax[slot].where, sizeof ax[slot].where, "%s", where);
+        ax[slot].values = vn;
+        ax[slot].key = kn;
+    }
+    return HX_OK;
+}
+
+/* Resolves a dotted arm-relative path to its field and struct base. */
+static int resolve_path(ctx *c, const sweep_axis *a, char *arm_base, const field **out, char **base)
+{
+    const table *t = &arm_table;
+    char *b = arm_base;
+    const char *s = a->path;
+    for (;;) {
+        const char *dot = strchr(s, '.');
+        size_t len = dot ? (size_t)(dot - s) : strlen(s);
+        const field *f = lookup(t, s, len, &b);
+        if (!f) {
+            char key[96];
+            snprintf(key, sizeof key, "%.*s", (int)len, s);
+            const char *best = NULL;
+            int bestd = 99;
+            closest_key(t, key, &best, &bestd);
+            return perr(c, a->key, "sweep", "'%s' is not an arm field%s%s%s", a->path, best && bestd <= 3 ? " ('" : "",
+                        best && bestd <= 3 ? best : "", best && bestd <= 3 ? "'?)" : "");
+        }
+        if (!dot) {
+            if (f->k == K_DEFER || !strcmp(f->key, "name") || !strcmp(f->key, "kind"))
+                return perr(c, a->key, "sweep", "'%s' cannot be swept", a->path);
+            *out = f;
+            *base = b;
+            return HX_OK;
+        }
+        if (f->k != K_SECTION) return perr(c, a->key, "sweep", "'%.*s' has no sub-fields", (int)len, s);
+        b += f->off;
+        t = f->sub;
+        s = dot + 1;
+    }
+}
+
+/* ----------------------------------------------------------- validation */
+
+/* Error about a field of an arm, at the position where its value was set
+ * (the arm's own entry, an inherited root section, or the arm itself when
+ * the value is a default). */
+static int aerr(const hx_manifest *m, const hx_arm *a, const char *rel, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int aerr(const hx_manifest *m, const hx_arm *a, const char *rel, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const mark *k = marks_find(a->marks_, rel);
+    if (k)
+        return HX_ERR(HX_EINVAL, "%s:%d:%d: %s: %s (%sarm '%s')", m->path, k->line, k->col, k->disp, msg,
+                      k->top ? "inherited by " : "", a->name);
+    return HX_ERR(HX_EINVAL, "%s:%d:1: arms[%d].%s: %s (arm '%s', default value)", m->path, a->line, a->src_index, rel,
+                  msg, a->name);
+}
+
+/* Error about a root-level field, at its recorded position. */
+static int rerr(const hx_manifest *m, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rerr(const hx_manifest *m, const char *path, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const priv *p = m->priv_;
+    /* The field itself, else the closest enclosing section that was written. */
+    char probe[96];
+    snprintf(probe, sizeof probe, "%s", path);
+    const mark *k = marks_find(&p->root_marks, probe);
+    for (char *dot; !k && (dot = strrchr(probe, '.'));) {
+        *dot = '\0';
+        k = marks_find(&p->root_marks, probe);
+    }
+    return HX_ERR(HX_EINVAL, "%s:%d:%d: %s: %s", m->path, k ? k->line : 1, k ? k->col : 1, path, msg);
+}
+
+static int root_has(const hx_manifest *m, const char *path)
+{
+    return marks_find(&((const priv *)m->priv_)->root_marks, path) != NULL;
+}
+
+static void finalize_train(hx_train_spec *t)
+{
+    if (t->min_lr < 0) t->min_lr = t->lr / 10;
+    if (t->eval_every < 0) t->eval_every = t->tokens / 10 > 0 ? t->tokens / 10 : t->tokens;
+}
+
+static int validate_train(const hx_manifest *m, const hx_arm *a, const hx_train_spec *t, const char *prefix)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%smin_lr", prefix);
+    if (t->min_lr > t->lr) {
+        if (a) return aerr(m, a, p, "min_lr (%g) is larger than lr (%g)", t->min_lr, t->lr);
+        return rerr(m, p, "min_lr (%g) is larger than lr (%g)", t->min_lr, t->lr);
+    }
+    return HX_OK;
+}
+
+static int validate_teacher(hx_manifest *m)
+{
+    hx_teacher_spec *t = &m->teacher;
+    t->has_config = root_has(m, "teacher.config");
+    t->trained = root_has(m, "teacher.train");
+    if (!!t->model == !!t->trained)
+        return rerr(m, "teacher",
+                    t->model ? "give either `model` (load a model directory) or `train` (train one here), not both"
+                             : "give `model` (a model directory to load) or `train` (train one here)");
+    if (t->has_config && t->config_file) return rerr(m, "teacher.config_file", "give `config` or `config_file`, not both");
+    if (t->trained && !t->has_config && !t->config_file)
+        return rerr(m, "teacher.train", "a trained teacher needs its architecture: `config` or `config_file`");
+    if (t->trained) {
+        if (t->train.tokens <= 0) return rerr(m, "teacher.train.tokens", "expected a positive token budget");
+        finalize_train(&t->train);
+        HX_TRY(validate_train(m, NULL, &t->train, "teacher.train."));
+    }
+    if (t->has_config) {
+        hx_config *c = &t->config;
+        if (c->num_key_value_heads < 0) c->num_key_value_heads = c->num_attention_heads;
+        if (c->head_dim < 0) c->head_dim = c->hidden_size / c->num_attention_heads;
+        if (c->num_attention_heads % c->num_key_value_heads)
+            return rerr(m, "teacher.config.num_key_value_heads", "%d KV heads do not divide %d query heads",
+                        c->num_key_value_heads, c->num_attention_heads);
+        if (c->head_dim % 2)
+            return rerr(m, "teacher.config.head_dim", "head_dim (%d) must be even for RoPE", c->head_dim);
+        if (m->data.seq_len > c->max_position_embeddings)
+            return rerr(m, "data.seq_len", "seq_len %d exceeds the teacher's max_position_embeddings %d",
+                        m->data.seq_len, c->max_position_embeddings);
+    }
+    return HX_OK;
+}
+
+/* Whether an arm's prune spec changes anything. */
+static int prunes_something(const hx_prune_spec *p)
+{
+    return p->hidden_size || p->intermediate_size || p->num_attention_heads || p->num_key_value_heads ||
+           p->num_hidden_layers || p->n_drop_layers || p->param_budget;
+}
+
+static int validate_prune(const hx_manifest *m, const hx_arm *a)
+{
+    const hx_prune_spec *p = &a->prune;
+    int explicit_targets = p->hidden_size || p->intermediate_size || p->num_attention_heads ||
+                           p->num_key_value_heads || p->num_hidden_layers || p->n_drop_layers;
+    if (p->param_budget && explicit_targets)
+        return aerr(m, a, "prune.param_budget", "give either a param_budget or explicit targets, not both");
+    for (int i = 0; i < p->n_drop_layers; i++)
+        for (int j = 0; j < i; j++)
+            if (p->drop_layers[i] == p->drop_layers[j])
+                return aerr(m, a, "prune.drop_layers", "layer %d is listed twice", p->drop_layers[i]);
+    if (!m->teacher.has_config) return HX_OK; /* checked against config.json at run time */
+    const hx_config *t = &m->teacher.config;
+#define NOT_LARGER(f)                                                                                          \
+    if (p->f > t->f)                                                                                           \
+        return aerr(m, a, "prune." #f, "target %d is larger than the teacher's %s (%d)", p->f, #f, t->f);
+    NOT_LARGER(hidden_size);
+    NOT_LARGER(intermediate_size);
+    NOT_LARGER(num_attention_heads);
+    NOT_LARGER(num_key_value_heads);
+    NOT_LARGER(num_hidden_layers);
+#undef NOT_LARGER
+    int kv = p->num_key_value_heads ? p->num_key_value_heads : t->num_key_value_heads;
+    int heads = p->num_attention_heads ? p->num_attention_heads : t->num_attention_heads;
+    if (heads % kv) { /* field case C03 */
+        int lo = heads / kv * kv, hi = lo + kv;
+        const char *which = p->num_attention_heads ? "prune.num_attention_heads" : "prune.num_key_value_heads";
+        return aerr(m, a, which,
+                    "%d query heads cannot be split evenly over %d KV heads: every KV group must keep the same "
+                    "number of query heads (try %d or %d)",
+                    heads, kv, lo ? lo : kv, hi);
+    }
+    if (p->num_key_value_heads && t->num_key_value_heads % kv)
+        return aerr(m, a, "prune.num_key_value_heads", "%d KV heads do not divide the teacher's %d", kv,
+                    t->num_key_value_heads);
+    for (int i = 0; i < p->n_drop_layers; i++)
+        if (p->drop_layers[i] >= t->num_hidden_layers)
+            return aerr(m, a, "prune.drop_layers", "layer %d does not exist (the teacher has %d layers, 0..%d)",
+                        p->drop_layers[i], t->num_hidden_layers, t->num_hidden_layers - 1);
+    if (p->n_drop_layers >= t->num_hidden_layers)
+        return aerr(m, a, "prune.drop_layers", "would drop every layer");
+    if (p->n_drop_layers && p->num_hidden_layers &&
+        p->num_hidden_layers != t->num_hidden_layers - p->n_drop_layers)
+        return aerr(m, a, "prune.num_hidden_layers", "%d disagrees with dropping %d of %d layers", p->num_hidden_layers,
+                    p->n_drop_layers, t->num_hidden_layers);
+    if (p->param_budget && (size_t)p->param_budget >= hx_config_param_count(t))
+        return aerr(m, a, "prune.param_budget", "budget %lld is not below the teacher's %zu parameters",
+                    (long long)p->param_budget, hx_config_param_count(t));
+    if (a->importance.block_len > t->num_hidden_layers)
+        return aerr(m, a, "importance.block_len", "block of %d layers is longer than the teacher's %d",
+                    a->importance.block_len, t->num_hidden_layers);
+    int student_layers = p->n_drop_layers ? t->num_hidden_layers - p->n_drop_layers
+                         : p->num_hidden_layers ? p->num_hidden_layers : t->num_hidden_layers;
+    for (int i = 0; i < a->kd.n_intermediate; i++) {
+        const hx_is_pair *q = &a->kd.intermediate[i];
+        char path[64];
+        snprintf(path, sizeof path, "kd.intermediate[%d].teacher_layer", i);
+        if (q->state == HX_IS_EMBEDDING) continue;
+        if (q->teacher_layer < 0 || q->teacher_layer >= t->num_hidden_layers)
+            return aerr(m, a, path, "teacher layer %d is not in 0..%d", q->teacher_layer, t->num_hidden_layers - 1);
+        snprintf(path, sizeof path, "kd.intermediate[%d].student_layer", i);
+        if (q->student_layer < 0 || q->student_layer >= student_layers)
+            return aerr(m, a, path, "student layer %d is not in 0..%d", q->student_layer, student_layers - 1);
+    }
+    return HX_OK;
+}
+
+static int validate_arm(const hx_manifest *m, hx_arm *a)
+{
+    finalize_train(&a->train);
+    if (a->importance.seq_len == 0) a->importance.seq_len = m->data.seq_len;
+    if (strchr(a->base_name, '@') || strchr(a->base_name, '/'))
+        return aerr(m, a, "name", "arm names may not contain '@' or '/' (got \"%s\")", a->base_name);
+    if (a->kind == HX_ARM_TEACHER) {
+        const mark *k = marks_find(a->marks_, "tokens");
+        if (k && k->top) a->train.tokens = a->train.eval_every = 0; /* root budgets are for students */
+        if (a->train.tokens)
+            return aerr(m, a, "tokens", "a teacher arm evaluates the teacher and trains nothing; leave tokens at 0");
+    } else if (a->train.tokens <= 0) {
+        return aerr(m, a, "tokens", "expected a positive token budget, got %lld", (long long)a->train.tokens);
+    }
+    HX_TRY(validate_train(m, a, &a->train, ""));
+    if (a->kind == HX_ARM_ITERATIVE_KD && a->iterations < 2)
+        return aerr(m, a, "iterations", "an iterative_kd arm needs at least 2 iterations");
+    if (a->kind != HX_ARM_ITERATIVE_KD && a->iterations != 1)
+        return aerr(m, a, "iterations", "only iterative_kd arms take iterations");
+    if (a->kind == HX_ARM_RANDOM_KD) a->prune.method = HX_PRUNE_RANDOM;
+    if (hx_arm_needs_student(a->kind) && !prunes_something(&a->prune))
+        return aerr(m, a, "prune", "arm kind %s needs prune targets (prune.hidden_size, ...)", hx_arm_kind_name(a->kind));
+    if (a->kind == HX_ARM_DEPTH_KD && !a->prune.num_hidden_layers && !a->prune.n_drop_layers)
+        return aerr(m, a, "prune", "a depth_kd arm needs prune.num_hidden_layers or prune.drop_layers");
+    return validate_prune(m, a);
+}
+
+/* ------------------------------------------------------------ arm building */
+
+#define MAX_AXES 8
+
+static int build_arm(ctx *c, hx_manifest *m, const yaml_node_t *root, const yaml_node_t *an, int src, const sweep_axis *ax,
+                     int nax, const int *pick, hx_arm *a)
+{
+    memset(a, 0, sizeof *a);
+    marks *ms = calloc(1, sizeof *ms);
+    if (!ms) return HX_ERR(HX_ENOMEM, "out of memory");
+    a->marks_ = ms;
+    apply_defaults(&arm_table, (char *)a);
+    a->seed = m->seed;
+    a->src_index = src;
+    a->line = node_line(an);
+    c->ms = ms;
+    /* Root-level defaults for every arm; an arm's own `prune` replaces the root's. */
+    static const char *const inherited[] = {"train", "kd", "importance", "prune"};
+    const yaml_node_t *own_prune = map_get(c, an, "prune");
+    for (int i = 0; i < 4; i++) {
+        const yaml_node_t *sn = map_get(c, root, inherited[i]);
+        if (!sn || (i == 3 && own_prune)) continue;
+        const field *f = field_by_key(&arm_table, inherited[i]);
+        c->top = 1;
+        snprintf(c->disp, sizeof c->disp, "%s", inherited[i]);
+        /* The root `train` keys are arm-level keys ("tokens"), the others keep their section. */
+        c->rel = f->k == K_INLINE ? strlen(c->disp) + 1 : 0;
+        int rc = f->k == K_INLINE ? (is_null(sn) ? HX_OK : apply_mapping(c, f->sub, (char *)a + f->off, sn))
+                                  : apply_field(c, f, (char *)a, sn);
+        c->top = 0;
+        HX_TRY(rc);
+    }
+    snprintf(c->disp, sizeof c->disp, "arms[%d]", src);
+    c->rel = strlen(c->disp) + 1;
+    HX_TRY(apply_mapping(c, &arm_table, (char *)a, an));
+    a->base_name = a->name;
+    char name[512];
+    snprintf(name, sizeof name, "%s", a->name);
+    for (int i = 0; i < nax; i++) {
+        const yaml_node_t *vn = node_at(c, ax[i].values->data.sequence.items.start[pick[i]]);
+        const field *f = NULL;
+        char *b = NULL;
+        snprintf(c->disp, sizeof c->disp, "%.31s.%.95s[%d]", ax[i].where, ax[i].path, pick[i]);
+        HX_TRY(resolve_path(c, &ax[i], (char *)a, &f, &b));
+        /* Record the value under its field path so later checks point at it;
+         * positions inside a swept section go to a scratch list. */
+        HX_TRY(marks_add(ms, ax[i].path, c->disp, node_line(vn), node_col(vn), 0));
+        marks *keep = c->ms;
+        marks scratch = {0};
+        c->ms = &scratch;
+        c->rel = 0;
+        int rc = apply_field(c, f, b, vn);
+        free(scratch.v);
+        c->ms = keep;
+        HX_TRY(rc);
+        size_t o = strlen(name);
+        snprintf(name + o, sizeof name - o, "%s%.95s=", i ? "," : "@", ax[i].path);
+        render(c, vn, name, sizeof name);
+    }
+    a->name = pstrdup(c->pv, name);
+    return a->name ? HX_OK : HX_ENOMEM;
+}
+
+static void free_arm_marks(hx_manifest *m)
+{
+    for (int i = 0; i < m->n_arms; i++) {
+        marks *ms = m->arms[i].marks_;
+        if (ms) free(ms->v);
+        free(ms);
+        m->arms[i].marks_ = NULL;
+    }
+}
+
+static int build_arms(ctx *c, hx_manifest *m, const yaml_node_t *root)
+{
+    const yaml_node_t *arms = map_get(c, root, "arms");
+    if (arms->type != YAML_SEQUENCE_NODE || arms->data.sequence.items.top == arms->data.sequence.items.start)
+        return perr(c, arms, "arms", "expected a non-empty list of arms");
+    sweep_axis root_ax[MAX_AXES];
+    int n_root = 0;
+    HX_TRY(collect_sweep(c, map_get(c, root, "sweep"), "sweep", root_ax, &n_root, MAX_AXES));
+    int n_src = (int)(arms->data.sequence.items.top - arms->data.sequence.items.start);
+    int cap = 0;
+    for (int s = 0; s < n_src; s++) {
+        const yaml_node_t *an = node_at(c, arms->data.sequence.items.start[s]);
+        snprintf(c->disp, sizeof c->disp, "arms[%d]", s);
+        if (an->type != YAML_MAPPING_NODE)
+            return perr(c, an, c->disp, "expected a mapping (name, kind, tokens, ...), got %s", node_kind_name(an));
+        sweep_axis ax[MAX_AXES];
+        int nax = n_root;
+        memcpy(ax, root_ax, sizeof(sweep_axis) * (size_t)n_root);
+        char where[64];
+        snprintf(where, sizeof where, "arms[%d].sweep", s);
+        HX_TRY(collect_sweep(c, map_get(c, an, "sweep"), where, ax, &nax, MAX_AXES));
+        int total = 1;
+        for (int i = 0; i < nax; i++) {
+            total *= (int)(ax[i].values->data.sequence.items.top - ax[i].values->data.sequence.items.start);
+            if (total > 4096) return perr(c, an, c->disp, "sweep expands to more than 4096 arms");
+        }
+        if (m->n_arms + total > cap) {
+            cap = 2 * (m->n_arms + total);
+            hx_arm *na = realloc(m->arms, (size_t)cap * sizeof *na);
+            if (!na) return HX_ERR(HX_ENOMEM, "out of memory");
+            m->arms = na;
+        }
+        int pick[MAX_AXES] = {0};
+        for (int g = 0; g < total; g++) {
+            /* Odometer over the axes, the last axis fastest. */
+            for (int i = nax - 1, r = g; i >= 0; i--) {
+                int len = (int)(ax[i].values->data.sequence.items.top - ax[i].values->data.sequence.items.start);
+                pick[i] = r % len;
+                r /= len;
+            }
+            hx_arm *a = &m->arms[m->n_arms++];
+            int rc = build_arm(c, m, root, an, s, ax, nax, pick, a);
+            if (rc < 0) return rc;
+        }
+    }
+    for (int i = 0; i < m->n_arms; i++) {
+        HX_TRY(validate_arm(m, &m->arms[i]));
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->arms[i].name, m->arms[j].name))
+                return aerr(m, &m->arms[i], "name", "duplicate arm name '%s' (also arms[%d])", m->arms[i].name,
+                            m->arms[j].src_index);
+    }
+    return HX_OK;
+}
+
+/* ------------------------------------------------------------- top level */
+
+static int parse_doc(const char *name, const char *text, size_t len, hx_manifest *m, priv *pv)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser)) return HX_ERR(HX_ENOMEM, "%s: cannot initialise the YAML parser", name);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        int rc = HX_ERR(HX_EFORMAT, "%s:%zu:%zu: malformed YAML: %s%s%s", name, parser.problem_mark.line + 1,
+                        parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
+                        parser.context ? " " : "", parser.context ? parser.context : "");
+        yaml_parser_delete(&parser);
+        return rc;
+    }
+    yaml_parser_delete(&parser);
+    ctx c = {.file = name, .doc = &doc, .pv = pv, .ms = &pv->root_marks};
+    int rc = HX_OK;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        rc = HX_ERR(HX_EINVAL, "%s:1:1: the manifest is empty", name);
+        goto out;
+    }
+    rc = apply_mapping(&c, &root_table, (char *)m, root);
+    if (rc < 0) goto out;
+    /* Type-check the root-level arm sections even where every arm overrides them. */
+    if (!m->name) {
+        const char *base = strrchr(name, '/');
+        base = base ? base + 1 : name;
+        const char *dot = strchr(base, '.');
+        m->name = pstrndup(pv, base, dot ? (size_t)(dot - base) : strlen(base));
+    }
+    if (!m->outputs.dir) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "results/%s", m->name);
+        m->outputs.dir = pstrdup(pv, dir);
+    }
+    if (!m->data.n_calibration) {
+        m->data.n_calibration = m->data.n_train;
+        m->data.calibration = m->data.train;
+    }
+    if (!m->data.tokenizer) {
+        if (!m->teacher.model) {
+            rc = rerr(m, "data", "missing required key 'tokenizer' (only a loaded teacher supplies its own)");
+            goto out;
+        }
+        char *tok = hx_path_join(m->teacher.model, "tokenizer.json");
+        m->data.tokenizer = tok ? pstrdup(pv, tok) : NULL;
+        free(tok);
+    }
+    rc = validate_teacher(m);
+    if (rc < 0) goto out;
+    rc = build_arms(&c, m, root);
+out:
+    yaml_document_delete(&doc);
+    return rc;
+}
+
+int hx_manifest_parse(const char *name, const char *text, size_t len, hx_manifest *m)
+{
+    memset(m, 0, sizeof *m);
+    priv *pv = calloc(1, sizeof *pv);
+    if (!pv) return HX_ERR(HX_ENOMEM, "out of memory");
+    m->priv_ = pv;
+    apply_defaults(&root_table, (char *)m);
+    m->path = pstrdup(pv, name);
+    m->text = pstrndup(pv, text, len);
+    m->text_len = len;
+    if (!m->path || !m->text) {
+        hx_manifest_free(m);
+        return HX_ENOMEM;
+    }
+    hx_sha256_hex(text, len, m->sha256);
+    int rc = parse_doc(m->path, text, len, m, pv);
+    if (rc < 0) hx_manifest_free(m);
+    return rc;
+}
+
+int hx_manifest_load(const char *path, hx_manifest *m)
+{
+    char *text;
+    size_t len;
+    memset(m, 0, sizeof *m);
+    HX_TRY(hx_read_file(path, &text, &len));
+    int rc = hx_manifest_parse(path, text, len, m);
+    free(text);
+    return rc;
+}
+
+void hx_manifest_free(hx_manifest *m)
+{
+    priv *pv = m->priv_;
+    free_arm_marks(m);
+    free(m->arms);
+    if (pv) {
+        for (int i = 0; i < pv->n; i++) free(pv->ptrs[i]);
+        free(pv->ptrs);
+        free(pv->root_marks.v);
+        free(pv);
+    }
+    memset(m, 0, sizeof *m);
+}
+
+int hx_manifest_find_arm(const hx_manifest *m, const char *name)
+{
+    for (int i = 0; i < m->n_arms; i++)
+        if (!strcmp(m->arms[i].name, name)) return i;
+    return -1;
+}
+
+const char *hx_arm_kind_name(hx_arm_kind k) { return k <= HX_ARM_ITERATIVE_KD ? kind_names[k] : "?"; }
+const char *hx_agg_name(hx_agg a) { return a <= HX_AGG_VAR ? agg_names[a] : "?"; }
+const char *hx_schedule_name(hx_schedule s) { return s <= HX_SCHED_WSD ? sched_names[s] : "?"; }
+const char *hx_depth_metric_name(hx_depth_metric d) { return d <= HX_DEPTH_BLOCK ? depth_names[d] : "?"; }
+
+int hx_arm_uses_kd(hx_arm_kind k)
+{
+    return k == HX_ARM_PRUNE_KD || k == HX_ARM_RANDOM_KD || k == HX_ARM_DEPTH_KD || k == HX_ARM_ITERATIVE_KD;
+}
+
+int hx_arm_needs_student(hx_arm_kind k) { return k != HX_ARM_TEACHER; }
+
+/* ------------------------------------------------------------- hashing */
+
+/* A directory's digest: SHA-256 of its sorted "name size\n" listing. */
+static int digest_dir(const char *path, char out[65])
+{
+    struct dirent **ents;
+    int n = scandir(path, &ents, NULL, alphasort);
+    if (n < 0) return HX_ERR(HX_EIO, "%s: cannot list: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    for (int i = 0; i < n; i++) {
+        if (f && ents[i]->d_name[0] != '.') {
+            char *p = hx_path_join(path, ents[i]->d_name);
+            struct stat st;
+            if (p && !stat(p, &st)) fprintf(f, "%s %lld\n", ents[i]->d_name, (long long)st.st_size);
+            free(p);
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    if (!f) return HX_ERR(HX_ENOMEM, "out of memory");
+    fclose(f);
+    hx_sha256_hex(buf, len, out);
+    free(buf);
+    return HX_OK;
+}
+
+static int canon_str(FILE *f, const char *s, int is_path, int digests)
+{
+    struct stat st;
+    if (s && is_path && digests && !stat(s, &st)) {
+        char d[65];
+        if (S_ISDIR(st.st_mode))
+            HX_TRY(digest_dir(s, d));
+        else
+            HX_TRY(hx_sha256_file(s, d));
+        fprintf(f, "sha256:%s", d);
+        return HX_OK;
+    }
+    if (!s) {
+        fputs("~", f);
+        return HX_OK;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        if (*s == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+    return HX_OK;
+}
+
+/* Writes "prefix.key=value" lines for every field of `t` in table order. */
+static int canon_table(FILE *out, const table *t, const char *base, const char *prefix, int digests)
+{
+    for (int i = 0; i < t->n; i++) {
+        const field *f = &t->f[i];
+        const char *src = base + f->off;
+        char p[256];
+        snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", f->key);
+        if (f->k == K_DEFER) continue;
+        if (f->k == K_INLINE) {
+            HX_TRY(canon_table(out, f->sub, src, prefix, digests));
+            continue;
+        }
+        if (f->k == K_SECTION) {
+            HX_TRY(canon_table(out, f->sub, src, p, digests));
+            continue;
+        }
+        int n = 0;
+        if (f->k == K_STRLIST || f->k == K_INTLIST || f->k == K_LIST) memcpy(&n, base + f->off_n, sizeof n);
+        if (f->k == K_LIST) {
+            const char *arr = load_ptr(src);
+            fprintf(out, "%s#=%d\n", p, n);
+            for (int j = 0; j < n; j++) {
+                char q[280];
+                snprintf(q, sizeof q, "%s[%d]", p, j);
+                HX_TRY(canon_table(out, f->sub, arr + f->elem_size * (size_t)j, q, digests));
+            }
+            continue;
+        }
+        fprintf(out, "%s=", p);
+        switch (f->k) {
+        case K_INT: { int v; memcpy(&v, src, sizeof v); fprintf(out, "%d", v); break; }
+        case K_BOOL: { int v; memcpy(&v, src, sizeof v); fputs(v ? "true" : "false", out); break; }
+        case K_ENUM: { int v; memcpy(&v, src, sizeof v); fputs(f->names[v], out); break; }
+        case K_COUNT: { int64_t v; memcpy(&v, src, sizeof v); fprintf(out, "%lld", (long long)v); break; }
+        case K_SEED: { uint64_t v; memcpy(&v, src, sizeof v); fprintf(out, "%llu", (unsigned long long)v); break; }
+        case K_DOUBLE: { double v; memcpy(&v, src, sizeof v); fprintf(out, "%.17g", v); break; }
+        case K_FLOAT: { float v; memcpy(&v, src, sizeof v); fprintf(out, "%.9g", (double)v); break; }
+        case K_CSTR: HX_TRY(canon_str(out, src, 0, 0)); break;
+        case K_STR: HX_TRY(canon_str(out, load_ptr(src), f->is_path, digests)); break;
+        case K_STRLIST: {
+            const char **v = load_ptr(src);
+            fputc('[', out);
+            for (int j = 0; j < n; j++) {
+                if (j) fputc(',', out);
+                HX_TRY(canon_str(out, v[j], f->is_path, digests));
+            }
+            fputc(']', out);
+            break;
+        }
+        case K_INTLIST: {
+            const int *v = load_ptr(src);
+            fputc('[', out);
+            for (int j = 0; j < n; j++) fprintf(out, "%s%d", j ? "," : "", v[j]);
+            fputc(']', out);
+            break;
+        }
+        default: break;
+        }
+        fputc('\n', out);
+    }
+    return HX_OK;
+}
+
+/* One field of the root tables by key, canonicalised with its path. */
+static int canon_one(FILE *out, const table *t, const char *base, const char *prefix, const char *key, int digests)
+{
+    const field *f = field_by_key(t, key);
+    if (!f) return HX_ERR(HX_EINVAL, "internal: no field %s.%s", prefix, key);
+    table one = {f, 1};
+    return canon_table(out, &one, base, prefix, digests);
+}
+
+static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifact what, int digests)
+{
+    const char *d = (const char *)&m->data;
+    if (what == HX_ART_TEACHER) {
+        fputs("artifact=teacher\n", f);
+        const hx_teacher_spec *t = &m->teacher;
+        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "model", digests));
+        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config_file", digests));
+        if (t->has_config) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config", digests));
+        if (!t->trained && !t->correction_tokens) return HX_OK; /* a loaded teacher is its files */
+        if (t->trained) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "train", digests));
+        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "correction", digests));
+        static const char *const keys[] = {"train", "validation", "tokenizer", "seq_len", "text_field"};
+        for (int i = 0; i < 5; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i], digests));
+        fprintf(f, "seed=%llu\n", (unsigned long long)m->seed);
+        return HX_OK;
+    }
+    char parent[65];
+    HX_TRY(hx_manifest_hash(m, a, (hx_artifact)(what - 1), digests, parent));
+    static const char *const art[] = {"teacher", "importance", "student", "arm"};
+    fprintf(f, "artifact=%s\nparent=%s\n", art[what], parent);
+    const char *ab = (const char *)a;
+    if (what == HX_ART_IMPORTANCE) {
+        HX_TRY(canon_one(f, &arm_table, ab, "", "importance", digests));
+        static const char *const keys[] = {"calibration", "tokenizer", "text_field"};
+        for (int i = 0; i < 3; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i], digests));
+        fprintf(f, "seed=%llu\n", (unsigned long long)a->seed);
+    } else if (what == HX_ART_STUDENT) {
+        HX_TRY(canon_one(f, &arm_table, ab, "", "prune", digests));
+        /* prune_ce, prune_kd and depth_kd share the pruned student; scratch
+         * and random pruning depend on the seed, iterative on its rounds. */
+        fprintf(f, "init=%s\n", a->kind == HX_ARM_SCRATCH ? "random" : "pruned");
+        if (a->kind == HX_ARM_SCRATCH || a->prune.method == HX_PRUNE_RANDOM)
+            fprintf(f, "seed=%llu\n", (unsigned long long)a->seed);
+        if (a->kind == HX_ARM_ITERATIVE_KD) fprintf(f, "iterations=%d\n", a->iterations);
+    } else {
+        HX_TRY(canon_one(f, &arm_table, ab, "", "train", digests));
+        HX_TRY(canon_one(f, &arm_table, ab, "", "kd", digests));
+        static const char *const keys[] = {"train", "validation", "seq_len"};
+        for (int i = 0; i < 3; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i], digests));
+        HX_TRY(canon_table(f, &eval_table, (const char *)&m->eval, "eval", digests));
+    }
+    return HX_OK;
+}
+
+int hx_manifest_canonical(const hx_manifest *m, const hx_arm *a, hx_artifact what, int digests, char **text)
+{
+    if (what != HX_ART_TEACHER && !a) return HX_ERR(HX_EINVAL, "hx_manifest_canonical: this artifact needs an arm");
+    size_t len;
+    *text = NULL;
+    FILE *f = open_memstream(text, &len);
+    if (!f) return HX_ERR(HX_ENOMEM, "out of memory");
+    int rc = canon_write(f, m, a, what, digests);
+    fclose(f);
+    if (rc < 0) {
+        free(*text);
+        *text = NULL;
+    }
+    return rc;
+}
+
+int hx_manifest_hash(const hx_manifest *m, const hx_arm *a, hx_artifact what, int digests, char out[65])
+{
+    char *text;
+    HX_TRY(hx_manifest_canonical(m, a, what, digests, &text));
+    hx_sha256_hex(text, strlen(text), out);
+    free(text);
+    return HX_OK;
+}
+
+/* ------------------------------------------------------------- key list */
+
+static int key_walk(const table *t, const char *prefix, int *i, int want, char *out, size_t cap)
+{
+    for (int j = 0; j < t->n; j++) {
+        const field *f = &t->f[j];
+        char p[256];
+        if (f->k == K_INLINE) {
+            if (key_walk(f->sub, prefix, i, want, out, cap)) return 1;
+            continue;
+        }
+        snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", f->key);
+        if (f->k == K_DEFER && f->sub) {
+            if (t == &root_table && f->sub == &arm_table) snprintf(p, sizeof p, "arms[]");
+            if (key_walk(f->sub, p, i, want, out, cap)) return 1;
+            continue;
+        }
+        if ((*i)++ == want) {
+            snprintf(out, cap, "%s", p);
+            return 1;
+        }
+        if (f->k == K_SECTION || f->k == K_LIST) {
+            if (f->k == K_LIST) strncat(p, "[]", sizeof p - strlen(p) - 1);
+            if (key_walk(f->sub, p, i, want, out, cap)) return 1;
+        }
+    }
+    return 0;
+}
+
+const char *hx_manifest_key(int want)
+{
+    static _Thread_local char buf[256];
+    int i = 0;
+    return want >= 0 && key_walk(&root_table, "", &i, want, buf, sizeof buf) ? buf : NULL;
+}

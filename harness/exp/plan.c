@@ -1,0 +1,352 @@
+/* Execution plan of a manifest: student architectures, parameter counts, eval
+ * points, FLOP and time estimates (formulas in plan.h), and its printout. */
+#include "exp/plan.h"
+
+#include "core/err.h"
+#include "model/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Nemotron's MLP is not gated (up and down projections only). */
+static int mlp_matrices(const hx_config *c) { return strcmp(c->model_type, "nemotron") ? 3 : 2; }
+
+size_t hx_plan_param_count(const hx_config *c)
+{
+    return hx_config_param_count(c) -
+           (size_t)(3 - mlp_matrices(c)) * c->num_hidden_layers * c->hidden_size * c->intermediate_size;
+}
+
+double hx_flops_forward_per_token(const hx_config *c, int seq_len)
+{
+    double h = c->hidden_size, q = (double)c->num_attention_heads * c->head_dim;
+    double kv = (double)c->num_key_value_heads * c->head_dim, f = c->intermediate_size, L = c->num_hidden_layers;
+    double n_mm = L * (2 * h * q + 2 * h * kv + mlp_matrices(c) * h * f) + (double)c->vocab_size * h;
+    return 2 * n_mm + 2 * L * q * (seq_len + 1);
+}
+
+int hx_student_config(const hx_config *t, const hx_prune_spec *p, hx_config *out)
+{
+    *out = *t;
+    if (p->param_budget) return 0;
+    if (p->hidden_size) out->hidden_size = p->hidden_size;
+    if (p->intermediate_size) out->intermediate_size = p->intermediate_size;
+    if (p->num_attention_heads) out->num_attention_heads = p->num_attention_heads;
+    if (p->num_key_value_heads) out->num_key_value_heads = p->num_key_value_heads;
+    if (p->num_hidden_layers) out->num_hidden_layers = p->num_hidden_layers;
+    if (p->n_drop_layers) out->num_hidden_layers = t->num_hidden_layers - p->n_drop_layers;
+    return 1;
+}
+
+static int lerp_axis(int s, int t, int r, int T) { return s - (int)((int64_t)(r + 1) * (s - t) / T); }
+
+void hx_iterative_config(const hx_config *t, const hx_config *target, int r, int T, hx_config *out)
+{
+    *out = *target;
+    out->hidden_size = lerp_axis(t->hidden_size, target->hidden_size, r, T);
+    out->intermediate_size = lerp_axis(t->intermediate_size, target->intermediate_size, r, T);
+    out->num_hidden_layers = lerp_axis(t->num_hidden_layers, target->num_hidden_layers, r, T);
+    out->num_key_value_heads = lerp_axis(t->num_key_value_heads, target->num_key_value_heads, r, T);
+    int heads = lerp_axis(t->num_attention_heads, target->num_attention_heads, r, T);
+    int kv = out->num_key_value_heads;
+    out->num_attention_heads = heads / kv * kv < target->num_attention_heads ? target->num_attention_heads
+                                                                              : heads / kv * kv;
+}
+
+static int eval_points(int64_t tokens, int64_t every)
+{
+    if (tokens <= 0) return 1;
+    if (every <= 0) return 2;
+    return 1 + (int)(tokens / every) + (tokens % every ? 1 : 0);
+}
+
+/* Forward passes over the calibration set for one importance pass. */
+static int importance_passes(const hx_importance_spec *s, const hx_prune_spec *p, int layers)
+{
+    int removed = p->num_hidden_layers ? layers - p->num_hidden_layers : 0;
+    if (!removed || p->n_drop_layers) return 1; /* width scores and BI come from one pass */
+    int block = s->block_len ? s->block_len : removed;
+    switch (s->depth) {
+    case HX_DEPTH_PPL: return 1 + layers;
+    case HX_DEPTH_BLOCK: return 1 + (layers - block + 1);
+    default: return 1;
+    }
+}
+
+static const char *unsupported_reason(const hx_manifest *m)
+{
+    if (m->teacher.has_config && !strcmp(m->teacher.config.model_type, "nemotron"))
+        return "the teacher's model_type is 'nemotron': this needs the Nemotron architecture, which the harness "
+               "does not implement yet (only Llama/Mistral-family decoders); the manifest is valid, but `run` refuses";
+    return NULL;
+}
+
+static int selected(const hx_arm *a, const char *only)
+{
+    return !only || !strcmp(a->name, only) || !strcmp(a->base_name, only);
+}
+
+int hx_plan_build(const hx_manifest *m, const char *only, double gflops, hx_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->m = m;
+    p->gflops = gflops > 0 ? gflops : HX_PLAN_DEFAULT_GFLOPS;
+    p->unsupported = unsupported_reason(m);
+    HX_TRY(hx_manifest_hash(m, NULL, HX_ART_TEACHER, 0, p->teacher_hash));
+    p->arms = hx_calloc((size_t)m->n_arms, sizeof *p->arms);
+    if (!p->arms) return HX_ENOMEM;
+    const hx_teacher_spec *ts = &m->teacher;
+    p->teacher_known = ts->has_config;
+    int T = m->data.seq_len;
+    double fwd_t = 0;
+    if (p->teacher_known) {
+        p->teacher = ts->config;
+        p->teacher_params = hx_plan_param_count(&p->teacher);
+        fwd_t = hx_flops_forward_per_token(&p->teacher, T);
+        if (ts->trained)
+            p->teacher_flops = 3 * fwd_t * (double)ts->train.tokens +
+                               fwd_t * (double)m->eval.val_tokens * eval_points(ts->train.tokens, ts->train.eval_every);
+        p->teacher_flops += 3 * fwd_t * (double)ts->correction_tokens;
+    }
+    char (*imp_hash)[65] = hx_calloc((size_t)m->n_arms, sizeof *imp_hash);
+    if (!imp_hash) {
+        hx_plan_free(p);
+        return HX_ENOMEM;
+    }
+    for (int i = 0; i < m->n_arms; i++) {
+        const hx_arm *a = &m->arms[i];
+        if (!selected(a, only)) continue;
+        hx_arm_plan *ap = &p->arms[p->n_arms];
+        ap->arm = a;
+        ap->importance_shared_with = -1;
+        int rc = hx_manifest_hash(m, a, HX_ART_ARM, 0, ap->hash);
+        if (rc >= 0) rc = hx_manifest_hash(m, a, HX_ART_IMPORTANCE, 0, imp_hash[p->n_arms]);
+        if (rc < 0) {
+            free(imp_hash);
+            hx_plan_free(p);
+            return rc;
+        }
+        ap->n_eval_points = eval_points(a->train.tokens, a->train.eval_every);
+        if (!p->teacher_known) {
+            p->n_arms++;
+            continue;
+        }
+        ap->student_known = a->kind == HX_ARM_TEACHER ? 1 : hx_student_config(&p->teacher, &a->prune, &ap->student);
+        if (a->kind == HX_ARM_TEACHER) ap->student = p->teacher;
+        double fwd_s, D = (double)a->train.tokens;
+        if (ap->student_known) {
+            ap->student_params = hx_plan_param_count(&ap->student);
+            fwd_s = hx_flops_forward_per_token(&ap->student, T);
+        } else { /* architecture search: scale the teacher to the budget */
+            ap->student_params = (size_t)a->prune.param_budget;
+            fwd_s = fwd_t * (double)ap->student_params / (double)p->teacher_params;
+        }
+        int needs_importance = a->kind != HX_ARM_TEACHER && a->kind != HX_ARM_SCRATCH && a->prune.method == HX_PRUNE_IMPORTANCE;
+        if (needs_importance) {
+            for (int j = 0; j < p->n_arms && ap->importance_shared_with < 0; j++)
+                if (p->arms[j].flops.importance > 0 && !strcmp(imp_hash[j], imp_hash[p->n_arms]))
+                    ap->importance_shared_with = j;
+            if (ap->importance_shared_with < 0)
+                ap->flops.importance = fwd_t * (double)a->importance.samples * a->importance.seq_len *
+                                       importance_passes(&a->importance, &a->prune, p->teacher.num_hidden_layers);
+        }
+        if (a->kind == HX_ARM_ITERATIVE_KD && ap->student_known) {
+            /* Rounds share the budget; each trains the round's architecture
+             * and re-scores the previous round's model. */
+            hx_config prev = p->teacher;
+            for (int r = 0; r < a->iterations; r++) {
+                hx_config cr;
+                hx_iterative_config(&p->teacher, &ap->student, r, a->iterations, &cr);
+                double Dr = D / a->iterations;
+                double fr = hx_flops_forward_per_token(&cr, T);
+                ap->flops.train += 3 * fr * Dr;
+                ap->flops.teacher += fwd_t * Dr;
+                if (r > 0)
+                    ap->flops.importance += hx_flops_forward_per_token(&prev, T) * (double)a->importance.samples *
+                                            a->importance.seq_len;
+                prev = cr;
+            }
+        } else if (a->kind != HX_ARM_TEACHER) {
+            ap->flops.train = 3 * fwd_s * D;
+            if (hx_arm_uses_kd(a->kind)) ap->flops.teacher = fwd_t * D;
+        }
+        ap->flops.eval = fwd_s * (double)m->eval.val_tokens * ap->n_eval_points;
+        ap->flops.total = ap->flops.train + ap->flops.teacher + ap->flops.importance + ap->flops.eval;
+        ap->seconds = ap->flops.total / (p->gflops * 1e9);
+        p->total_flops += ap->flops.total;
+        p->n_arms++;
+    }
+    free(imp_hash);
+    if (!p->n_arms) {
+        int rc = HX_ERR(HX_EINVAL, "%s: no arm named '%s' (arms: %s%s)", m->path, only ? only : "",
+                        m->n_arms ? m->arms[0].name : "", m->n_arms > 1 ? ", ..." : "");
+        hx_plan_free(p);
+        return rc;
+    }
+    p->total_flops += p->teacher_flops;
+    p->total_seconds = p->total_flops / (p->gflops * 1e9);
+    return HX_OK;
+}
+
+void hx_plan_free(hx_plan *p)
+{
+    free(p->arms);
+    memset(p, 0, sizeof *p);
+}
+
+/* ------------------------------------------------------------- printing */
+
+static const char *human(double v, char *buf, size_t n)
+{
+    static const char *const suffix[] = {"", "k", "M", "B", "T"};
+    int s = 0;
+    while (fabs(v) >= 1000 && s < 4) v /= 1000, s++;
+    snprintf(buf, n, s ? "%.3g%s" : "%.0f%s", v, suffix[s]);
+    return buf;
+}
+
+static const char *duration(double s, char *buf, size_t n)
+{
+    if (s < 90)
+        snprintf(buf, n, "%.0f s", s);
+    else if (s < 5400)
+        snprintf(buf, n, "%.1f min", s / 60);
+    else if (s < 172800)
+        snprintf(buf, n, "%.1f h", s / 3600);
+    else
+        snprintf(buf, n, "%.1f days", s / 86400);
+    return buf;
+}
+
+static void print_config(FILE *out, const hx_config *c)
+{
+    fprintf(out,
+            "%s, vocab %d, hidden %d, intermediate %d, layers %d, heads %d (%d KV), head_dim %d%s", c->model_type,
+            c->vocab_size, c->hidden_size, c->intermediate_size, c->num_hidden_layers, c->num_attention_heads,
+            c->num_key_value_heads, c->head_dim, c->tie_word_embeddings ? ", tied embeddings" : "");
+}
+
+static void print_prune(FILE *out, const hx_prune_spec *s, const hx_config *t)
+{
+    char b[32];
+    int any = 0;
+#define TARGET(f)                                                                                          \
+    if (s->f) fprintf(out, "%s" #f " %d -> %d", any++ ? ", " : "", t ? t->f : 0, s->f);
+    TARGET(hidden_size);
+    TARGET(intermediate_size);
+    TARGET(num_attention_heads);
+    TARGET(num_key_value_heads);
+    TARGET(num_hidden_layers);
+#undef TARGET
+    if (s->n_drop_layers) {
+        fprintf(out, "%sdrop layers", any++ ? ", " : "");
+        for (int i = 0; i < s->n_drop_layers; i++) fprintf(out, "%s%d", i ? "," : " ", s->drop_layers[i]);
+    }
+    if (s->param_budget)
+        fprintf(out, "%sparam_budget %s ±%.0f%% (architecture search)", any++ ? ", " : "",
+                human((double)s->param_budget, b, sizeof b), 100 * s->budget_tolerance);
+}
+
+void hx_plan_print(FILE *out, const hx_plan *p)
+{
+    const hx_manifest *m = p->m;
+    char b1[32], b2[32], b3[32];
+    fprintf(out, "plan: %s  (%s, sha256 %.12s)\n", m->name, m->path, m->sha256);
+    if (m->description) fprintf(out, "  %s\n", m->description);
+    fprintf(out, "  seed %llu, threads %s, outputs %s, cache %s\n", (unsigned long long)m->seed,
+            m->threads ? human(m->threads, b1, sizeof b1) : "HX_THREADS/all", m->outputs.dir, m->outputs.cache_dir);
+    fprintf(out, "  data: %d train, %d validation, %d calibration source(s), tokenizer %s, seq_len %d\n",
+            m->data.n_train, m->data.n_validation, m->data.n_calibration, m->data.tokenizer, m->data.seq_len);
+
+    const hx_teacher_spec *t = &m->teacher;
+    fprintf(out, "\nteacher: ");
+    if (t->model)
+        fprintf(out, "loaded from %s", t->model);
+    else
+        fprintf(out, "trained here for %s tokens (lr %g, %s)", human((double)t->train.tokens, b1, sizeof b1),
+                t->train.lr, hx_schedule_name(t->train.schedule));
+    fprintf(out, "  [cache key %.16s]\n", p->teacher_hash);
+    if (p->teacher_known) {
+        fprintf(out, "  config: ");
+        print_config(out, &p->teacher);
+        fprintf(out, "\n  params: %s (%zu)\n", human((double)p->teacher_params, b1, sizeof b1), p->teacher_params);
+    } else {
+        fprintf(out, "  config: read from %s at run time (no inline `config`; estimates below are incomplete)\n",
+                t->config_file ? t->config_file : t->model);
+    }
+    if (t->correction_tokens)
+        fprintf(out, "  teacher correction: %s tokens at %g x lr\n", human((double)t->correction_tokens, b1, sizeof b1),
+                t->correction_lr_scale);
+    if (p->teacher_flops > 0)
+        fprintf(out, "  cost: %.3g FLOP, ~%s\n", p->teacher_flops, duration(p->teacher_flops / (p->gflops * 1e9), b1, sizeof b1));
+
+    fprintf(out, "\narms (%d):\n", p->n_arms);
+    for (int i = 0; i < p->n_arms; i++) {
+        const hx_arm_plan *ap = &p->arms[i];
+        const hx_arm *a = ap->arm;
+        fprintf(out, "- %s: kind %s", a->name, hx_arm_kind_name(a->kind));
+        if (a->kind == HX_ARM_TEACHER)
+            fprintf(out, ", evaluation only\n");
+        else
+            fprintf(out, ", %s tokens, eval every %s (%d eval points), lr %g -> %g %s, batch %d x %d x %d tokens\n",
+                    human((double)a->train.tokens, b1, sizeof b1), human((double)a->train.eval_every, b2, sizeof b2),
+                    ap->n_eval_points, a->train.lr, a->train.min_lr, hx_schedule_name(a->train.schedule),
+                    a->train.micro_batch, a->train.grad_accum, m->data.seq_len);
+        if (hx_arm_needs_student(a->kind)) {
+            fprintf(out, "    prune: ");
+            print_prune(out, &a->prune, p->teacher_known ? &p->teacher : NULL);
+            if (a->kind == HX_ARM_SCRATCH)
+                fprintf(out, " (the architecture only: random init)");
+            else
+                fprintf(out, "; method %s%s", a->prune.method == HX_PRUNE_RANDOM ? "random" : "importance",
+                        a->prune.head_residual ? ", head-residual merge" : "");
+            fprintf(out, "\n");
+            if (a->kind != HX_ARM_SCRATCH && a->prune.method == HX_PRUNE_IMPORTANCE) {
+                fprintf(out, "    importance: %d samples x %d tokens, batch=%s seq=%s, neuron %s, depth %s",
+                        a->importance.samples, a->importance.seq_len, hx_agg_name(a->importance.batch_agg),
+                        hx_agg_name(a->importance.seq_agg), a->importance.neuron ? "post" : "pre",
+                        hx_depth_metric_name(a->importance.depth));
+                if (ap->importance_shared_with >= 0)
+                    fprintf(out, " (shared with %s)", p->arms[ap->importance_shared_with].arm->name);
+                fprintf(out, "\n");
+            }
+        }
+        if (hx_arm_uses_kd(a->kind)) {
+            fprintf(out, "    kd: %s KL, tau %g, w_ce %g, %d intermediate state(s)%s", a->kd.reverse_kl ? "reverse" : "forward",
+                    a->kd.temperature, a->kd.w_ce, a->kd.n_intermediate,
+                    a->kd.n_intermediate ? (a->kd.alpha == HX_ALPHA_DYNAMIC ? ", dynamic alpha" : ", constant alpha") : "");
+            if (a->kind == HX_ARM_ITERATIVE_KD) fprintf(out, ", %d rounds", a->iterations);
+            fprintf(out, "\n");
+        }
+        if (!p->teacher_known) {
+            fprintf(out, "    student: depends on the teacher's config.json\n");
+            continue;
+        }
+        if (hx_arm_needs_student(a->kind)) {
+            if (ap->student_known) {
+                fprintf(out, "    student: ");
+                print_config(out, &ap->student);
+                fprintf(out, "\n");
+            }
+            fprintf(out, "    params: %s%s (%.1f%% of the teacher)\n", ap->student_known ? "" : "~",
+                    human((double)ap->student_params, b1, sizeof b1),
+                    100.0 * (double)ap->student_params / (double)p->teacher_params);
+        }
+        fprintf(out, "    FLOPs: %.3g total = %.3g train + %.3g teacher forwards + %.3g importance + %.3g eval; ~%s\n",
+                ap->flops.total, ap->flops.train, ap->flops.teacher, ap->flops.importance, ap->flops.eval,
+                duration(ap->seconds, b3, sizeof b3));
+    }
+    fprintf(out, "\neval: %s%s tokens of validation per eval point, %d task(s)", m->eval.perplexity ? "perplexity on " : "",
+            human((double)m->eval.val_tokens, b1, sizeof b1), m->eval.n_tasks);
+    for (int i = 0; i < m->eval.n_tasks; i++)
+        fprintf(out, "%s%s (%d-shot)", i ? ", " : ": ", m->eval.tasks[i].name, m->eval.tasks[i].n_shot);
+    fprintf(out, "\n");
+    if (p->teacher_known)
+        fprintf(out, "total: %.3g FLOP, ~%s at %g GFLOP/s (6·N·D training + 2·N_teacher·D KD forwards + attention; "
+                     "see harness/exp/plan.h)\n",
+                p->total_flops, duration(p->total_seconds, b1, sizeof b1), p->gflops);
+    else
+        fprintf(out, "total: unknown until the teacher's config.json is read\n");
+    if (p->unsupported) fprintf(out, "NOTE: %s\n", p->unsupported);
+}

@@ -1,0 +1,100 @@
+/* The execution plan of a validated manifest: the teacher, the importance
+ * passes, each arm's student architecture, parameter count, eval points and
+ * estimated compute (FLOPs) and time. `harness run --dry-run` prints it; the
+ * runner walks the same arms.
+ *
+ * FLOP model (per token; Kaplan et al. 2020 §2.1 / Chinchilla App. F
+ * convention, with the causal mask counted):
+ *   N_mm     = matmul parameters = L·(2·h·q + 2·h·kv + 3·h·f) + V·h
+ *              (2·h·f for Nemotron's non-gated MLP)
+ *              (q = heads·head_dim, kv = kv_heads·head_dim; the LM head
+ *              counts, the embedding lookup and norms do not)
+ *   attn     = 2·L·q·(T+1)      (QKᵀ and A·V: 2·2·q multiply-adds per
+ *              attended position, a token attends (T+1)/2 positions on average)
+ *   forward  = 2·N_mm + attn
+ *   training = 3·forward        (backward = 2 × forward), i.e. 6·N·D + attention
+ *   KD arm   = training(student) + forward(teacher) per token
+ *   eval     = eval points × eval.val_tokens × forward(model)
+ *   importance pass = samples·seq_len × forward(teacher) × passes, with
+ *              passes = 1 (width scores and BI), + L (depth=ppl: one forward
+ *              per removed layer), or + (L − block_len + 1) (depth=block)
+ * Time = FLOPs / (GFLOP/s · 1e9). The GFLOP/s figure is a rough prior
+ * (HX_PLAN_DEFAULT_GFLOPS) until `harness bench` measures the machine. */
+#ifndef HX_EXP_PLAN_H
+#define HX_EXP_PLAN_H
+
+#include "exp/manifest.h"
+#include "model/config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Effective fp32 throughput assumed for time estimates when none is given:
+ * 2 CPU cores running small OpenBLAS GEMMs plus the non-GEMM ops, in GFLOP/s. */
+#define HX_PLAN_DEFAULT_GFLOPS 20.0
+
+typedef struct {
+    double train;      /* student (or teacher) forward+backward */
+    double teacher;    /* teacher forwards for KD */
+    double importance; /* importance passes first needed by this arm */
+    double eval;       /* validation at every eval point */
+    double total;
+} hx_flops;
+
+typedef struct {
+    const hx_arm *arm;
+    int student_known;   /* 0 when the architecture comes from a param_budget search */
+    hx_config student;   /* the (final) student architecture */
+    size_t student_params;
+    int n_eval_points;   /* including token 0 and the final budget */
+    int importance_shared_with; /* index into hx_plan.arms of the arm whose pass is reused, or -1 */
+    char hash[65];       /* HX_ART_ARM content hash (without file digests) */
+    hx_flops flops;
+    double seconds;
+} hx_arm_plan;
+
+typedef struct {
+    const hx_manifest *m;
+    int teacher_known;    /* 0: architecture read from config.json at run time */
+    hx_config teacher;
+    size_t teacher_params;
+    char teacher_hash[65];
+    double teacher_flops; /* training + correction + its evals (0 when loaded) */
+    double gflops;
+    const char *unsupported; /* why `run` must refuse, or NULL */
+    int n_arms;
+    hx_arm_plan *arms;    /* the selected arms */
+    double total_flops, total_seconds;
+} hx_plan;
+
+/* Parameter count of `c` in elements: hx_config_param_count, with the
+ * non-gated MLP of model_type "nemotron" (2·h·f per layer instead of 3·h·f). */
+size_t hx_plan_param_count(const hx_config *c);
+
+/* Forward FLOPs per token of `c` at sequence length T (formula above). */
+double hx_flops_forward_per_token(const hx_config *c, int seq_len);
+
+/* The student architecture obtained by applying `p` to `teacher` (targets of
+ * 0 keep the teacher's value; drop_layers removes layers; head_dim never
+ * changes). Returns 1 when it is known, 0 for a param_budget search (then
+ * `out` is the teacher's). */
+int hx_student_config(const hx_config *teacher, const hx_prune_spec *p, hx_config *out);
+
+/* Architecture after round r (0-based) of T iterative rounds: every pruned
+ * axis moves linearly, d_s − (r+1)·(d_s − d_t)/T (NeurIPS 2024 §2.3), query
+ * heads rounded down to a multiple of the KV heads. */
+void hx_iterative_config(const hx_config *teacher, const hx_config *target, int r, int T, hx_config *out);
+
+/* Builds the plan for the arms of `m` selected by `only` (NULL: all; else an
+ * exact arm name or a base name, selecting all its sweep points) at `gflops`
+ * (≤ 0: HX_PLAN_DEFAULT_GFLOPS). Errors: HX_EINVAL (no arm matches `only`),
+ * HX_ENOMEM. */
+int hx_plan_build(const hx_manifest *m, const char *only, double gflops, hx_plan *p);
+
+/* Human-readable plan: teacher, importance, prune targets and student
+ * configs, per arm kind/budget/eval points/FLOPs/time, then the totals. */
+void hx_plan_print(FILE *out, const hx_plan *p);
+
+void hx_plan_free(hx_plan *p);
+
+#endif

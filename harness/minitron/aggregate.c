@@ -1,0 +1,104 @@
+/* Sequence/batch aggregation of importance scores and Block Importance. */
+#include "minitron/aggregate.h"
+
+#include "core/err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hx_agg_parse(const char *s)
+{
+    if (!strcmp(s, "mean")) return HX_AGG_MEAN;
+    if (!strcmp(s, "l2") || !strcmp(s, "L2")) return HX_AGG_L2;
+    if (!strcmp(s, "var") || !strcmp(s, "variance")) return HX_AGG_VAR;
+    return -1;
+}
+
+const char *hx_agg_name(hx_agg a)
+{
+    static const char *names[] = {"mean", "l2", "var"};
+    return names[a];
+}
+
+int hx_agg_init(hx_agg_acc *a, int width, hx_agg batch, hx_agg seq)
+{
+    memset(a, 0, sizeof *a);
+    a->batch = batch;
+    a->seq = seq;
+    a->width = width;
+    a->s1 = hx_calloc((size_t)width, sizeof(double));
+    a->s2 = hx_calloc((size_t)width, sizeof(double));
+    if (!a->s1 || !a->s2) {
+        hx_agg_free(a);
+        return HX_ENOMEM;
+    }
+    return HX_OK;
+}
+
+void hx_agg_free(hx_agg_acc *a)
+{
+    free(a->s1);
+    free(a->s2);
+    memset(a, 0, sizeof *a);
+}
+
+/* Final value of an aggregation from n, sum(v) [or sum|v|] and sum(v^2). */
+static double reduce(hx_agg f, double n, double s1, double s2)
+{
+    if (n <= 0) return 0.0;
+    switch (f) {
+    case HX_AGG_MEAN: return s1 / n;
+    case HX_AGG_L2: return sqrt(s2);
+    default: {
+        double m = s1 / n, v = s2 / n - m * m;
+        return v > 0 ? v : 0.0;
+    }
+    }
+}
+
+void hx_agg_add_sample(hx_agg_acc *a, const float *x, int T, int ld)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < a->width; c++) {
+        double s1 = 0, s2 = 0;
+        for (int t = 0; t < T; t++) {
+            double v = x[(size_t)t * ld + c];
+            s1 += a->seq == HX_AGG_MEAN ? fabs(v) : v;
+            s2 += v * v;
+        }
+        double v = reduce(a->seq, T, s1, s2);
+        a->s1[c] += a->batch == HX_AGG_MEAN ? fabs(v) : v;
+        a->s2[c] += v * v;
+    }
+    a->samples++;
+}
+
+void hx_agg_finish(const hx_agg_acc *a, double *out)
+{
+    for (int c = 0; c < a->width; c++) out[c] = reduce(a->batch, (double)a->samples, a->s1[c], a->s2[c]);
+}
+
+double hx_block_importance_sum(const float *x_in, const float *x_out, int N, int D)
+{
+    double *tok = hx_malloc((size_t)(N > 0 ? N : 1) * sizeof(double));
+    if (!tok) return NAN;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *a = x_in + (size_t)n * D, *b = x_out + (size_t)n * D;
+        double ab = 0, aa = 0, bb = 0;
+        for (int d = 0; d < D; d++) {
+            ab += (double)a[d] * b[d];
+            aa += (double)a[d] * a[d];
+            bb += (double)b[d] * b[d];
+        }
+        double c = (aa > 0 && bb > 0) ? ab / sqrt(aa * bb) : 1.0;
+        if (c > 1.0) c = 1.0;
+        if (c < -1.0) c = -1.0;
+        tok[n] = 1.0 - c;
+    }
+    double total = 0; /* summed in order: bit-identical for any thread count */
+    for (int n = 0; n < N; n++) total += tok[n];
+    free(tok);
+    return total;
+}

@@ -1,0 +1,107 @@
+/* KL-divergence and cosine distillation losses with analytic gradients. */
+#include "minitron/kd.h"
+
+#include "core/err.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* log-softmax of z[0..V)/tau into out (double), returning nothing. */
+static void log_softmax(const float *z, int V, double tau, double *out)
+{
+    double mx = -INFINITY;
+    for (int v = 0; v < V; v++) mx = fmax(mx, (double)z[v] / tau);
+    double s = 0;
+    for (int v = 0; v < V; v++) s += exp((double)z[v] / tau - mx);
+    double lse = mx + log(s);
+    for (int v = 0; v < V; v++) out[v] = (double)z[v] / tau - lse;
+}
+
+double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int Vt, int N, const uint8_t *mask,
+                         double tau, int reverse, double norm_count, float *dstudent, float scale)
+{
+    int V = Vs < Vt ? Vs : Vt;
+    double *tok = calloc((size_t)N, sizeof(double));
+    if (!tok) return NAN;
+    double inv = norm_count > 0 ? 1.0 / norm_count : 0.0;
+#pragma omp parallel
+    {
+        double *ls = malloc(sizeof(double) * 2 * (size_t)V), *lt = ls ? ls + V : NULL;
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            float *g = dstudent ? dstudent + (size_t)n * Vs : NULL;
+            if (g) memset(g, 0, sizeof(float) * (size_t)Vs);
+            if (!ls || (mask && !mask[n]) || inv == 0.0) continue;
+            log_softmax(student + (size_t)n * Vs, V, tau, ls);
+            log_softmax(teacher + (size_t)n * Vt, V, tau, lt);
+            double kl = 0;
+            if (!reverse) {
+                for (int v = 0; v < V; v++) kl += exp(lt[v]) * (lt[v] - ls[v]);
+            } else {
+                for (int v = 0; v < V; v++) kl += exp(ls[v]) * (ls[v] - lt[v]);
+            }
+            tok[n] = kl * tau * tau;
+            if (!g) continue;
+            /* d(tau^2 KL)/dz_s = tau * dKL/da with a = z_s / tau. */
+            double c = tau * inv * scale;
+            for (int v = 0; v < V; v++) {
+                double ps = exp(ls[v]);
+                double d = reverse ? ps * (ls[v] - lt[v] - kl) : ps - exp(lt[v]);
+                g[v] = (float)(c * d);
+            }
+        }
+        free(ls);
+    }
+    double sum = 0;
+    for (int n = 0; n < N; n++) sum += tok[n];
+    free(tok);
+    return sum * inv;
+}
+
+double hx_kd_cosine_loss(const float *h_s, int ds, const float *W, const float *h_t, int dt, int N,
+                         const uint8_t *mask, double norm_count, float *dh_s, float *dW, float scale)
+{
+    float *u = malloc(sizeof(float) * (size_t)N * dt);
+    float *du = malloc(sizeof(float) * (size_t)N * dt);
+    double *tok = calloc((size_t)N, sizeof(double));
+    if (!u || !du || !tok) {
+        free(u);
+        free(du);
+        free(tok);
+        return NAN;
+    }
+    double inv = norm_count > 0 ? 1.0 / norm_count : 0.0;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, dt, ds, 1.0f, h_s, ds, W, ds, 0.0f, u, dt);
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *un = u + (size_t)n * dt, *tn = h_t + (size_t)n * dt;
+        float *dn = du + (size_t)n * dt;
+        if ((mask && !mask[n]) || inv == 0.0) {
+            memset(dn, 0, sizeof(float) * (size_t)dt);
+            continue;
+        }
+        double uu = 0, tt = 0, ut = 0;
+        for (int j = 0; j < dt; j++) {
+            uu += (double)un[j] * un[j];
+            tt += (double)tn[j] * tn[j];
+            ut += (double)un[j] * tn[j];
+        }
+        double nu = fmax(sqrt(uu), 1e-8), nt = fmax(sqrt(tt), 1e-8), cosv = ut / (nu * nt);
+        tok[n] = 1.0 - cosv;
+        /* d(1 - cos)/du = -(t / (|u||t|) - cos * u / |u|^2) */
+        for (int j = 0; j < dt; j++)
+            dn[j] = (float)(-(tn[j] / (nu * nt) - cosv * un[j] / (nu * nu)) * inv * scale);
+    }
+    if (dh_s) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, ds, dt, 1.0f, du, dt, W, ds, 1.0f, dh_s, ds);
+    if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dt, ds, N, 1.0f, du, dt, h_s, ds, 1.0f, dW, ds);
+    double sum = 0;
+    for (int n = 0; n < N; n++) sum += tok[n];
+    free(u);
+    free(du);
+    free(tok);
+    return sum * inv;
+}
+
+double hx_kd_alpha(double loss_logits, double loss_is) { return loss_is != 0.0 ? loss_logits / loss_is : 0.0; }

@@ -1,0 +1,63 @@
+/* Structured pruning of a Llama-family model (Minitron NeurIPS 2024 §2.3,
+ * "trimming"): rank every axis by importance, choose what to keep, and slice
+ * the weights into a smaller hx_model. */
+#ifndef HX_MINITRON_PRUNE_H
+#define HX_MINITRON_PRUNE_H
+
+#include "core/rng.h"
+#include "minitron/scores.h"
+#include "model/model.h"
+
+/* Target sizes. A field left at 0 keeps the source size. drop_layers, when
+ * given, lists source layer indices to remove and excludes num_hidden_layers. */
+typedef struct {
+    int hidden_size;
+    int intermediate_size;
+    int num_attention_heads;
+    int num_key_value_heads; /* 0: keep every KV head (the default, as in the paper) */
+    int num_hidden_layers;
+    const int *drop_layers;
+    int n_drop_layers;
+} hx_prune_targets;
+
+/* What to keep, in source indices (all ascending within their scope):
+ *   keep_layers   [dst.num_hidden_layers]                       source layer of each new layer
+ *   keep_channels [dst.hidden_size]                             embedding channels, shared by all layers
+ *   keep_heads    [dst.num_hidden_layers * dst.num_attention_heads] query heads of each new layer,
+ *                 group-major: new head j belongs to new KV group j / (heads per group)
+ *   keep_kv       [dst.num_hidden_layers * dst.num_key_value_heads] KV heads of each new layer
+ *   keep_neurons  [dst.num_hidden_layers * dst.intermediate_size] MLP neurons of each new layer */
+typedef struct {
+    hx_config src, dst;
+    int *keep_layers, *keep_channels, *keep_heads, *keep_kv, *keep_neurons;
+} hx_prune_plan;
+
+/* Checks `t` against `src` and writes the resulting student config to `dst`.
+ * head_dim never changes (field case C02). Errors (HX_EINVAL) for a target
+ * larger than the source, a non-positive value, query heads that do not split
+ * evenly over the kept KV heads (C03), or an invalid drop list. */
+int hx_prune_target_config(const hx_config *src, const hx_prune_targets *t, hx_config *dst);
+
+/* Builds a plan that keeps the highest-scoring elements of each axis.
+ * Layers: the num_hidden_layers highest `layer` scores (ties: lower index), or
+ * everything but drop_layers. Query heads are ranked within their KV group and
+ * every group keeps the same count (C01, C03); KV heads are kept unless
+ * num_key_value_heads is set, then whole groups are ranked by the sum of their
+ * heads' scores. Errors as hx_prune_target_config, HX_ENOMEM. */
+int hx_prune_plan_build(const hx_config *src, const hx_scores *s, const hx_prune_targets *t, hx_prune_plan *p);
+
+/* A control: the same plan shape with uniformly random choices from `rng`. */
+int hx_prune_plan_random(const hx_config *src, const hx_prune_targets *t, hx_rng *rng, hx_prune_plan *p);
+
+void hx_prune_plan_free(hx_prune_plan *p);
+
+/* Slices `src` into a freshly allocated `dst` following `p`: embedding table
+ * columns, every norm weight, the inputs of q/k/v/gate/up and outputs of
+ * o/down, and the LM-head input (tied heads stay tied: one table, sliced once,
+ * C11); layers renumbered 0..n-1 (C05). When residual_scores is non-NULL the
+ * paper's head "residual" merging (§2.3) is applied using those head scores
+ * (see merge_head_residual in prune.c for its documented ambiguities); NULL
+ * (the default) slices only. Errors: HX_ENOMEM. */
+int hx_prune_apply(const hx_model *src, const hx_prune_plan *p, const hx_scores *residual_scores, hx_model *dst);
+
+#endif

@@ -1,0 +1,108 @@
+/* Forward and backward passes of a Llama/Mistral-family decoder on the CPU
+ * (fp32), with an activation workspace whose per-layer intermediates are
+ * readable by later stages (importance estimation, distillation).
+ *
+ * Architecture (transformers LlamaForCausalLM / MistralForCausalLM):
+ *   x_0 = embed_tokens[ids]
+ *   per layer l:  a = input_layernorm(x_l)
+ *                 q, k, v = a Wq^T, a Wk^T, a Wv^T;  q, k = RoPE(q, k)
+ *                 o = attention(q, k, v) (causal, GQA, optional sliding window)
+ *                 x_mid = x_l + o Wo^T
+ *                 m = post_attention_layernorm(x_mid)
+ *                 x_{l+1} = x_mid + (silu(m Wg^T) * (m Wu^T)) Wd^T
+ *   logits = norm(x_L) lm_head^T
+ * Token positions restart at 0 in every sequence (no packing offsets). */
+#ifndef HX_MODEL_FORWARD_H
+#define HX_MODEL_FORWARD_H
+
+#include "model/model.h"
+
+#include <stdint.h>
+
+/* Intermediates of one decoder layer for a batch of N = B*T tokens, all
+ * row-major with one row per token (token (b, t) in row b*T + t). */
+typedef struct {
+    float *x;         /* [N, hidden_size] layer input (residual stream) */
+    float *attn_norm; /* [N, hidden_size] input_layernorm output */
+    float *attn_rstd; /* [N] its 1/rms */
+    float *q;         /* [N, n_heads*head_dim] = [B, T, n_heads, head_dim], after RoPE */
+    float *k;         /* [N, n_kv*head_dim] = [B, T, n_kv_heads, head_dim], after RoPE */
+    float *v;         /* [N, n_kv*head_dim] = [B, T, n_kv_heads, head_dim] */
+    float *probs;     /* [B, n_heads, T, T] attention probabilities; NULL in HX_WS_INFER */
+    float *attn_out;  /* [N, n_heads*head_dim] per-head attention outputs before o_proj
+                         (head h in columns h*head_dim .. (h+1)*head_dim-1) */
+    float *x_mid;     /* [N, hidden_size] residual stream after attention */
+    float *mlp_norm;  /* [N, hidden_size] post_attention_layernorm output */
+    float *mlp_rstd;  /* [N] */
+    float *gate;      /* [N, intermediate_size] gate_proj output (pre-activation) */
+    float *up;        /* [N, intermediate_size] up_proj output */
+    float *act;       /* [N, intermediate_size] silu(gate)*up, the input of down_proj */
+    float *out;       /* [N, hidden_size] layer output = next layer's input */
+} hx_layer_acts;
+
+typedef enum {
+    HX_WS_TRAIN = 0, /* every layer's intermediates kept for hx_backward */
+    HX_WS_INFER = 1  /* forward only: one layer's buffers reused (teacher, eval) */
+} hx_ws_mode;
+
+struct hx_workspace;
+/* Called by hx_forward after each active layer with that layer's
+ * intermediates (in HX_WS_INFER they are overwritten by the next layer, so
+ * read them inside the call). A negative return aborts the forward pass
+ * and is returned by hx_forward. */
+typedef int (*hx_layer_hook)(void *ctx, int layer, const hx_layer_acts *acts, const struct hx_workspace *ws);
+
+typedef struct hx_workspace {
+    hx_config cfg;
+    int B, T;
+    hx_ws_mode mode;
+    hx_layer_acts *layers; /* [num_hidden_layers] (TRAIN) or [1] (INFER) */
+    float *final_x;        /* [N, hidden_size] input of the final norm */
+    float *final_norm;     /* [N, hidden_size] final norm output (lm_head input) */
+    float *final_rstd;     /* [N] */
+    float *logits;         /* [N, vocab_size] */
+    float *rope_cos, *rope_sin; /* [T, head_dim/2] */
+    int32_t *ids;          /* [N] the ids of the last forward */
+    unsigned char *active; /* [num_hidden_layers] layers run by the last forward */
+    hx_layer_hook hook;    /* optional, see hx_layer_hook */
+    void *hook_ctx;
+    /* backward scratch (TRAIN only) */
+    float *d_x, *d_norm, *d_ff1, *d_ff2, *d_q, *d_k, *d_v, *d_attn;
+    float *hidden; /* residual-stream storage: num_hidden_layers+1 buffers (TRAIN) or 2 (INFER) */
+    float *buf;    /* the one allocation behind all arrays above */
+} hx_workspace;
+
+/* Allocates a workspace for batches of B sequences of T tokens of models with
+ * configuration `cfg` (which sets the RoPE tables, sliding window and all
+ * sizes). With N = B*T, q = n_heads*head_dim, kv = n_kv_heads*head_dim,
+ * HX_WS_TRAIN holds per layer N*(4*hidden + 2*q + 2*kv + 3*intermediate + 2)
+ * + B*n_heads*T*T floats, plus N*(hidden + vocab) and the backward scratch
+ * N*(2*hidden + 2*intermediate + 2*q + 2*kv); HX_WS_INFER holds one layer's
+ * set without the probabilities. Errors: HX_EINVAL (bad sizes), HX_ENOMEM. */
+int hx_workspace_alloc(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_ws_mode mode);
+void hx_workspace_free(hx_workspace *ws);
+
+/* Intermediates of layer l after a HX_WS_TRAIN forward (NULL in HX_WS_INFER,
+ * where the hook is the way to read them, or when l is out of range). */
+const hx_layer_acts *hx_ws_layer(const hx_workspace *ws, int l);
+
+/* Runs the model on ids [B*T] (row-major [B, T], each in [0, vocab_size)) and
+ * writes ws->logits [B*T, vocab_size]. `active` [num_hidden_layers] is NULL
+ * (all layers) or a mask where 0 skips a layer (its output = its input;
+ * used for depth importance). The model's config must equal the workspace's
+ * in every size. Errors: HX_EINVAL (id out of range, config mismatch),
+ * HX_ENOMEM, or the hook's code. */
+int hx_forward(const hx_model *m, hx_workspace *ws, const int32_t *ids, const unsigned char *active);
+
+/* Backpropagates dlogits [B*T, vocab_size] (the gradient of the scalar loss
+ * with respect to ws->logits, e.g. from hx_cross_entropy or a KD loss)
+ * through the last hx_forward of a HX_WS_TRAIN workspace and ACCUMULATES the
+ * parameter gradients into `grads` (an hx_model of the same config, zeroed by
+ * the caller before the first micro-batch). Layers skipped by the forward's
+ * mask pass the gradient through unchanged and get no gradient. A tied
+ * lm_head's gradient lands in grads->embed_tokens. dlogits may be
+ * ws->logits. Errors: HX_EINVAL (HX_WS_INFER workspace, config mismatch),
+ * HX_ENOMEM. */
+int hx_backward(const hx_model *m, hx_workspace *ws, const float *dlogits, hx_model *grads);
+
+#endif

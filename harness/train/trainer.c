@@ -1,0 +1,295 @@
+/* The training loop (see trainer.h): one optimizer step = grad_accum
+ * micro-batches whose summed gradients go through hx_grad_reduce once. */
+#include "train/trainer.h"
+
+#include "core/err.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "cpu/ops.h"
+#include "data/batch.h"
+#include "exp/h5log.h"
+#include "model/forward.h"
+#include "model/init.h"
+#include "model/weights.h"
+#include "train/ckpt.h"
+#include "train/grad.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+hx_train_config hx_train_defaults(void)
+{
+    return (hx_train_config){.micro_batch = 1, .grad_accum = 1,
+                             .schedule = {.kind = HX_SCHED_COSINE, .decay_fraction = 0.2},
+                             .adamw = hx_adamw_defaults(), .grad_clip = 1.0, .eval_batches = 4, .keep_last = 2,
+                             .arm = "train", .progress_interval_s = 30};
+}
+
+typedef struct {
+    const hx_train_config *cfg;
+    hx_model m, g;
+    hx_adamw opt;
+    hx_workspace ws;
+    hx_dataset train, val;
+    int has_val;
+    hx_sampler smp;
+    int32_t *x, *y;
+    hx_h5log *log;
+    char table[160], eval_table[160];
+    hx_schedule sched;
+    hx_nan_guard guard;
+    hx_rng rng;
+    int64_t step, tokens, micro_total;
+    double lr;
+    char *last_ckpt;
+} trainer;
+
+static json_t *run_identity(const hx_train_config *c)
+{
+    return json_pack("{s:I, s:i, s:i, s:i}", "seed", (json_int_t)c->seed, "seq_len", c->seq_len, "micro_batch",
+                     c->micro_batch, "grad_accum", c->grad_accum);
+}
+
+static int write_ckpt(const char *dir, void *p)
+{
+    trainer *t = p;
+    HX_TRY(hx_model_save(dir, &t->m, HX_DT_F32, 0));
+    HX_TRY(hx_ckpt_write_optim(dir, &t->opt, &t->m));
+    hx_train_state st = {.step = t->step, .tokens = t->tokens, .skipped_steps = t->guard.skipped,
+                         .optimizer_step = t->opt.t, .rng_state = t->rng.state, .lr = t->lr,
+                         .sampler = json_pack("{s:I, s:I}", "epoch", (json_int_t)t->smp.epoch, "position",
+                                              (json_int_t)t->smp.position),
+                         .config = run_identity(t->cfg)};
+    int rc = hx_ckpt_write_state(dir, &st);
+    hx_train_state_clear(&st);
+    return rc;
+}
+
+static int save(trainer *t)
+{
+    if (!t->cfg->ckpt_dir) return HX_OK;
+    char *path = NULL;
+    HX_TRY(hx_ckpt_save(t->cfg->ckpt_dir, t->step, t->cfg->keep_last, write_ckpt, t, &path));
+    free(t->last_ckpt);
+    t->last_ckpt = path;
+    return HX_OK;
+}
+
+/* Loads the latest complete checkpoint: weights, moments, counters, data position. */
+static int resume(trainer *t)
+{
+    const hx_train_config *c = t->cfg;
+    char *dir;
+    int64_t step;
+    int found = hx_ckpt_latest(c->ckpt_dir, &dir, &step);
+    HX_TRY(found);
+    if (!found) return HX_ERR(HX_EINVAL, "resume: no complete checkpoint under %s", c->ckpt_dir);
+    int rc = hx_ckpt_check(dir, 1);
+    hx_model loaded;
+    if (rc == HX_OK) rc = hx_model_load(dir, &loaded);
+    if (rc == HX_OK) {
+        if (loaded.n_floats != t->m.n_floats)
+            rc = HX_ERR(HX_EINVAL, "resume: %s holds %zu parameters, the run's model %zu", dir, loaded.n_floats,
+                        t->m.n_floats);
+        else memcpy(t->m.data, loaded.data, t->m.n_floats * sizeof(float));
+        hx_model_free(&loaded);
+    }
+    if (rc == HX_OK) rc = hx_ckpt_read_optim(dir, &t->opt, &t->m);
+    hx_train_state st = {0};
+    if (rc == HX_OK) rc = hx_ckpt_read_state(dir, &st);
+    if (rc == HX_OK) {
+        json_t *id = run_identity(c);
+        if (!json_equal(id, st.config))
+            rc = HX_ERR(HX_EINVAL, "resume: %s was written by a run with a different seed, seq_len, micro_batch "
+                                   "or grad_accum; refusing to continue it",
+                        dir);
+        json_decref(id);
+    }
+    if (rc == HX_OK)
+        rc = hx_sampler_restore(&t->smp, (uint64_t)json_integer_value(json_object_get(st.sampler, "epoch")),
+                                (uint64_t)json_integer_value(json_object_get(st.sampler, "position")));
+    if (rc == HX_OK) {
+        t->step = st.step;
+        t->tokens = st.tokens;
+        t->guard.skipped = st.skipped_steps;
+        t->opt.t = st.optimizer_step;
+        t->rng.state = st.rng_state;
+        t->lr = st.lr;
+        t->last_ckpt = dir;
+        dir = NULL;
+    }
+    hx_train_state_clear(&st);
+    free(dir);
+    if (rc < 0) hx_adderr(rc, "resuming from %s", c->ckpt_dir);
+    return rc;
+}
+
+static int evaluate(trainer *t, double *val_loss)
+{
+    const hx_train_config *c = t->cfg;
+    const int N = c->micro_batch * c->seq_len;
+    uint64_t avail = hx_val_batches(&t->val, c->seq_len, c->micro_batch);
+    uint64_t nb = (uint64_t)c->eval_batches < avail ? (uint64_t)c->eval_batches : avail;
+    if (nb == 0) return HX_ERR(HX_EINVAL, "%s: too short for one validation batch", c->val_data);
+    double sum = 0;
+    for (uint64_t i = 0; i < nb; i++) {
+        double s;
+        HX_TRY(hx_val_batch(&t->val, c->seq_len, c->micro_batch, i, t->x, t->y));
+        HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
+        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, t->m.cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
+        sum += s;
+    }
+    *val_loss = sum / ((double)nb * N);
+    if (!t->log) return HX_OK;
+    const char *cols[] = {"step", "tokens", "val_loss", "perplexity"};
+    double v[] = {(double)t->step, (double)t->tokens, *val_loss, exp(*val_loss)};
+    return hx_h5log_append(t->log, t->eval_table, cols, v, 4);
+}
+
+/* One optimizer step over up to grad_accum micro-batches. */
+static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
+{
+    const hx_train_config *c = t->cfg;
+    const int N = c->micro_batch * c->seq_len;
+    int64_t micro_done = t->tokens / N, left = t->micro_total - micro_done;
+    int n_micro = left < c->grad_accum ? (int)left : c->grad_accum;
+    double t0 = hx_now(), sums[2] = {0, 0};
+    hx_grad_zero(&t->g);
+    for (int a = 0; a < n_micro; a++) {
+        double s;
+        HX_TRY(hx_sampler_next(&t->smp, t->x, t->y));
+        HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
+        /* norm_count 1: dlogits of the SUM of token losses (reduction contract, grad.h) */
+        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, t->m.cfg.vocab_size, HX_IGNORE_INDEX, 1.0, t->ws.logits, &s));
+        HX_TRY(hx_backward(&t->m, &t->ws, t->ws.logits, &t->g));
+        sums[0] += N;
+        sums[1] += s;
+    }
+    HX_TRY(hx_grad_reduce(NULL, &t->g, sums, 2));
+    double loss = sums[0] > 0 ? sums[1] / sums[0] : 0;
+    double norm = hx_grad_clip(&t->g, c->grad_clip);
+    t->step++;
+    t->tokens += (int64_t)n_micro * N;
+    int skip = hx_nan_check(&t->guard, t->step, loss, norm, t->last_ckpt);
+    HX_TRY(skip);
+    t->lr = hx_schedule_lr(&t->sched, t->step);
+    if (!skip) HX_TRY(hx_adamw_step(&t->opt, &t->m, &t->g, t->lr));
+    double tps = (double)n_micro * N / (hx_now() - t0);
+    res->last_loss = loss;
+    res->tokens_per_s = tps;
+    if (t->log) {
+        const char *cols[] = {"step", "tokens", "loss", "loss_ce", "lr", "grad_norm", "tokens_per_s", "skipped_steps"};
+        double v[] = {(double)t->step, (double)t->tokens, loss, loss, t->lr, norm, tps, (double)t->guard.skipped};
+        HX_TRY(hx_h5log_append(t->log, t->table, cols, v, 8));
+    }
+    if (!c->quiet) hx_train_progress(prog, 0, t->step, t->tokens, c->token_budget, loss, t->lr, tps);
+    return HX_OK;
+}
+
+static int check_config(const hx_train_config *c)
+{
+    if (!c->train_data) return HX_ERR(HX_EINVAL, "train: train_data is required");
+    if (c->seq_len < 1 || c->micro_batch < 1 || c->grad_accum < 1)
+        return HX_ERR(HX_EINVAL, "train: seq_len (%d), micro_batch (%d) and grad_accum (%d) must be positive",
+                      c->seq_len, c->micro_batch, c->grad_accum);
+    int64_t per_micro = (int64_t)c->seq_len * c->micro_batch;
+    if (c->token_budget <= 0 || c->token_budget % per_micro != 0)
+        return HX_ERR(HX_EINVAL,
+                      "train: token_budget (%" PRId64 ") must be a positive multiple of micro_batch*seq_len (%" PRId64
+                      "), e.g. %" PRId64,
+                      c->token_budget, per_micro, (c->token_budget / per_micro + 1) * per_micro);
+    if (c->resume && !c->ckpt_dir) return HX_ERR(HX_EINVAL, "train: resume needs ckpt_dir");
+    return HX_OK;
+}
+
+static void trainer_free(trainer *t)
+{
+    hx_h5log_close(t->log);
+    free(t->x);
+    free(t->y);
+    free(t->last_ckpt);
+    hx_sampler_free(&t->smp);
+    if (t->has_val) hx_dataset_close(&t->val);
+    hx_dataset_close(&t->train);
+    hx_workspace_free(&t->ws);
+    hx_adamw_free(&t->opt);
+    hx_model_free(&t->g);
+    hx_model_free(&t->m);
+}
+
+static int setup(trainer *t, const hx_train_config *c)
+{
+    t->cfg = c;
+    t->guard.policy = c->nan_policy;
+    hx_rng_seed(&t->rng, c->seed);
+    if (c->init_from) HX_TRY(hx_model_load(c->init_from, &t->m));
+    else {
+        HX_TRY(hx_model_alloc(&t->m, &c->model));
+        HX_TRY(hx_model_init_random(&t->m, c->seed));
+    }
+    HX_TRY(hx_model_alloc(&t->g, &t->m.cfg));
+    HX_TRY(hx_adamw_init(&t->opt, &c->adamw, &t->m));
+    HX_TRY(hx_workspace_alloc(&t->ws, &t->m.cfg, c->micro_batch, c->seq_len, HX_WS_TRAIN));
+    HX_TRY(hx_dataset_open(c->train_data, NULL, &t->train));
+    if (c->val_data) {
+        HX_TRY(hx_dataset_open(c->val_data, NULL, &t->val));
+        t->has_val = 1;
+    }
+    HX_TRY(hx_sampler_init(&t->smp, &t->train, c->seq_len, c->micro_batch, c->seed));
+    size_t N = (size_t)c->micro_batch * c->seq_len;
+    t->x = hx_malloc(N * sizeof(int32_t));
+    t->y = hx_malloc(N * sizeof(int32_t));
+    if (!t->x || !t->y) return HX_ENOMEM;
+    t->micro_total = c->token_budget / (int64_t)N;
+    t->sched = c->schedule;
+    if (t->sched.total <= 0) t->sched.total = (t->micro_total + c->grad_accum - 1) / c->grad_accum;
+    HX_TRY(hx_schedule_validate(&t->sched));
+    if (c->resume) HX_TRY(resume(t));
+    if (c->log_path) {
+        snprintf(t->table, sizeof t->table, "arms/%s/train", c->arm);
+        snprintf(t->eval_table, sizeof t->eval_table, "arms/%s/eval", c->arm);
+        HX_TRY(hx_h5log_open(c->log_path, HX_H5LOG_APPEND, &t->log));
+        HX_TRY(hx_h5log_set_provenance(t->log, c->manifest_text ? c->manifest_text : "(no manifest: harness train)"));
+        /* rows logged after the checkpoint we continue from are re-logged; a fresh start clears the arm */
+        HX_TRY(hx_h5log_truncate_tokens(t->log, t->table, t->tokens));
+        HX_TRY(hx_h5log_truncate_tokens(t->log, t->eval_table, t->tokens));
+    }
+    return HX_OK;
+}
+
+int hx_train(const hx_train_config *c, hx_train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    HX_TRY(check_config(c));
+    trainer t;
+    memset(&t, 0, sizeof t);
+    int rc = setup(&t, c);
+    hx_progress prog;
+    hx_progress_init(&prog, stderr, c->progress_interval_s > 0 ? c->progress_interval_s : 30);
+    double t0 = hx_now();
+    int64_t start_tokens = t.tokens;
+    while (rc == HX_OK && t.tokens < c->token_budget) {
+        int64_t before = t.tokens;
+        rc = train_step(&t, res, &prog);
+        int last = t.tokens >= c->token_budget, stop = c->stop_after_steps > 0 && t.step >= c->stop_after_steps;
+        if (rc == HX_OK && t.has_val &&
+            (last || (c->eval_every_tokens > 0 && t.tokens / c->eval_every_tokens > before / c->eval_every_tokens)))
+            rc = evaluate(&t, &res->last_val_loss);
+        if (rc == HX_OK && (last || stop || (c->ckpt_every_steps > 0 && t.step % c->ckpt_every_steps == 0)))
+            rc = save(&t);
+        if (stop) break;
+    }
+    if (!c->quiet && rc == HX_OK)
+        hx_train_progress(&prog, 1, t.step, t.tokens, c->token_budget, res->last_loss, t.lr, res->tokens_per_s);
+    if (!c->quiet) hx_progress_done(&prog);
+    if (rc == HX_OK && t.log && t.tokens >= c->token_budget) rc = hx_h5log_finish(t.log);
+    res->steps = t.step;
+    res->tokens = t.tokens;
+    res->skipped_steps = t.guard.skipped;
+    if (hx_now() > t0 && t.tokens > start_tokens) res->tokens_per_s = (double)(t.tokens - start_tokens) / (hx_now() - t0);
+    trainer_free(&t);
+    return rc;
+}

@@ -1,0 +1,70 @@
+/* The training loop: random init or a Hugging Face checkpoint, token shards,
+ * gradient accumulation, an exact token budget, AdamW with a learning-rate
+ * schedule, clipping, validation loss every N tokens, HDF5 logging, safe
+ * checkpoints and bit-exact resume (fixed thread count, CPU fp32 engine). */
+#ifndef HX_TRAIN_TRAINER_H
+#define HX_TRAIN_TRAINER_H
+
+#include "model/config.h"
+#include "train/monitor.h"
+#include "train/optim.h"
+#include "train/schedule.h"
+
+#include <stdint.h>
+
+typedef struct {
+    /* model: `init_from` (HF directory) or, when NULL, `model` with random
+     * init from `seed` (hx_model_init_random). */
+    const char *init_from;
+    hx_config model;
+    uint64_t seed;           /* model init and data order */
+    /* data (hx_dataset_open specs); val_data may be NULL (no evaluation) */
+    const char *train_data, *val_data;
+    int seq_len, micro_batch, grad_accum;
+    /* Trained tokens at which the run stops, exactly. One optimizer step takes
+     * micro_batch*seq_len*grad_accum tokens; the last step takes fewer
+     * micro-batches when needed, so the budget must be a multiple of
+     * micro_batch*seq_len (tokens per micro-batch). */
+    int64_t token_budget;
+    /* The schedule counts optimizer steps; warmup/total are in steps. total
+     * <= 0 is replaced by the number of steps of the budget. */
+    hx_schedule schedule;
+    hx_adamw_config adamw;
+    double grad_clip;           /* max global norm; <= 0: no clipping */
+    int64_t eval_every_tokens;  /* <= 0: only at the end */
+    int eval_batches;           /* validation batches per evaluation (micro_batch rows each) */
+    const char *ckpt_dir;       /* checkpoint root; NULL: no checkpoints */
+    int64_t ckpt_every_steps;   /* <= 0: only at the end */
+    int keep_last;              /* checkpoints kept (<= 0: all) */
+    const char *log_path;       /* HDF5 run log; NULL: none */
+    const char *arm;            /* arm name in the log (tables arms/<arm>/train, eval) */
+    const char *manifest_text;  /* provenance text for the log (may be NULL) */
+    hx_nan_policy nan_policy;
+    int resume;                 /* 1: continue from the latest complete checkpoint in ckpt_dir */
+    int64_t stop_after_steps;   /* > 0: stop (with a checkpoint) after this step, as if interrupted */
+    double progress_interval_s; /* plain progress lines off a terminal; <= 0: 30 s */
+    int quiet;                  /* 1: no progress output */
+} hx_train_config;
+
+/* Defaults: micro_batch 1, grad_accum 1, cosine schedule with min_lr =
+ * peak_lr/10, AdamW defaults, clip 1.0, eval 4 batches, keep_last 2,
+ * arm "train". The caller fills the model, data, budget and peak_lr. */
+hx_train_config hx_train_defaults(void);
+
+/* What a run did (for the caller and tests). */
+typedef struct {
+    int64_t steps, tokens, skipped_steps;
+    double last_loss, last_val_loss;
+    double tokens_per_s;
+} hx_train_result;
+
+/* Runs (or resumes) training as configured. On a non-finite loss with the
+ * STOP policy returns HX_ENAN naming the step and the last checkpoint.
+ * Errors: HX_EINVAL (inconsistent configuration, naming the field), I/O and
+ * engine errors with their messages. */
+int hx_train(const hx_train_config *cfg, hx_train_result *res);
+
+/* `bin/harness train`: see --help. */
+int hx_cmd_train(int argc, char **argv);
+
+#endif
