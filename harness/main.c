@@ -9,6 +9,7 @@
 #include "exp/report.h"
 #include "data/tokenizer_cmds.h"
 #include "model/cmd_inspect.h"
+#include "eval/eval_cmds.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ static const hx_cmd commands[] = {
     {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
     {"train", hx_cmd_train, "train a model on token shards (random init or checkpoint; resumable)"},
     {"distill", hx_cmd_train, "train a (pruned) student by distilling a teacher's logits (train --teacher)"},
+    {"eval", hx_cmd_eval, "perplexity and multiple-choice accuracy (lm-eval method) of a model; HDF5 row"},
+    {"make-corpus-task", hx_cmd_make_corpus_task, "build the embedded corpus's multiple-choice task (data/corpus-mc.jsonl)"},
     {NULL, NULL, NULL},
 };
 

@@ -66,40 +66,60 @@ int hx_ll_encode(const hx_tokenizer *tok, const hx_ll_request *req, int add_bos,
     return HX_OK;
 }
 
-/* One tokenised request laid out as the model input. */
-typedef struct {
-    int32_t *ctx, *cont;
-    int n_ctx, n_cont, drop; /* drop: context tokens cut on the left */
-} encoded;
-
 int hx_loglik(const hx_model *m, const hx_tokenizer *tok, const hx_ll_request *req, int n, const hx_ll_opts *o,
               hx_ll_result *out)
 {
+    hx_ll_tokens *e = hx_calloc((size_t)(n > 0 ? n : 1), sizeof(hx_ll_tokens));
+    int *fb = hx_calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    int rc = e && fb ? HX_OK : HX_ENOMEM;
+    for (int i = 0; rc == HX_OK && i < n; i++) {
+        rc = hx_ll_encode(tok, &req[i], o->add_bos, &e[i].ctx, &e[i].n_ctx, &e[i].cont, &e[i].n_cont, &fb[i]);
+        if (rc < 0) hx_adderr(rc, "loglik: request %d", i);
+    }
+    if (rc == HX_OK) rc = hx_loglik_tokens(m, e, n, o, out);
+    for (int i = 0; rc == HX_OK && i < n; i++) out[i].split_fallback = fb[i];
+    for (int i = 0; e && i < n; i++) {
+        free(e[i].ctx);
+        free(e[i].cont);
+    }
+    free(e);
+    free(fb);
+    return rc;
+}
+
+int hx_loglik_tokens(const hx_model *m, const hx_ll_tokens *e, int n, const hx_ll_opts *o, hx_ll_result *out)
+{
     int maxlen = o->max_length > 0 ? o->max_length : m->cfg.max_position_embeddings;
     int B = o->batch > 0 ? o->batch : 1, V = m->cfg.vocab_size;
-    encoded *e = hx_calloc((size_t)(n > 0 ? n : 1), sizeof(encoded));
-    if (!e) return HX_ENOMEM;
+    int *drop = hx_calloc((size_t)(n > 0 ? n : 1), sizeof(int)); /* context tokens cut on the left */
+    if (!drop) return HX_ENOMEM;
     int rc = HX_OK;
     for (int i = 0; rc == HX_OK && i < n; i++) {
         memset(&out[i], 0, sizeof out[i]);
-        rc = hx_ll_encode(tok, &req[i], o->add_bos, &e[i].ctx, &e[i].n_ctx, &e[i].cont, &e[i].n_cont,
-                          &out[i].split_fallback);
+        if (e[i].n_ctx < 1 || e[i].n_cont < 1)
+            rc = HX_ERR(HX_EINVAL, "loglik: request %d has %d context and %d continuation tokens (need >= 1 each)", i,
+                        e[i].n_ctx, e[i].n_cont);
+        for (int k = 0; rc == HX_OK && k < e[i].n_ctx + e[i].n_cont; k++) {
+            int32_t id = k < e[i].n_ctx ? e[i].ctx[k] : e[i].cont[k - e[i].n_ctx];
+            if (id < 0 || id >= V)
+                rc = HX_ERR(HX_EINVAL, "loglik: request %d: token id %d outside the model's vocab_size %d", i, (int)id, V);
+        }
         if (rc != HX_OK) break;
         /* The model reads ctx + cont minus the last token; keep it <= maxlen. */
         int len = e[i].n_ctx + e[i].n_cont - 1;
         if (e[i].n_cont > maxlen)
             rc = HX_ERR(HX_EINVAL, "loglik: request %d: continuation of %d tokens does not fit max_length %d", i,
                         e[i].n_cont, maxlen);
-        e[i].drop = len > maxlen ? len - maxlen : 0;
-        out[i].truncated = e[i].drop;
+        drop[i] = len > maxlen ? len - maxlen : 0;
+        out[i].truncated = drop[i];
     }
     int32_t *ids = NULL;
     hx_workspace ws = {0};
     for (int b0 = 0; rc == HX_OK && b0 < n; b0 += B) {
         int nb = n - b0 < B ? n - b0 : B, T = 1;
         for (int j = 0; j < nb; j++) {
-            const encoded *x = &e[b0 + j];
-            int len = x->n_ctx - x->drop + x->n_cont - 1;
+            const hx_ll_tokens *x = &e[b0 + j];
+            int len = x->n_ctx - drop[b0 + j] + x->n_cont - 1;
             if (len > T) T = len;
         }
         /* A workspace per distinct shape; batches of the same shape reuse it. */
@@ -112,16 +132,16 @@ int hx_loglik(const hx_model *m, const hx_tokenizer *tok, const hx_ll_request *r
         }
         memset(ids, 0, sizeof(int32_t) * (size_t)B * T); /* right padding: token 0, never scored */
         for (int j = 0; j < nb; j++) {
-            const encoded *x = &e[b0 + j];
-            int nctx = x->n_ctx - x->drop;
-            memcpy(ids + (size_t)j * T, x->ctx + x->drop, sizeof(int32_t) * (size_t)nctx);
+            const hx_ll_tokens *x = &e[b0 + j];
+            int nctx = x->n_ctx - drop[b0 + j];
+            memcpy(ids + (size_t)j * T, x->ctx + drop[b0 + j], sizeof(int32_t) * (size_t)nctx);
             memcpy(ids + (size_t)j * T + nctx, x->cont, sizeof(int32_t) * (size_t)(x->n_cont - 1));
         }
         rc = hx_forward(m, &ws, ids, NULL);
         for (int j = 0; rc == HX_OK && j < nb; j++) {
-            const encoded *x = &e[b0 + j];
+            const hx_ll_tokens *x = &e[b0 + j];
             hx_ll_result *r = &out[b0 + j];
-            int nctx = x->n_ctx - x->drop;
+            int nctx = x->n_ctx - drop[b0 + j];
             r->n_cont = x->n_cont;
             r->is_greedy = 1;
             /* Position nctx-1+k predicts continuation token k. */
@@ -143,10 +163,6 @@ int hx_loglik(const hx_model *m, const hx_tokenizer *tok, const hx_ll_request *r
     }
     hx_workspace_free(&ws);
     free(ids);
-    for (int i = 0; i < n; i++) {
-        free(e[i].ctx);
-        free(e[i].cont);
-    }
-    free(e);
+    free(drop);
     return rc;
 }

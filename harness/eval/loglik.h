@@ -45,4 +45,17 @@ int hx_ll_encode(const hx_tokenizer *tok, const hx_ll_request *req, int add_bos,
 int hx_loglik(const hx_model *m, const hx_tokenizer *tok, const hx_ll_request *req, int n, const hx_ll_opts *o,
               hx_ll_result *out);
 
+/* One request already tokenised: ctx[0..n_ctx) (BOS included when wanted)
+ * and cont[0..n_cont), both non-empty. */
+typedef struct {
+    int32_t *ctx, *cont;
+    int n_ctx, n_cont;
+} hx_ll_tokens;
+
+/* hx_loglik without the tokenizer: scores n pre-tokenised requests with the
+ * same batching and truncation (split_fallback is left 0). Errors: HX_EINVAL
+ * (an empty side, a token id outside [0, vocab_size), a continuation longer
+ * than max_length), errors of hx_forward, HX_ENOMEM. */
+int hx_loglik_tokens(const hx_model *m, const hx_ll_tokens *req, int n, const hx_ll_opts *o, hx_ll_result *out);
+
 #endif
