@@ -7,6 +7,7 @@
 #include "train/trainer.h"
 #include "exp/cmd_run.h"
 #include "data/tokenizer_cmds.h"
+#include "minitron/minitron_cmds.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,9 @@ static const hx_cmd commands[] = {
     {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
     {"train", hx_cmd_train, "train a model on token shards (random init or checkpoint; resumable)"},
     {"distill", hx_cmd_train, "train a (pruned) student by distilling a teacher's logits (train --teacher)"},
+    {"importance", hx_cmd_importance, "activation-based importance of heads, neurons, channels and layers (HDF5)"},
+    {"prune", hx_cmd_prune, "prune a model by stored importance (or at random) into a new HF directory"},
+    {"search", hx_cmd_search, "architecture search: candidates within a parameter budget, short retraining, ranking"},
     {NULL, NULL, NULL},
 };
 
