@@ -10,6 +10,7 @@
 #include "data/tokenizer_cmds.h"
 #include "model/cmd_inspect.h"
 #include "eval/eval_cmds.h"
+#include "minitron/minitron_cmds.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@ static const hx_cmd commands[] = {
     {"distill", hx_cmd_train, "train a (pruned) student by distilling a teacher's logits (train --teacher)"},
     {"eval", hx_cmd_eval, "perplexity and multiple-choice accuracy (lm-eval method) of a model; HDF5 row"},
     {"make-corpus-task", hx_cmd_make_corpus_task, "build the embedded corpus's multiple-choice task (data/corpus-mc.jsonl)"},
+    {"importance", hx_cmd_importance, "activation-based importance of heads, neurons, channels and layers (HDF5)"},
+    {"prune", hx_cmd_prune, "prune a model by stored importance (or at random) into a new HF directory"},
+    {"search", hx_cmd_search, "architecture search: candidates within a parameter budget, short retraining, ranking"},
     {NULL, NULL, NULL},
 };
 

@@ -78,18 +78,18 @@ static void test_run_tiny_pipeline(void **state)
     assert_true(kd[0] > 0 && kd[0] < 1.0); /* a pruned student starts close to its teacher */
     free(kd);
     /* importance/ and prune/ beside the arms. */
-    int64_t dims[2];
+    int64_t dims[8];
     int nd;
     double *a;
-    assert_int_equal(hx_h5log_read_array(log, "importance/head", dims, 2, &nd, &a), HX_OK);
+    assert_int_equal(hx_h5log_read_array(log, "importance/head", HX_H5_F64, (void **)&a, &nd, dims), HX_OK);
     assert_true(nd == 2 && dims[0] == 4 && dims[1] == 4);
     free(a);
-    assert_int_equal(hx_h5log_read_array(log, "prune/prune_ce/keep_heads", dims, 2, &nd, &a), HX_OK);
+    assert_int_equal(hx_h5log_read_array(log, "prune/prune_ce/keep_heads", HX_H5_F64, (void **)&a, &nd, dims), HX_OK);
     assert_true(nd == 2 && dims[0] == 4 && dims[1] == 2);
     for (int l = 0; l < 4; l++) /* one query head kept in each KV group of 2 */
         for (int g = 0; g < 2; g++) assert_int_equal((int)a[l * 2 + g] / 2, g);
     free(a);
-    assert_int_equal(hx_h5log_read_array(log, "prune/depth_kd/keep_layers", dims, 1, &nd, &a), HX_OK);
+    assert_int_equal(hx_h5log_read_array(log, "prune/depth_kd/keep_layers", HX_H5_F64, (void **)&a, &nd, dims), HX_OK);
     assert_int_equal(dims[0], 2);
     free(a);
     char *s = NULL;

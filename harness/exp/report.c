@@ -109,10 +109,10 @@ static int read_curves(hx_h5log *log, arm_curve **out, int *n_out, char **task)
 /* Importance figures when the file holds importance/. */
 static int importance_plots(hx_h5log *log, const char *out)
 {
-    int64_t dims[2];
+    int64_t dims[8];
     int nd;
     double *head = NULL;
-    if (hx_h5log_read_array(log, "importance/head", dims, 2, &nd, &head) < 0 || nd != 2) {
+    if (hx_h5log_read_array(log, "importance/head", HX_H5_F64, (void **)&head, &nd, dims) < 0 || nd != 2) {
         hx_clearerr();
         free(head);
         return HX_OK;
@@ -130,8 +130,9 @@ static int importance_plots(hx_h5log *log, const char *out)
     const double *cols[2];
     double *bi = NULL, *drop = NULL;
     int n = 0;
-    if (hx_h5log_read_array(log, "importance/bi", dims, 1, &nd, &bi) == HX_OK) names[n] = "block_importance", cols[n++] = bi;
-    if (hx_h5log_read_array(log, "importance/loss_drop", dims, 1, &nd, &drop) == HX_OK)
+    if (hx_h5log_read_array(log, "importance/bi", HX_H5_F64, (void **)&bi, &nd, dims) == HX_OK)
+        names[n] = "block_importance", cols[n++] = bi;
+    if (hx_h5log_read_array(log, "importance/loss_drop", HX_H5_F64, (void **)&drop, &nd, dims) == HX_OK)
         names[n] = "val_loss_with_layer_removed", cols[n++] = drop;
     hx_clearerr();
     if (rc == HX_OK && n > 0)

@@ -12,7 +12,9 @@
 #include "exp/report.h"
 #include "exp/summary.h"
 #include "minitron/importance.h"
+#include "minitron/calib.h"
 #include "minitron/prune.h"
+#include "minitron/store.h"
 #include "model/weights.h"
 #include "train/ckpt.h"
 #include "train/trainer.h"
@@ -282,62 +284,26 @@ static hx_importance_spec arm_importance(const runner *r, const hx_arm *a)
     return s;
 }
 
-/* N packed calibration windows of seq_len+1 tokens at seeded random offsets. */
+/* N packed calibration windows of seq_len+1 tokens (minitron/calib.h). */
 static int calibration_samples(const runner *r, const hx_importance_spec *s, int32_t **out)
 {
     hx_dataset d;
     HX_TRY(hx_dataset_open(r->calib, r->tok_sha, &d));
-    size_t w = (size_t)s->seq_len + 1;
-    int32_t *buf = hx_malloc(sizeof(int32_t) * w * (size_t)s->samples);
-    int rc = buf ? HX_OK : HX_ENOMEM;
-    if (rc == HX_OK && d.n_tokens < w) rc = HX_ERR(HX_EINVAL, "calibration data (%s) is shorter than one sample", r->calib);
-    hx_rng g;
-    hx_rng_seed(&g, r->m->seed ^ 0xCA1B);
-    for (int i = 0; rc == HX_OK && i < s->samples; i++)
-        rc = hx_dataset_read(&d, hx_rng_below(&g, d.n_tokens - w + 1), w, buf + (size_t)i * w);
+    int32_t *buf = hx_malloc(sizeof(int32_t) * ((size_t)s->seq_len + 1) * (size_t)s->samples);
+    int rc = buf ? hx_calib_draw(&d, s->samples, s->seq_len, r->m->seed, buf) : HX_ENOMEM;
     hx_dataset_close(&d);
     if (rc == HX_OK) *out = buf;
     else free(buf);
-    return rc;
+    return rc < 0 ? hx_adderr(rc, "calibration data %s", r->calib) : rc;
 }
 
-static int log_importance(runner *r, const char *group, const hx_importance_spec *s, const hx_importance *im)
+static int log_importance(runner *r, const char *group, const hx_importance_spec *s, const hx_importance_opts *o,
+                          const hx_importance *im)
 {
     hx_h5log *log;
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
-    const hx_config *c = &r->teacher.cfg;
-    int64_t L = c->num_hidden_layers, H = c->num_attention_heads, F = c->intermediate_size, D = c->hidden_size;
-    struct {
-        const char *name;
-        const double *data;
-        int ndim;
-        int64_t dims[2];
-    } arrays[] = {{"layer", im->scores.layer, 1, {L, 0}},   {"head", im->scores.head, 2, {L, H}},
-                  {"neuron", im->scores.neuron, 2, {L, F}}, {"channel", im->scores.channel, 1, {D, 0}},
-                  {"bi", im->bi, 1, {L, 0}},                {"loss_drop", im->loss_drop, 1, {L, 0}},
-                  {"block_loss", im->block_loss, 1, {im->n_blocks, 0}}};
-    int rc = HX_OK;
-    for (size_t i = 0; rc == HX_OK && i < sizeof arrays / sizeof arrays[0]; i++) {
-        if (!arrays[i].data) continue;
-        int64_t n = arrays[i].dims[0] * (arrays[i].ndim == 2 ? arrays[i].dims[1] : 1);
-        float *f = hx_malloc(sizeof(float) * (size_t)n);
-        if (!f) rc = HX_ENOMEM;
-        for (int64_t k = 0; rc == HX_OK && k < n; k++) f[k] = (float)arrays[i].data[k];
-        char *path = f ? xfmt("%s/%s", group, arrays[i].name) : NULL;
-        if (rc == HX_OK) rc = path ? hx_h5log_write_array(log, path, HX_H5_F32, arrays[i].ndim, arrays[i].dims, f) : HX_ENOMEM;
-        free(path);
-        free(f);
-    }
-    if (rc == HX_OK) rc = hx_h5log_attr_str(log, group, "batch_agg", hx_agg_name(s->batch_agg));
-    if (rc == HX_OK) rc = hx_h5log_attr_str(log, group, "seq_agg", hx_agg_name(s->seq_agg));
-    if (rc == HX_OK)
-        rc = hx_h5log_attr_str(log, group, "neuron", s->neuron ? "post-activation (ModelOpt)" : "pre-activation (paper)");
-    if (rc == HX_OK) rc = hx_h5log_attr_str(log, group, "depth", hx_depth_metric_name(s->depth));
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "samples", s->samples);
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "seq_len", s->seq_len);
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "micro_batch", s->micro_batch);
-    if (rc == HX_OK) rc = hx_h5log_attr_double(log, group, "base_loss", im->base_loss);
-    if (rc == HX_OK) rc = hx_h5log_attr_double(log, group, "seconds", im->seconds);
+    hx_importance_meta meta = {r->teacher_dir, r->calib, s->samples, s->seq_len, r->m->seed};
+    int rc = hx_importance_write(log, group, im, o, &meta);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
 }
@@ -377,41 +343,17 @@ static int importance_for(runner *r, const hx_importance_spec *s, const hx_impor
     printf("importance: %.1f s (width pass %.1f s), calibration loss %.4f\n", im->seconds, im->seconds_width,
            im->base_loss);
     *out = im;
-    return log_importance(r, group, s, im);
+    return log_importance(r, group, s, &o, im);
 }
 
-static int log_prune(runner *r, const char *arm, const hx_prune_plan *p, const char *method)
+static int log_prune(runner *r, const char *arm, const hx_prune_plan *p, int random, uint64_t seed, int residual)
 {
     hx_h5log *log;
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
     char g[160];
     snprintf(g, sizeof g, "prune/%s", arm);
-    const hx_config *d = &p->dst;
-    int64_t L = d->num_hidden_layers;
-    struct {
-        const char *name;
-        const int *v;
-        int64_t rows, cols;
-    } a[] = {{"keep_layers", p->keep_layers, L, 0},
-             {"keep_channels", p->keep_channels, d->hidden_size, 0},
-             {"keep_heads", p->keep_heads, L, d->num_attention_heads},
-             {"keep_kv", p->keep_kv, L, d->num_key_value_heads},
-             {"keep_neurons", p->keep_neurons, L, d->intermediate_size}};
-    int rc = HX_OK;
-    for (size_t i = 0; rc == HX_OK && i < sizeof a / sizeof a[0]; i++) {
-        int64_t n = a[i].rows * (a[i].cols ? a[i].cols : 1), dims[2] = {a[i].rows, a[i].cols};
-        int64_t *v = hx_malloc(sizeof(int64_t) * (size_t)n);
-        if (!v) rc = HX_ENOMEM;
-        for (int64_t k = 0; rc == HX_OK && k < n; k++) v[k] = a[i].v[k];
-        char *path = v ? xfmt("%s/%s", g, a[i].name) : NULL;
-        if (rc == HX_OK) rc = path ? hx_h5log_write_array(log, path, HX_H5_I64, a[i].cols ? 2 : 1, dims, v) : HX_ENOMEM;
-        free(path);
-        free(v);
-    }
-    if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "method", method);
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "source_params", (int64_t)hx_config_param_count(&p->src));
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "target_params", (int64_t)hx_config_param_count(&p->dst));
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "head_dim", p->dst.head_dim);
+    hx_prune_meta meta = {random, seed, residual, NULL};
+    int rc = hx_prune_plan_write(log, g, p, &meta);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
 }
@@ -428,7 +370,7 @@ static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len)
     int *block = NULL;
     if (random) {
         hx_rng g;
-        hx_rng_seed(&g, arm->seed ^ 0x7A11D0);
+        hx_rng_seed(&g, arm->seed);
         HX_TRY(hx_prune_plan_random(&r->teacher.cfg, &t, &g, &plan));
     } else {
         hx_importance_spec spec = arm_importance(r, arm);
@@ -462,7 +404,7 @@ static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len)
                hx_config_param_count(&plan.dst), random ? "random" : "importance", dir);
         hx_model_free(&student);
     }
-    if (rc == HX_OK) rc = log_prune(r, arm->name, &plan, random ? "random" : "importance");
+    if (rc == HX_OK) rc = log_prune(r, arm->name, &plan, random, arm->seed, ps->head_residual && im);
     hx_prune_plan_free(&plan);
     return rc < 0 ? hx_adderr(rc, "arm %s: pruning", arm->name) : rc;
 }

@@ -41,6 +41,11 @@ int hx_config_load(const char *path, hx_config *cfg);
 int hx_config_save_as(const char *path, const hx_config *cfg, hx_dtype dtype);
 int hx_config_save(const char *path, const hx_config *cfg);
 
+/* The same config.json content (dtype float32) as one compact JSON string
+ * with sorted keys, malloc'd (free with free()); NULL when out of memory.
+ * Used to record configs as HDF5 attributes. */
+char *hx_config_json(const hx_config *cfg);
+
 /* Loads config.json and the safetensors weights (F32, BF16 or F16; single
  * file or sharded) of HF model directory `dir` into a freshly allocated `m`
  * (free with hx_model_free). Every shape is checked against the config
