@@ -59,14 +59,15 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libharness.a
 # CUDA_ARCHS picks the SASS targets (e.g. `make cuda CUDA_ARCHS="80 90"`); the last one
 # also gets PTX for newer GPUs.
 CUDA_ARCHS ?= 90
-comma := ,
 NVCC_GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
                 -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS))
 NVCC_FLAGS := -O2 -std=c++17 $(NVCC_GENCODE) -Ikernels -Iharness -Xcompiler -Wall,-Wextra $(PKG_CFLAGS)
-NVCC_LIBS  := -lcublasLt -lcublas -lm $(if $(filter 1,$(SAN)),-Xcompiler -fsanitize=address$(comma)undefined)
-# The CUDA programs link only the dependency-free core objects they use, so that they build on
-# GPU machines whose image lacks the Debian libraries of libharness.a (jansson, HDF5, ...).
-CUDA_HOST_OBJ := $(BUILD)/harness/core/err.o $(BUILD)/harness/core/rng.o
+NVCC_LIBS  := -lcublasLt -lcublas -lm -Xcompiler -fopenmp \
+              $(if $(filter 1,$(SAN)),-Xcompiler -fsanitize=address -Xcompiler -fsanitize=undefined)
+# The CUDA programs link only the objects they use that need no Debian library (no OpenBLAS,
+# jansson, HDF5, ...), so that they also build on GPU machines whose image lacks those.
+CUDA_HOST_OBJ := $(addprefix $(BUILD)/,harness/core/err.o harness/core/rng.o \
+                 $(patsubst %.c,%.o,$(wildcard $(addprefix kernels/cpu/,embedding.c rmsnorm.c rope.c swiglu.c cross_entropy.c))))
 CUDA_OBJ := $(CUDA_SRC:kernels/cuda/%.cu=$(BUILD)/cuda/%.o)
 CUDA_TEST_BIN := $(patsubst tests/cuda/%.cu,$(BUILD)/cuda/%,$(wildcard tests/cuda/*.cu))
 
@@ -90,7 +91,8 @@ endif
 
 test: deps
 	@$(MAKE) --no-print-directory $(HARNESS) $(TEST_BIN)
-	@if [ -n "$(NVCC)" ]; then $(MAKE) --no-print-directory cuda; else echo "cuda: nvcc not found; CUDA compile skipped"; fi
+	@if [ "$(SAN)" = 1 ]; then echo "cuda: skipped under SAN=1 (host sanitizers do not apply to nvcc)"; \
+	 elif [ -n "$(NVCC)" ]; then $(MAKE) --no-print-directory cuda; else echo "cuda: nvcc not found; CUDA compile skipped"; fi
 	@tests/run-tests.sh $(BUILD) $(HARNESS)
 
 bench: $(HARNESS)

@@ -6,15 +6,22 @@
 #include "data/data_cmds.h"
 #include "train/trainer.h"
 #include "exp/cmd_run.h"
+#include "exp/report.h"
 #include "data/tokenizer_cmds.h"
+#include "model/cmd_inspect.h"
 #include "eval/eval_cmds.h"
+#include "minitron/minitron_cmds.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const hx_cmd commands[] = {
     {"run", hx_cmd_run, "run an experiment manifest (--dry-run prints the plan)"},
-    {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on text files"},
+    {"plot", hx_cmd_plot, "redraw an experiment's figures (PNG/SVG/PDF) from its HDF5 results"},
+    {"inspect", hx_cmd_inspect, "show a model directory's config, parameter counts and tensors"},
+    {"tokenizer-train", hx_cmd_tokenizer_train, "train a byte-level BPE tokenizer.json on a corpus"},
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
     {"tokenize", hx_cmd_tokenize, "turn a corpus (txt/jsonl, dirs, tar/gz/zst/xz) into token shards"},
     {"bench", hx_cmd_bench, "benchmark suites (engine: sgemm peak, training step throughput)"},
@@ -22,6 +29,9 @@ static const hx_cmd commands[] = {
     {"distill", hx_cmd_train, "train a (pruned) student by distilling a teacher's logits (train --teacher)"},
     {"eval", hx_cmd_eval, "perplexity and multiple-choice accuracy (lm-eval method) of a model; HDF5 row"},
     {"make-corpus-task", hx_cmd_make_corpus_task, "build the embedded corpus's multiple-choice task (data/corpus-mc.jsonl)"},
+    {"importance", hx_cmd_importance, "activation-based importance of heads, neurons, channels and layers (HDF5)"},
+    {"prune", hx_cmd_prune, "prune a model by stored importance (or at random) into a new HF directory"},
+    {"search", hx_cmd_search, "architecture search: candidates within a parameter budget, short retraining, ranking"},
     {NULL, NULL, NULL},
 };
 
@@ -32,7 +42,7 @@ static void usage(FILE *out)
             "usage: harness <command> [options]   (harness <command> --help for details)\n\n"
             "commands:\n",
             HX_VERSION);
-    for (const hx_cmd *c = commands; c->name; c++) fprintf(out, "  %-12s %s\n", c->name, c->summary);
+    for (const hx_cmd *c = commands; c->name; c++) fprintf(out, "  %-17s %s\n", c->name, c->summary);
     fprintf(out, "\nenvironment: HX_THREADS=N sets the thread count (default: all cores)\n");
 }
 
@@ -46,6 +56,10 @@ int main(int argc, char **argv)
         printf("harness %s\n", HX_VERSION);
         return 0;
     }
+    /* libgomp reads OMP_WAIT_POLICY when it is loaded, before main, so the
+     * setenv in hx_threads_init comes too late: re-exec once with it set, so
+     * idle OpenMP threads sleep instead of spinning against the busy ones. */
+    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     hx_threads_init();
     for (const hx_cmd *c = commands; c->name; c++)
         if (!strcmp(c->name, argv[1])) return c->fn(argc - 1, argv + 1);

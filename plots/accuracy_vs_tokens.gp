@@ -56,8 +56,6 @@ if (have_data) {
     plot for [i=1:words(arms)] data skip 1 \
          using ($2 > 0 ? $2 : NaN):(strcol(1) eq word(arms, i) ? $3 : NaN) \
          with linespoints ls i title word(arms, i) noenhanced
-} else {
-    if (exists("title")) { set title title noenhanced }
 }
 
 # Reference panel: one symbol per published model, listed in the legend. Minitron models are
@@ -66,10 +64,16 @@ if (have_data) {
 others = '#0072B2 #009E73 #CC79A7 #E69F00 #56B4E9 #999999'
 colour(g, r) = g eq 'minitron' ? '#D55E00' : (g eq 'teacher' ? '#000000' : word(others, (r-1) % 6 + 1))
 symbol(g, r) = 4 + 2*((r-1) % 5) + (g eq 'minitron' ? 1 : 0)
-set title sprintf('Published models: %s vs training tokens', ref_task) noenhanced
+ref_title = (exists("title") && !have_data) ? title : sprintf('Published models: %s vs training tokens', ref_task)
+set title ref_title noenhanced
 set ylabel sprintf('%s accuracy (%%)', ref_task) noenhanced
 set key outside right top vertical Left reverse noopaque nobox spacing 1.0
-set xrange [3e10:4e13]
+xmin = 3e10
+if (have_ours) {
+    stats ours_ref skip 1 using ($2 > 0 ? $2 : NaN) nooutput
+    xmin = STATS_min / 2 < xmin ? STATS_min / 2 : xmin
+}
+set xrange [xmin:4e13]
 plot for [i=1:words(models)] ref skip 1 every ::i-1::i-1 using 2:3 with points \
          pt symbol(word(groups, i), int(word(ranks, i))) ps 1.8 lw 1.5 \
          lc rgb colour(word(groups, i), int(word(ranks, i))) \

@@ -306,6 +306,17 @@ static void test_train_toy_corpus_exact_merges(void **state)
     assert_int_equal(ids[2], 258);
     free(ids);
     hx_tokenizer_free(t);
+    /* argument and input errors */
+    hx_bpe_trainer *tr;
+    const char *sp[] = {"<s>"};
+    assert_int_equal(hx_bpe_trainer_new(256, sp, 1, NULL, &tr), HX_EINVAL);
+    hx_bpe_train_opts bad_bos = {.bos_token = "<bos>"};
+    assert_int_equal(hx_bpe_trainer_new(300, sp, 1, &bad_bos, &tr), HX_EINVAL);
+    assert_int_equal(hx_bpe_trainer_new(300, sp, 1, NULL, &tr), HX_OK);
+    assert_int_equal(hx_bpe_trainer_add(tr, "ok \xff", 4), HX_EINVAL);
+    assert_non_null(strstr(hx_errmsg(), "byte offset 3"));
+    assert_int_equal(hx_bpe_trainer_finish(tr, &t), HX_EINVAL); /* nothing counted */
+    hx_bpe_trainer_free(tr);
 }
 
 static char *sample_text(size_t *len)

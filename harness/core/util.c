@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <omp.h>
 #include <openssl/evp.h>
@@ -142,6 +143,22 @@ int hx_mkdir_p(const char *path)
     if (mkdir(p, 0755) != 0 && errno != EEXIST) rc = HX_ERR(HX_EIO, "%s: cannot create directory: %s", p, strerror(errno));
     free(p);
     return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int hx_rm_rf(const char *path)
+{
+    if (access(path, F_OK) != 0) return HX_OK;
+    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return HX_ERR(HX_EIO, "%s: cannot remove: %s", path, strerror(errno));
+    return HX_OK;
 }
 
 char *hx_path_join(const char *a, const char *b)

@@ -30,6 +30,10 @@ int hx_write_file_atomic(const char *path, const void *data, size_t len);
 /* Creates a directory and its parents (like mkdir -p). HX_EIO on failure. */
 int hx_mkdir_p(const char *path);
 
+/* Removes a file or a directory tree (like rm -rf; a missing path is fine).
+ * Errors: HX_EIO naming the path. */
+int hx_rm_rf(const char *path);
+
 /* Joins two path components into a malloc'd string ("a/b"). */
 char *hx_path_join(const char *a, const char *b);
 

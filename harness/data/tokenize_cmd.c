@@ -100,8 +100,8 @@ static int usage(int rc)
     return rc;
 }
 
-static int run(const char *tok_path, const char *out, const char *prefix, const hx_ingest_opts *opts,
-               uint64_t shard_tokens, const char *const *inputs, int n_inputs)
+int hx_tokenize_files(const char *tok_path, const char *out, const char *prefix, const hx_ingest_opts *opts,
+                      uint64_t shard_tokens, const char *const *inputs, int n_inputs)
 {
     hx_tokenizer *t;
     HX_TRY(hx_tokenizer_load(tok_path, &t));
@@ -173,6 +173,6 @@ int hx_cmd_tokenize(int argc, char **argv)
         else return usage(2);
     }
     if (!tok || !out || i >= argc || shard_tokens == 0) return usage(2);
-    int rc = run(tok, out, prefix, &opts, shard_tokens, (const char *const *)argv + i, argc - i);
+    int rc = hx_tokenize_files(tok, out, prefix, &opts, shard_tokens, (const char *const *)argv + i, argc - i);
     return rc < 0 ? hx_report(rc) : 0;
 }

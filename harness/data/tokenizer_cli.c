@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "data/ingest.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -16,28 +17,33 @@
 static int train_usage(void)
 {
     fprintf(stderr, "usage: harness tokenizer-train --vocab N --out PATH [--min-frequency N] [--special TOK]...\n"
-                    "                               [--bos TOK|none] FILE...\n");
+                    "                               [--bos TOK|none] [--text-field F] INPUT...\n"
+                    "INPUT: text, JSONL, directories and archives, as for `harness tokenize` (data/ingest.h)\n");
     return 2;
 }
 
 static int train_files(int vocab, const char *out, const hx_bpe_train_opts *opts, const char *const *special,
-                       int n_special, char **files, int n_files)
+                       int n_special, const char *text_field, char **files, int n_files)
 {
     hx_bpe_trainer *tr;
     double t0 = hx_now();
     size_t total = 0;
     HX_TRY(hx_bpe_trainer_new(vocab, special, n_special, opts, &tr));
-    int rc = HX_OK;
-    for (int i = 0; i < n_files && rc >= 0; i++) {
-        char *text;
-        size_t len;
-        rc = hx_read_file(files[i], &text, &len);
-        if (rc < 0) break;
-        rc = hx_bpe_trainer_add(tr, text, len);
-        if (rc < 0) hx_adderr(rc, "%s", files[i]);
-        total += len;
-        free(text);
+    hx_ingest *in = NULL;
+    hx_ingest_opts io = {.text_field = text_field, .progress = stderr};
+    int rc = hx_ingest_open((const char *const *)files, (size_t)n_files, &io, &in);
+    hx_doc d;
+    while (rc >= 0) { /* one document per chunk: a pre-token never spans two */
+        int r = hx_ingest_next(in, &d);
+        if (r <= 0) {
+            rc = r;
+            break;
+        }
+        rc = hx_bpe_trainer_add(tr, d.text, d.len);
+        if (rc < 0) hx_adderr(rc, "%s:%llu", d.source, (unsigned long long)d.line);
+        total += d.len;
     }
+    hx_ingest_close(in);
     hx_tokenizer *t = NULL;
     if (rc >= 0) rc = hx_bpe_trainer_finish(tr, &t);
     hx_bpe_trainer_free(tr);
@@ -52,7 +58,7 @@ static int train_files(int vocab, const char *out, const hx_bpe_train_opts *opts
 int hx_cmd_tokenizer_train(int argc, char **argv)
 {
     int vocab = 0;
-    const char *out = NULL, *bos = "<|begin_of_text|>";
+    const char *out = NULL, *bos = "<|begin_of_text|>", *text_field = NULL;
     const char *special[MAX_SPECIAL];
     int n_special = 0, i;
     hx_bpe_train_opts opts = {0};
@@ -63,6 +69,7 @@ int hx_cmd_tokenizer_train(int argc, char **argv)
         else if (!strcmp(argv[i], "--out")) out = argv[++i];
         else if (!strcmp(argv[i], "--min-frequency")) opts.min_frequency = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bos")) bos = argv[++i];
+        else if (!strcmp(argv[i], "--text-field")) text_field = argv[++i];
         else if (!strcmp(argv[i], "--special") && n_special < MAX_SPECIAL) special[n_special++] = argv[++i];
         else return train_usage();
     }
@@ -72,7 +79,7 @@ int hx_cmd_tokenizer_train(int argc, char **argv)
         special[n_special++] = "<|end_of_text|>";
     }
     opts.bos_token = strcmp(bos, "none") ? bos : NULL;
-    int rc = train_files(vocab, out, &opts, special, n_special, argv + i, argc - i);
+    int rc = train_files(vocab, out, &opts, special, n_special, text_field, argv + i, argc - i);
     return rc < 0 ? hx_report(rc) : 0;
 }
 

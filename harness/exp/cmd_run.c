@@ -2,6 +2,7 @@
  * loads and validates a manifest, builds its plan, and either prints it
  * (--dry-run) or hands it to the runner. */
 #include "exp/cmd_run.h"
+#include "exp/runner.h"
 
 #include "core/err.h"
 #include "exp/manifest.h"
@@ -61,14 +62,12 @@ static int parse_args(int argc, char **argv, run_opts *o)
     return HX_OK;
 }
 
-/* Executes the selected arms of a validated plan. The runner is not wired
- * yet: this is the single place to call it from. */
+/* Executes the selected arms of a validated plan (exp/runner.h). */
 static int execute(const hx_plan *plan, const run_opts *o)
 {
-    (void)o;
-    fprintf(stderr, "harness run: executing '%s' is not implemented yet; use --dry-run to see the plan\n",
-            plan->m->path);
-    return 2;
+    hx_run_opts ro = {o->resume, 0};
+    int rc = hx_run(plan, &ro);
+    return rc < 0 ? hx_report(rc) : 0;
 }
 
 int hx_cmd_run(int argc, char **argv)

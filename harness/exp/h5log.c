@@ -458,6 +458,66 @@ int hx_h5log_get_attr_str(hx_h5log *log, const char *obj, const char *name, char
     return rc;
 }
 
+static hid_t array_mem_type(hx_h5_type type)
+{
+    return type == HX_H5_F32 ? H5T_NATIVE_FLOAT : type == HX_H5_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64;
+}
+
+int hx_h5log_read_array(hx_h5log *log, const char *path, hx_h5_type type, void **out, int *ndim, int64_t dims[8])
+{
+    *out = NULL;
+    *ndim = 0;
+    if (!link_exists(log->file, path)) return HX_ERR(HX_EINVAL, "%s: no dataset %s", log->path, path);
+    hid_t ds = H5Dopen2(log->file, path, H5P_DEFAULT);
+    if (ds < 0) return HX_ERR(HX_EIO, "%s: cannot open dataset %s", log->path, path);
+    hid_t sp = H5Dget_space(ds);
+    int rank = H5Sget_simple_extent_ndims(sp), rc = HX_OK;
+    hsize_t d[8];
+    size_t n = 1;
+    if (rank < 0 || rank > 8) rc = HX_ERR(HX_EINVAL, "%s: %s has rank %d (at most 8 supported)", log->path, path, rank);
+    else {
+        H5Sget_simple_extent_dims(sp, d, NULL);
+        for (int i = 0; i < rank; i++) n *= (size_t)d[i];
+    }
+    size_t elem = type == HX_H5_F32 ? sizeof(float) : 8;
+    void *buf = rc == HX_OK ? hx_malloc((n ? n : 1) * elem) : NULL;
+    if (rc == HX_OK && !buf) rc = HX_ENOMEM;
+    if (rc == HX_OK && n && H5Dread(ds, array_mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        rc = HX_ERR(HX_EIO, "%s: cannot read dataset %s", log->path, path);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    for (int i = 0; i < rank; i++) dims[i] = (int64_t)d[i];
+    *ndim = rank;
+    *out = buf;
+    return HX_OK;
+}
+
+int hx_h5log_get_attr_double(hx_h5log *log, const char *obj, const char *name, double *out)
+{
+    if (strcmp(obj, "/") && !link_exists(log->file, obj)) return HX_ERR(HX_EINVAL, "%s: no object %s", log->path, obj);
+    hid_t o = H5Oopen(log->file, obj, H5P_DEFAULT);
+    if (o < 0) return HX_ERR(HX_EIO, "%s: cannot open %s", log->path, obj);
+    int rc = HX_OK;
+    if (H5Aexists(o, name) <= 0) rc = HX_ERR(HX_EINVAL, "%s: %s has no attribute %s", log->path, obj, name);
+    else {
+        hid_t a = H5Aopen(o, name, H5P_DEFAULT);
+        hid_t ft = H5Aget_type(a);
+        H5T_class_t cls = H5Tget_class(ft);
+        if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+            rc = HX_ERR(HX_EINVAL, "%s: attribute %s of %s is not numeric", log->path, name, obj);
+        else if (H5Aread(a, H5T_NATIVE_DOUBLE, out) < 0)
+            rc = HX_ERR(HX_EIO, "%s: cannot read attribute %s of %s", log->path, name, obj);
+        H5Tclose(ft);
+        H5Aclose(a);
+    }
+    H5Oclose(o);
+    return rc;
+}
+
 int hx_h5log_write_array(hx_h5log *log, const char *path, hx_h5_type type, int ndim, const int64_t *dims,
                          const void *data)
 {
@@ -472,8 +532,8 @@ int hx_h5log_write_array(hx_h5log *log, const char *path, hx_h5_type type, int n
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t sp = H5Screate_simple(ndim, d, NULL);
-    hid_t ftype = type == HX_H5_F32 ? H5T_IEEE_F32LE : H5T_STD_I64LE;
-    hid_t mtype = type == HX_H5_F32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64;
+    hid_t ftype = type == HX_H5_F32 ? H5T_IEEE_F32LE : type == HX_H5_F64 ? H5T_IEEE_F64LE : H5T_STD_I64LE;
+    hid_t mtype = array_mem_type(type);
     hid_t ds = H5Dcreate2(log->file, path, ftype, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     herr_t e = ds < 0 ? -1 : H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     if (ds >= 0) H5Dclose(ds);
@@ -481,6 +541,36 @@ int hx_h5log_write_array(hx_h5log *log, const char *path, hx_h5_type type, int n
     H5Pclose(lcpl);
     if (e < 0) return HX_ERR(HX_EIO, "%s: cannot write dataset %s", log->path, path);
     return flush(log);
+}
+
+int hx_h5log_list(hx_h5log *log, const char *group, char ***names, int *n)
+{
+    *names = NULL;
+    *n = 0;
+    if (strcmp(group, "/") && !link_exists(log->file, group)) return HX_OK;
+    hid_t g = open_group(log, group, 0);
+    if (g < 0) return HX_ERR(HX_EIO, "%s: cannot open group %s", log->path, group);
+    col_list cl = {.n = 0};
+    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cb, &cl);
+    H5Gclose(g);
+    if (e < 0) {
+        free_cols(&cl);
+        return HX_ERR(HX_EIO, "%s: cannot list group %s", log->path, group);
+    }
+    *names = hx_calloc((size_t)cl.n + 1, sizeof(char *));
+    if (!*names) {
+        free_cols(&cl);
+        return HX_ENOMEM;
+    }
+    for (int i = 0; i < cl.n; i++) (*names)[i] = cl.names[i]; /* ownership moves to the caller */
+    *n = cl.n;
+    return HX_OK;
+}
+
+void hx_h5log_free_list(char **names, int n)
+{
+    for (int i = 0; i < n && names; i++) free(names[i]);
+    free(names);
 }
 
 /* ---- provenance ---- */

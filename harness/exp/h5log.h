@@ -15,7 +15,7 @@ typedef enum {
 } hx_h5log_mode;
 
 /* Element types of hx_h5log_write_array. */
-typedef enum { HX_H5_F32 = 0, HX_H5_I64 = 1 } hx_h5_type;
+typedef enum { HX_H5_F32 = 0, HX_H5_I64 = 1, HX_H5_F64 = 2 } hx_h5_type;
 
 /* Schema version stored in the root attribute `schema_version`. */
 #define HX_H5LOG_SCHEMA_VERSION 1
@@ -82,11 +82,27 @@ int hx_h5log_attr_int(hx_h5log *log, const char *obj, const char *name, int64_t 
 /* Reads a string attribute into a malloc'd copy. Errors: HX_EINVAL if absent. */
 int hx_h5log_get_attr_str(hx_h5log *log, const char *obj, const char *name, char **out);
 
-/* Writes an N-d array (row-major, C order) of float32 or int64 as dataset
+/* Writes an N-d array (row-major, C order) of float32, float64 or int64 as dataset
  * `path` (parents created), replacing one that exists. 1 <= ndim <= 8,
  * dims[i] >= 0. Flushed. Errors: HX_EINVAL, HX_EIO. */
 int hx_h5log_write_array(hx_h5log *log, const char *path, hx_h5_type type, int ndim, const int64_t *dims,
                          const void *data);
+
+/* Names of the members (groups, datasets) of `group`, in name order, as a
+ * malloc'd array of malloc'd strings (free with hx_h5log_free_list); a
+ * missing group gives n = 0. Errors: HX_EIO, HX_ENOMEM. */
+int hx_h5log_list(hx_h5log *log, const char *group, char ***names, int *n);
+void hx_h5log_free_list(char **names, int n);
+
+/* Reads dataset `path` into a malloc'd row-major array converted to `type`
+ * (double for HX_H5_F64, int64_t for HX_H5_I64, float for HX_H5_F32), with
+ * its rank in *ndim and its dimensions in dims[0..*ndim) (room for 8).
+ * Errors: HX_EINVAL (no such dataset, rank above 8), HX_EIO, HX_ENOMEM. */
+int hx_h5log_read_array(hx_h5log *log, const char *path, hx_h5_type type, void **out, int *ndim, int64_t dims[8]);
+
+/* Reads a numeric scalar attribute as a double. Errors: HX_EINVAL if absent
+ * or not numeric, HX_EIO. */
+int hx_h5log_get_attr_double(hx_h5log *log, const char *obj, const char *name, double *out);
 
 /* ISO 8601 UTC time of now, "YYYY-MM-DDTHH:MM:SSZ". */
 void hx_iso8601_now(char out[32]);

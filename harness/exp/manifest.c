@@ -68,7 +68,8 @@ static const char *const agg_names[] = {"mean", "l2", "var", NULL};
 static const char *const neuron_names[] = {"pre", "post", NULL};
 static const char *const depth_names[] = {"ppl", "bi", "block", NULL};
 static const char *const method_names[] = {"importance", "random", NULL};
-static const char *const sched_names[] = {"cosine", "linear", "constant", "wsd", NULL};
+/* Indexed by hx_sched_kind (train/schedule.h). */
+static const char *const sched_names[] = {"constant", "cosine", "linear", "wsd", NULL};
 static const char *const alpha_names[] = {"dynamic", "const", NULL};
 static const char *const state_names[] = {"block_output", "embedding", "mlp_input", NULL};
 static const char *const metric_names[] = {"acc_norm", "acc", NULL};
@@ -1371,7 +1372,6 @@ int hx_manifest_find_arm(const hx_manifest *m, const char *name)
 }
 
 const char *hx_arm_kind_name(hx_arm_kind k) { return k <= HX_ARM_ITERATIVE_KD ? kind_names[k] : "?"; }
-const char *hx_schedule_name(hx_schedule s) { return s <= HX_SCHED_WSD ? sched_names[s] : "?"; }
 const char *hx_depth_metric_name(hx_depth_metric d) { return d <= HX_DEPTH_BLOCK ? depth_names[d] : "?"; }
 
 int hx_arm_uses_kd(hx_arm_kind k)

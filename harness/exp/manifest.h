@@ -11,6 +11,7 @@
 #include "minitron/aggregate.h"  /* hx_agg */
 #include "minitron/importance.h"  /* hx_depth_metric */
 #include "model/config.h"
+#include "train/schedule.h" /* hx_sched_kind */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +20,6 @@
  * activation/gating (ModelOpt). */
 typedef enum { HX_NEURON_PRE = 0, HX_NEURON_POST = 1 } hx_neuron_score;
 typedef enum { HX_PRUNE_IMPORTANCE = 0, HX_PRUNE_RANDOM = 1 } hx_prune_method;
-typedef enum { HX_SCHED_COSINE = 0, HX_SCHED_LINEAR = 1, HX_SCHED_CONSTANT = 2, HX_SCHED_WSD = 3 } hx_schedule;
 typedef enum { HX_ALPHA_DYNAMIC = 0, HX_ALPHA_CONST = 1 } hx_alpha_mode;
 /* Intermediate states for the L_is cosine loss (NeurIPS App. A.6). */
 typedef enum { HX_IS_BLOCK_OUTPUT = 0, HX_IS_EMBEDDING = 1, HX_IS_MLP_INPUT = 2 } hx_is_state;
@@ -50,7 +50,7 @@ typedef struct {
     int64_t eval_every;    /* validation every N tokens (default tokens/10) */
     double lr, min_lr;     /* peak and final learning rate (min_lr default lr/10) */
     int warmup_steps;      /* linear warm-up, in optimizer steps */
-    hx_schedule schedule;
+    hx_sched_kind schedule;
     double decay_fraction; /* wsd: fraction of the steps spent in the final decay */
     int micro_batch;       /* sequences per micro-batch */
     int grad_accum;        /* micro-batches per optimizer step */
@@ -192,7 +192,6 @@ int hx_manifest_find_arm(const hx_manifest *m, const char *name);
 
 /* Enum names as written in manifests ("prune_kd", "l2", "cosine", ...). */
 const char *hx_arm_kind_name(hx_arm_kind k);
-const char *hx_schedule_name(hx_schedule s);
 const char *hx_depth_metric_name(hx_depth_metric d);
 
 /* 1 if arms of this kind distill from the teacher. */

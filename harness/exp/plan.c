@@ -265,7 +265,7 @@ void hx_plan_print(FILE *out, const hx_plan *p)
         fprintf(out, "loaded from %s", t->model);
     else
         fprintf(out, "trained here for %s tokens (lr %g, %s)", human((double)t->train.tokens, b1, sizeof b1),
-                t->train.lr, hx_schedule_name(t->train.schedule));
+                t->train.lr, hx_sched_kind_name(t->train.schedule));
     fprintf(out, "  [cache key %.16s]\n", p->teacher_hash);
     if (p->teacher_known) {
         fprintf(out, "  config: ");
@@ -291,7 +291,7 @@ void hx_plan_print(FILE *out, const hx_plan *p)
         else
             fprintf(out, ", %s tokens, eval every %s (%d eval points), lr %g -> %g %s, batch %d x %d x %d tokens\n",
                     human((double)a->train.tokens, b1, sizeof b1), human((double)a->train.eval_every, b2, sizeof b2),
-                    ap->n_eval_points, a->train.lr, a->train.min_lr, hx_schedule_name(a->train.schedule),
+                    ap->n_eval_points, a->train.lr, a->train.min_lr, hx_sched_kind_name(a->train.schedule),
                     a->train.micro_batch, a->train.grad_accum, m->data.seq_len);
         if (hx_arm_needs_student(a->kind)) {
             fprintf(out, "    prune: ");

@@ -233,13 +233,13 @@ static double float_as_decimal(float f)
 
 static json_t *token_json(int id) { return id >= 0 ? json_integer(id) : json_null(); }
 
-int hx_config_save_as(const char *path, const hx_config *c, hx_dtype dtype)
+/* The config.json object of `c` (fields as hx_config_save_as), or NULL when out of memory. */
+static json_t *config_object(const hx_config *c, hx_dtype dtype)
 {
-    HX_TRY(hx_config_validate(c));
     int mistral = !strcmp(c->model_type, "mistral");
     const char *dt = dtype == HX_DT_BF16 ? "bfloat16" : dtype == HX_DT_F16 ? "float16" : "float32";
     json_t *o = json_object();
-    if (!o) return HX_ERR(HX_ENOMEM, "out of memory");
+    if (!o) return NULL;
     json_object_set_new(o, "architectures", json_pack("[s]", mistral ? "MistralForCausalLM" : "LlamaForCausalLM"));
     json_object_set_new(o, "model_type", json_string(mistral ? "mistral" : "llama"));
     json_object_set_new(o, "vocab_size", json_integer(c->vocab_size));
@@ -269,9 +269,25 @@ int hx_config_save_as(const char *path, const hx_config *c, hx_dtype dtype)
     if (mistral) json_object_set_new(o, "sliding_window", c->sliding_window > 0 ? json_integer(c->sliding_window) : json_null());
     json_object_set_new(o, "torch_dtype", json_string(dt)); /* transformers 4.x */
     json_object_set_new(o, "dtype", json_string(dt));       /* transformers 5.x */
+    return o;
+}
+
+int hx_config_save_as(const char *path, const hx_config *c, hx_dtype dtype)
+{
+    HX_TRY(hx_config_validate(c));
+    json_t *o = config_object(c, dtype);
+    if (!o) return HX_ERR(HX_ENOMEM, "out of memory");
     int rc = hx_json_write_atomic(path, o);
     json_decref(o);
     return rc;
+}
+
+char *hx_config_json(const hx_config *c)
+{
+    json_t *o = config_object(c, HX_DT_F32);
+    char *s = o ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
 }
 
 int hx_config_save(const char *path, const hx_config *cfg) { return hx_config_save_as(path, cfg, HX_DT_F32); }

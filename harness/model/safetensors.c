@@ -282,10 +282,10 @@ static int open_file(hx_st *st, const char *path)
     return HX_OK;
 }
 
-static const hx_st *sort_ctx;
-static int cmp_name_idx(const void *a, const void *b)
+static int cmp_name_idx(const void *a, const void *b, void *ctx)
 {
-    return strcmp(sort_ctx->t[*(const int *)a].name, sort_ctx->t[*(const int *)b].name);
+    const hx_st *st = ctx;
+    return strcmp(st->t[*(const int *)a].name, st->t[*(const int *)b].name);
 }
 
 /* Builds the by-name index; rejects a tensor name present twice (two shards). */
@@ -294,8 +294,7 @@ static int build_name_index(hx_st *st)
     st->by_name = malloc((size_t)(st->n ? st->n : 1) * sizeof(int));
     if (!st->by_name) return HX_ERR(HX_ENOMEM, "out of memory");
     for (int i = 0; i < st->n; i++) st->by_name[i] = i;
-    sort_ctx = st;
-    qsort(st->by_name, (size_t)st->n, sizeof(int), cmp_name_idx);
+    qsort_r(st->by_name, (size_t)st->n, sizeof(int), cmp_name_idx, st);
     for (int i = 1; i < st->n; i++) {
         const hx_st_tensor *a = &st->t[st->by_name[i - 1]], *b = &st->t[st->by_name[i]];
         if (!strcmp(a->name, b->name))
@@ -561,12 +560,11 @@ static int check_entry(const hx_st_entry *e)
     return HX_OK;
 }
 
-static const hx_st_entry *sort_entries;
 /* Data order inside a file: larger element size first, then by name, as the
  * reference writer does, so every tensor is naturally aligned. */
-static int cmp_entry(const void *a, const void *b)
+static int cmp_entry(const void *a, const void *b, void *ctx)
 {
-    const hx_st_entry *x = &sort_entries[*(const int *)a], *y = &sort_entries[*(const int *)b];
+    const hx_st_entry *entries = ctx, *x = &entries[*(const int *)a], *y = &entries[*(const int *)b];
     int sx = hx_dtype_size(x->dtype), sy = hx_dtype_size(y->dtype);
     if (sx != sy) return sy - sx;
     return strcmp(x->name, y->name);
@@ -589,8 +587,7 @@ static void store(const hx_st_entry *e, uint8_t *dst)
 /* Writes the tensors idx[0..k) of `entries` as one safetensors file. */
 static int write_one(const char *path, const hx_st_entry *entries, int *idx, int k)
 {
-    sort_entries = entries;
-    qsort(idx, (size_t)k, sizeof *idx, cmp_entry);
+    qsort_r(idx, (size_t)k, sizeof *idx, cmp_entry, (void *)entries);
     json_t *hdr = json_object(), *meta = json_object();
     if (!hdr || !meta) return HX_ERR(HX_ENOMEM, "out of memory");
     json_object_set_new(meta, "format", json_string("pt"));

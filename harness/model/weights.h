@@ -41,14 +41,32 @@ int hx_config_load(const char *path, hx_config *cfg);
 int hx_config_save_as(const char *path, const hx_config *cfg, hx_dtype dtype);
 int hx_config_save(const char *path, const hx_config *cfg);
 
-/* Loads config.json and the safetensors weights of HF model directory `dir`
- * into a freshly allocated `m`. Every shape is checked against the config
- * (heads·head_dim, never hidden/heads). */
+/* The same config.json content (dtype float32) as one compact JSON string
+ * with sorted keys, malloc'd (free with free()); NULL when out of memory.
+ * Used to record configs as HDF5 attributes. */
+char *hx_config_json(const hx_config *cfg);
+
+/* Loads config.json and the safetensors weights (F32, BF16 or F16; single
+ * file or sharded) of HF model directory `dir` into a freshly allocated `m`
+ * (free with hx_model_free). Every shape is checked against the config
+ * (q_proj rows = num_attention_heads*head_dim, k/v rows =
+ * num_key_value_heads*head_dim, never hidden/heads; field case C02); a
+ * mismatch is HX_EFORMAT naming the file, the tensor and both shapes.
+ * Missing tensors and unexpected ones are HX_EFORMAT listing their names;
+ * "*.rotary_emb.inv_freq" buffers are ignored. Tied embeddings (field case
+ * C11): with tie_word_embeddings true, lm_head aliases embed_tokens; if the
+ * file also holds lm_head.weight it is shape-checked and, when it differs,
+ * a warning naming both tensors and the max |difference| goes to stderr and
+ * embed_tokens is kept (what transformers' tie_weights does). Untied without
+ * lm_head.weight is an error. On error `m` is left zeroed. */
 int hx_model_load(const char *dir, hx_model *m);
 
-/* Writes `m` to `dir` (created if needed): config.json and safetensors in
- * `dtype` (HX_DT_F32 or HX_DT_BF16), sharded above max_shard_bytes (0 = one
- * file). A tied lm_head is not written. */
+/* Writes `m` to `dir` (created if needed): the safetensors (in HF tensor
+ * order, sharded above max_shard_bytes, 0 = one file) in `dtype` (HX_DT_F32,
+ * or HX_DT_BF16 by round-to-nearest-even), then config.json via
+ * hx_config_save_as (last, so a config means complete weights). A tied
+ * lm_head is not written. Errors: HX_EINVAL (dtype), HX_ENOMEM, HX_EIO,
+ * HX_ENOSPC. */
 int hx_model_save(const char *dir, const hx_model *m, hx_dtype dtype, uint64_t max_shard_bytes);
 
 #endif

@@ -27,21 +27,6 @@ void hx_ckpt_set_write_hook(int (*fn)(const char *path, const void *data, size_t
     write_file = fn ? fn : hx_write_file_atomic;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int rm_rf(const char *path)
-{
-    if (access(path, F_OK) != 0) return HX_OK;
-    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        return HX_ERR(HX_EIO, "%s: cannot remove: %s", path, strerror(errno));
-    return HX_OK;
-}
 
 static int io_code(int e)
 {
@@ -83,7 +68,7 @@ static void remove_stale_tmp(const char *root)
         long pid = strtol(t + 5, NULL, 10);
         if (pid <= 0 || pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
             char *p = hx_path_join(root, e->d_name);
-            if (p) rm_rf(p);
+            if (p) hx_rm_rf(p);
             free(p);
         }
     }
@@ -115,7 +100,7 @@ int hx_ckpt_begin(const char *root, int64_t step, hx_ckpt_tx *tx)
         tx_free(tx);
         return HX_ERR(HX_ENOMEM, "checkpoint: out of memory");
     }
-    rm_rf(tx->tmp_dir);
+    hx_rm_rf(tx->tmp_dir);
     if (mkdir(tx->tmp_dir, 0755) != 0) {
         int rc = HX_ERR(io_code(errno), "%s: cannot create checkpoint directory: %s", tx->tmp_dir, strerror(errno));
         tx_free(tx);
@@ -126,7 +111,7 @@ int hx_ckpt_begin(const char *root, int64_t step, hx_ckpt_tx *tx)
 
 void hx_ckpt_abort(hx_ckpt_tx *tx)
 {
-    if (tx->tmp_dir) rm_rf(tx->tmp_dir);
+    if (tx->tmp_dir) hx_rm_rf(tx->tmp_dir);
     tx_free(tx);
 }
 
@@ -266,7 +251,7 @@ static int prune_old(const char *root, int keep_last)
     int n;
     HX_TRY(list_complete(root, &es, &n));
     int rc = HX_OK;
-    for (int i = 0; i + keep_last < n && rc == HX_OK; i++) rc = rm_rf(es[i].path);
+    for (int i = 0; i + keep_last < n && rc == HX_OK; i++) rc = hx_rm_rf(es[i].path);
     free_entries(es, n);
     return rc;
 }
@@ -281,7 +266,7 @@ int hx_ckpt_commit(hx_ckpt_tx *tx, int keep_last)
         if (!old) rc = HX_ENOMEM;
         else {
             snprintf(old, l, "%s.tmp-%d-old", tx->final_dir, (int)getpid());
-            rm_rf(old);
+            hx_rm_rf(old);
             if (rename(tx->final_dir, old) != 0)
                 rc = HX_ERR(HX_EIO, "%s: cannot move aside: %s", tx->final_dir, strerror(errno));
         }
@@ -290,14 +275,14 @@ int hx_ckpt_commit(hx_ckpt_tx *tx, int keep_last)
         rc = HX_ERR(io_code(errno), "%s: cannot rename to %s: %s", tx->tmp_dir, tx->final_dir, strerror(errno));
     if (rc == HX_OK) rc = fsync_path(tx->root);
     if (old) {
-        if (rc == HX_OK) rm_rf(old);
+        if (rc == HX_OK) hx_rm_rf(old);
         else rename(old, tx->final_dir); /* put the previous checkpoint back */
         free(old);
     }
     if (rc == HX_OK) rc = prune_old(tx->root, keep_last);
     if (rc < 0) {
         hx_adderr(rc, "checkpoint step %" PRId64 " not saved (earlier checkpoints are intact)", tx->step);
-        rm_rf(tx->tmp_dir);
+        hx_rm_rf(tx->tmp_dir);
     }
     tx_free(tx);
     return rc;

@@ -132,22 +132,30 @@ static int resume(trainer *t)
     return rc;
 }
 
-static int evaluate(trainer *t, double *val_loss)
+int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int batches, int32_t *x, int32_t *y,
+                double *loss)
 {
-    const hx_train_config *c = t->cfg;
-    const int N = c->micro_batch * c->seq_len;
-    uint64_t avail = hx_val_batches(&t->val, c->seq_len, c->micro_batch);
-    uint64_t nb = (uint64_t)c->eval_batches < avail ? (uint64_t)c->eval_batches : avail;
-    if (nb == 0) return HX_ERR(HX_EINVAL, "%s: too short for one validation batch", c->val_data);
+    const int N = ws->B * ws->T;
+    uint64_t avail = hx_val_batches(val, ws->T, ws->B);
+    uint64_t nb = (uint64_t)batches < avail ? (uint64_t)batches : avail;
+    if (nb == 0) return HX_ERR(HX_EINVAL, "validation data too short for one batch of %d x %d tokens", ws->B, ws->T);
     double sum = 0;
     for (uint64_t i = 0; i < nb; i++) {
         double s;
-        HX_TRY(hx_val_batch(&t->val, c->seq_len, c->micro_batch, i, t->x, t->y));
-        HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
-        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, t->m.cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
+        HX_TRY(hx_val_batch(val, ws->T, ws->B, i, x, y));
+        HX_TRY(hx_forward(m, ws, x, NULL));
+        HX_TRY(hx_cross_entropy(ws->logits, y, N, m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
         sum += s;
     }
-    *val_loss = sum / ((double)nb * N);
+    *loss = sum / ((double)nb * N);
+    return HX_OK;
+}
+
+static int evaluate(trainer *t, double *val_loss)
+{
+    const hx_train_config *c = t->cfg;
+    int rc = hx_val_loss(&t->m, &t->ws, &t->val, c->eval_batches, t->x, t->y, val_loss);
+    if (rc < 0) return hx_adderr(rc, "%s", c->val_data);
     if (!t->log) return HX_OK;
     enum { BASE = 4, MAX = 64 };
     const char *cols[MAX] = {"step", "tokens", "val_loss", "perplexity"};

@@ -6,6 +6,8 @@
 #define HX_TRAIN_TRAINER_H
 
 #include "model/config.h"
+#include "data/shard.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "train/monitor.h"
 #include "train/optim.h"
@@ -82,6 +84,14 @@ typedef struct {
  * Errors: HX_EINVAL (inconsistent configuration, naming the field), I/O and
  * engine errors with their messages. */
 int hx_train(const hx_train_config *cfg, hx_train_result *res);
+
+/* Validation LM loss (nats/token): the mean cross-entropy over the first
+ * `batches` in-order validation batches of `val` (hx_val_batch), shaped by the
+ * workspace (ws->B sequences of ws->T tokens); x and y are [B*T] scratch.
+ * This is the loss every arm logs, so arms are compared on the same tokens.
+ * Errors: HX_EINVAL (validation data shorter than one batch), engine errors. */
+int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int batches, int32_t *x, int32_t *y,
+                double *loss);
 
 /* `bin/harness train`: see --help. */
 int hx_cmd_train(int argc, char **argv);

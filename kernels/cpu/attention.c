@@ -4,11 +4,11 @@
  * triangle is skipped. GEMMs are single-threaded cblas_sgemm calls inside
  * an OpenMP loop over independent (batch, head) or (batch, KV head) tasks,
  * so the result does not depend on the thread count. */
+#include "cpu/gemm.h"
 #include "cpu/ops.h"
 
 #include "core/err.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -28,15 +28,6 @@ static int check_shape(const hx_attn_shape *s)
     return HX_OK;
 }
 
-/* OpenBLAS threads are switched off while OpenMP threads each run their own
- * small GEMMs, and restored afterwards. */
-static int blas_serial_begin(void)
-{
-    int n = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    return n;
-}
-
 int hx_attention_fwd(float *out, float *probs, const float *q, const float *k, const float *v,
                      const hx_attn_shape *s)
 {
@@ -49,7 +40,7 @@ int hx_attention_fwd(float *out, float *probs, const float *q, const float *k, c
         scratch = hx_malloc(sizeof(float) * (size_t)omp_get_max_threads() * ROW_BLOCK * T);
         if (!scratch) return HX_ENOMEM;
     }
-    int nb = blas_serial_begin();
+    int nb = hx_blas_serial_begin();
 #pragma omp parallel for schedule(dynamic, 1)
     for (int bh = 0; bh < B * Hq; bh++) {
         int b = bh / Hq, h = bh % Hq, g = h / group;
@@ -87,7 +78,7 @@ int hx_attention_fwd(float *out, float *probs, const float *q, const float *k, c
                         vb + (size_t)ks * kvs, kvs, 0.0f, ob + (size_t)i0 * qs, qs);
         }
     }
-    openblas_set_num_threads(nb);
+    hx_blas_serial_end(nb);
     free(scratch);
     return HX_OK;
 }
@@ -103,7 +94,7 @@ int hx_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const f
     if (!scratch) return HX_ENOMEM;
     memset(dk, 0, sizeof(float) * (size_t)B * T * kvs);
     memset(dv, 0, sizeof(float) * (size_t)B * T * kvs);
-    int nb = blas_serial_begin();
+    int nb = hx_blas_serial_begin();
     /* One task per (batch, KV head): the group's query heads run in order
      * inside it, so their dK/dV contributions are summed without races. */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -138,7 +129,7 @@ int hx_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const f
             }
         }
     }
-    openblas_set_num_threads(nb);
+    hx_blas_serial_end(nb);
     free(scratch);
     return HX_OK;
 }

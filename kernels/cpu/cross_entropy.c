@@ -39,16 +39,18 @@ int hx_cross_entropy(const float *logits, const int32_t *targets, int N, int V, 
             if (d) memset(d, 0, sizeof(float) * (size_t)V);
             continue;
         }
-        float mx = x[0];
+        float mx = x[0], xy = x[y];
         for (int j = 1; j < V; j++) mx = x[j] > mx ? x[j] : mx;
         double se = 0;
-        for (int j = 0; j < V; j++) se += exp((double)(x[j] - mx));
-        double lse = mx + log(se);
-        row_loss[i] = lse - x[y];
-        if (d) {
-            for (int j = 0; j < V; j++) d[j] = (float)exp((double)x[j] - lse) * inv_norm;
+        if (d) { /* one exp per logit: d holds exp(x - max) until it is scaled */
+            for (int j = 0; j < V; j++) se += d[j] = expf(x[j] - mx);
+            float scale = (float)(1.0 / se) * inv_norm;
+            for (int j = 0; j < V; j++) d[j] *= scale;
             d[y] -= inv_norm;
+        } else {
+            for (int j = 0; j < V; j++) se += expf(x[j] - mx);
         }
+        row_loss[i] = mx + log(se) - xy;
     }
     double sum = 0;
     for (int i = 0; i < N; i++) sum += row_loss[i];

@@ -116,7 +116,8 @@ void hx_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const 
 long hx_shift_labels(int32_t *targets, const int32_t *labels, int B, int T, int ignore_index);
 
 /* *loss_sum = sum over rows i with targets[i] != ignore_index of
- * -log softmax(logits[i])[targets[i]] (nats; log-sum-exp in double).
+ * -log softmax(logits[i])[targets[i]] (nats; exps in fp32, their sum and
+ * the log in double).
  * If dlogits is non-NULL it receives d(sum / norm_count)/dlogits:
  * (softmax - onehot) / norm_count on counted rows, 0 on ignored rows, and 0
  * everywhere when norm_count <= 0. The caller chooses norm_count (e.g. the

@@ -17,8 +17,21 @@
 
 typedef struct {
     int T, nh, nkv, group; /* group = nh / nkv query heads per KV head */
+    int window;            /* sliding window (0 = plain causal) */
     float scale;           /* 1/sqrt(head_dim) */
 } att_dims;
+
+/* Whether query i sees key j: causal, and within the sliding window if any. */
+static __device__ __forceinline__ bool visible(int i, int j, int window)
+{
+    return j <= i && (window == 0 || j > i - window);
+}
+
+/* First key any query row >= r0 can see. */
+static __device__ __forceinline__ int first_key(int r0, int window)
+{
+    return window ? max(0, r0 - window + 1) : 0;
+}
 
 /* Offsets of row (b, t, head) in [B, T, heads, hd]. */
 static __device__ __forceinline__ size_t row_off(int b, int t, int head, int heads, int T, int hd)
@@ -75,16 +88,18 @@ k_attn_fwd(hx_bf16 *out, float *lse, const hx_bf16 *q, const hx_bf16 *k, const h
 #pragma unroll
     for (int c = 0; c < NC; c++) acc[c] = 0.0f;
     int last = min(a.T - 1, r0 + ATT_WARPS - 1);
-    for (int kt = 0; kt <= last; kt += ATT_TILE) {
+    for (int kt = first_key(r0, a.window); kt <= last; kt += ATT_TILE) {
         __syncthreads();
         load_tile(Ks, k, b, kt, g, a.nkv, a.T, HD);
         load_tile(Vs, v, b, kt, g, a.nkv, a.T, HD);
         __syncthreads();
-        if (!valid || kt > i) continue;
+        /* Skip tiles with no visible key, so the tile maximum below is finite. */
+        if (!valid || kt > i || (a.window && kt + ATT_TILE - 1 <= i - a.window)) continue;
         int j = kt + lane;
-        float s = j <= i ? dot_row<HD>(qrow, Ks + lane * (HD + 1)) * a.scale : -INFINITY;
-        float m_new = fmaxf(m, hx_warp_max(s)); /* finite: key kt <= i */
-        float p = j <= i ? expf(s - m_new) : 0.0f, corr = expf(m - m_new);
+        bool vis = visible(i, j, a.window);
+        float s = vis ? dot_row<HD>(qrow, Ks + lane * (HD + 1)) * a.scale : -INFINITY;
+        float m_new = fmaxf(m, hx_warp_max(s));
+        float p = vis ? expf(s - m_new) : 0.0f, corr = expf(m - m_new);
         l = l * corr + hx_warp_sum(p);
 #pragma unroll
         for (int c = 0; c < NC; c++) acc[c] *= corr;
@@ -136,7 +151,7 @@ k_attn_bwd_dq(hx_bf16 *dq, float *Dbuf, const hx_bf16 *dout, const hx_bf16 *q, c
 #pragma unroll
     for (int c = 0; c < NC; c++) acc[c] = 0.0f;
     int last = min(a.T - 1, r0 + ATT_WARPS - 1);
-    for (int kt = 0; kt <= last; kt += ATT_TILE) {
+    for (int kt = first_key(r0, a.window); kt <= last; kt += ATT_TILE) {
         __syncthreads();
         load_tile(Ks, k, b, kt, g, a.nkv, a.T, HD);
         load_tile(Vs, v, b, kt, g, a.nkv, a.T, HD);
@@ -144,7 +159,7 @@ k_attn_bwd_dq(hx_bf16 *dq, float *Dbuf, const hx_bf16 *dout, const hx_bf16 *q, c
         if (!valid || kt > i) continue;
         int j = kt + lane;
         float ds = 0.0f;
-        if (j <= i) {
+        if (visible(i, j, a.window)) {
             float p = expf(dot_row<HD>(qrow, Ks + lane * (HD + 1)) * a.scale - L);
             float dp = dot_row<HD>(dorow, Vs + lane * (HD + 1));
             ds = p * (dp - D);
@@ -187,7 +202,8 @@ k_attn_bwd_dkv(hx_bf16 *dk, hx_bf16 *dv, const hx_bf16 *dout, const hx_bf16 *q, 
     for (int c = 0; c < NC; c++) dk_acc[c] = dv_acc[c] = 0.0f;
     for (int h = g * a.group; h < (g + 1) * a.group; h++) {
         const float *lse_h = lse + ((size_t)b * a.nh + h) * a.T, *D_h = Dbuf + ((size_t)b * a.nh + h) * a.T;
-        for (int qt = r0; qt < a.T; qt += ATT_TILE) {
+        int q_end = a.window ? min(a.T, r0 + ATT_WARPS - 1 + a.window) : a.T;
+        for (int qt = r0; qt < q_end; qt += ATT_TILE) {
             __syncthreads();
             load_tile(Qs, q, b, qt, h, a.nh, a.T, HD);
             load_tile(dOs, dout, b, qt, h, a.nh, a.T, HD);
@@ -200,7 +216,7 @@ k_attn_bwd_dkv(hx_bf16 *dk, hx_bf16 *dv, const hx_bf16 *dout, const hx_bf16 *q, 
             if (!valid) continue;
             int i = qt + lane;
             float p = 0.0f, ds = 0.0f;
-            if (i >= j && i < a.T) {
+            if (i < a.T && visible(i, j, a.window)) {
                 p = expf(dot_row<HD>(krow, Qs + lane * (HD + 1)) * a.scale - Ls[lane]);
                 ds = p * (dot_row<HD>(vrow, dOs + lane * (HD + 1)) - Ds[lane]);
             }
@@ -224,17 +240,20 @@ k_attn_bwd_dkv(hx_bf16 *dk, hx_bf16 *dv, const hx_bf16 *dout, const hx_bf16 *q, 
     }
 }
 
-static int check_dims(const char *fn, int batch, int T, int nh, int nkv, int hd, att_dims *a)
+static int check_dims(const char *fn, const hx_attn_shape *s, att_dims *a)
 {
-    if (batch < 0 || T < 0 || nh <= 0 || nkv <= 0 || nh % nkv || (hd != 32 && hd != 64 && hd != 128 && hd != 256))
+    int hd = s->head_dim;
+    if (s->B < 0 || s->T < 0 || s->n_heads <= 0 || s->n_kv_heads <= 0 || s->n_heads % s->n_kv_heads ||
+        s->window < 0 || (hd != 32 && hd != 64 && hd != 128 && hd != 256))
         return HX_ERR(HX_EINVAL,
-                      "%s: bad sizes batch=%d seq_len=%d n_heads=%d n_kv_heads=%d head_dim=%d "
-                      "(need n_kv_heads | n_heads, head_dim in {32,64,128,256})",
-                      fn, batch, T, nh, nkv, hd);
-    a->T = T;
-    a->nh = nh;
-    a->nkv = nkv;
-    a->group = nh / nkv;
+                      "%s: bad shape B=%d T=%d n_heads=%d n_kv_heads=%d head_dim=%d window=%d "
+                      "(need n_kv_heads | n_heads, head_dim in {32,64,128,256}, window >= 0)",
+                      fn, s->B, s->T, s->n_heads, s->n_kv_heads, hd, s->window);
+    a->T = s->T;
+    a->nh = s->n_heads;
+    a->nkv = s->n_kv_heads;
+    a->group = s->n_heads / s->n_kv_heads;
+    a->window = s->window;
     a->scale = 1.0f / sqrtf((float)hd);
     return HX_OK;
 }
@@ -281,36 +300,35 @@ static int bwd(hx_bf16 *dq, hx_bf16 *dk, hx_bf16 *dv, float *Dbuf, const hx_bf16
 }
 
 extern "C" int hx_cuda_attention_fwd(hx_bf16 *out, float *lse, const hx_bf16 *q, const hx_bf16 *k,
-                                     const hx_bf16 *v, int batch, int seq_len, int n_heads, int n_kv_heads,
-                                     int head_dim, hx_stream stream)
+                                     const hx_bf16 *v, const hx_attn_shape *s, hx_stream stream)
 {
     att_dims a;
-    HX_TRY(check_dims("attention_fwd", batch, seq_len, n_heads, n_kv_heads, head_dim, &a));
-    if (batch == 0 || seq_len == 0) return HX_OK;
-    switch (head_dim) {
-    case 32: return fwd<1>(out, lse, q, k, v, batch, a, stream);
-    case 64: return fwd<2>(out, lse, q, k, v, batch, a, stream);
-    case 128: return fwd<4>(out, lse, q, k, v, batch, a, stream);
-    default: return fwd<8>(out, lse, q, k, v, batch, a, stream);
+    HX_TRY(check_dims("attention_fwd", s, &a));
+    if (s->B == 0 || s->T == 0) return HX_OK;
+    switch (s->head_dim) {
+    case 32: return fwd<1>(out, lse, q, k, v, s->B, a, stream);
+    case 64: return fwd<2>(out, lse, q, k, v, s->B, a, stream);
+    case 128: return fwd<4>(out, lse, q, k, v, s->B, a, stream);
+    default: return fwd<8>(out, lse, q, k, v, s->B, a, stream);
     }
 }
 
 extern "C" int hx_cuda_attention_bwd(hx_bf16 *dq, hx_bf16 *dk, hx_bf16 *dv, const hx_bf16 *dout,
                                      const hx_bf16 *q, const hx_bf16 *k, const hx_bf16 *v,
-                                     const hx_bf16 *out, const float *lse, int batch, int seq_len,
-                                     int n_heads, int n_kv_heads, int head_dim, hx_stream stream)
+                                     const hx_bf16 *out, const float *lse, const hx_attn_shape *s,
+                                     hx_stream stream)
 {
     att_dims a;
-    HX_TRY(check_dims("attention_bwd", batch, seq_len, n_heads, n_kv_heads, head_dim, &a));
-    if (batch == 0 || seq_len == 0) return HX_OK;
+    HX_TRY(check_dims("attention_bwd", s, &a));
+    if (s->B == 0 || s->T == 0) return HX_OK;
     float *Dbuf = nullptr;
-    HX_CUDA_TRY(cudaMallocAsync((void **)&Dbuf, (size_t)batch * n_heads * seq_len * sizeof(float), stream));
-    int rc;
-    switch (head_dim) {
-    case 32: rc = bwd<1>(dq, dk, dv, Dbuf, dout, q, k, v, out, lse, batch, a, stream); break;
-    case 64: rc = bwd<2>(dq, dk, dv, Dbuf, dout, q, k, v, out, lse, batch, a, stream); break;
-    case 128: rc = bwd<4>(dq, dk, dv, Dbuf, dout, q, k, v, out, lse, batch, a, stream); break;
-    default: rc = bwd<8>(dq, dk, dv, Dbuf, dout, q, k, v, out, lse, batch, a, stream); break;
+    HX_CUDA_TRY(cudaMallocAsync((void **)&Dbuf, (size_t)s->B * s->n_heads * s->T * sizeof(float), stream));
+    int rc, B = s->B;
+    switch (s->head_dim) {
+    case 32: rc = bwd<1>(dq, dk, dv, Dbuf, dout, q, k, v, out, lse, B, a, stream); break;
+    case 64: rc = bwd<2>(dq, dk, dv, Dbuf, dout, q, k, v, out, lse, B, a, stream); break;
+    case 128: rc = bwd<4>(dq, dk, dv, Dbuf, dout, q, k, v, out, lse, B, a, stream); break;
+    default: rc = bwd<8>(dq, dk, dv, Dbuf, dout, q, k, v, out, lse, B, a, stream); break;
     }
     cudaError_t e = cudaFreeAsync(Dbuf, stream);
     if (rc == HX_OK && e != cudaSuccess)

@@ -102,22 +102,20 @@ extern "C" int hx_cuda_gemm_run(hx_cuda_gemm *ctx, int trans_a, int trans_b, int
     return rc;
 }
 
-extern "C" int hx_cuda_linear_fwd(hx_cuda_gemm *ctx, hx_bf16 *y, const hx_bf16 *x, const hx_bf16 *w, int rows,
-                                  int in_features, int out_features, hx_stream stream)
+extern "C" int hx_cuda_linear_fwd(hx_cuda_gemm *ctx, hx_bf16 *y, const hx_bf16 *x, const hx_bf16 *w, int N,
+                                  int in, int out, float beta, hx_stream stream)
 {
-    return hx_cuda_gemm_run(ctx, 0, 1, rows, out_features, in_features, 1.0f, x, w, 0.0f, y, HX_CUDA_BF16,
-                            stream);
+    return hx_cuda_gemm_run(ctx, 0, 1, N, out, in, 1.0f, x, w, beta, y, HX_CUDA_BF16, stream);
 }
 
-extern "C" int hx_cuda_linear_bwd(hx_cuda_gemm *ctx, hx_bf16 *dx, float *dw, const hx_bf16 *dy,
-                                  const hx_bf16 *x, const hx_bf16 *w, int rows, int in_features,
-                                  int out_features, hx_stream stream)
+extern "C" int hx_cuda_linear_bwd_input(hx_cuda_gemm *ctx, hx_bf16 *dx, const hx_bf16 *dy, const hx_bf16 *w,
+                                        int N, int in, int out, float beta, hx_stream stream)
 {
-    if (dx)
-        HX_TRY(hx_cuda_gemm_run(ctx, 0, 0, rows, in_features, out_features, 1.0f, dy, w, 0.0f, dx,
-                                HX_CUDA_BF16, stream));
-    if (dw)
-        HX_TRY(hx_cuda_gemm_run(ctx, 1, 0, out_features, in_features, rows, 1.0f, dy, x, 1.0f, dw, HX_CUDA_F32,
-                                stream));
-    return HX_OK;
+    return hx_cuda_gemm_run(ctx, 0, 0, N, in, out, 1.0f, dy, w, beta, dx, HX_CUDA_BF16, stream);
+}
+
+extern "C" int hx_cuda_linear_bwd_weight(hx_cuda_gemm *ctx, float *dw, const hx_bf16 *dy, const hx_bf16 *x,
+                                         int N, int in, int out, hx_stream stream)
+{
+    return hx_cuda_gemm_run(ctx, 1, 0, out, in, N, 1.0f, dy, x, 1.0f, dw, HX_CUDA_F32, stream);
 }

@@ -29,15 +29,19 @@ int hx_cuda_gemm_run(hx_cuda_gemm *ctx, int trans_a, int trans_b, int m, int n, 
                      const hx_bf16 *a, const hx_bf16 *b, float beta, void *c, hx_cuda_dtype c_type,
                      hx_stream stream);
 
-/* nn.Linear without bias: y[rows, out_features] = x[rows, in_features] W^T with
- * W stored [out_features, in_features] (the HF layout). */
-int hx_cuda_linear_fwd(hx_cuda_gemm *ctx, hx_bf16 *y, const hx_bf16 *x, const hx_bf16 *w, int rows,
-                       int in_features, int out_features, hx_stream stream);
+/* As kernels/cpu/ops.h's linear functions (nn.Linear without bias, W stored
+ * [out, in], the HF layout), bf16 operands:
+ * y[N, out] = x[N, in] W^T + beta * y (bf16 y; beta = 0 overwrites). */
+int hx_cuda_linear_fwd(hx_cuda_gemm *ctx, hx_bf16 *y, const hx_bf16 *x, const hx_bf16 *w, int N, int in,
+                       int out, float beta, hx_stream stream);
 
-/* Its backward: dx[rows, in] = dy[rows, out] W (overwritten; skipped when dx is
- * NULL) and dw[out, in] += dy^T x in fp32 (skipped when dw is NULL). */
-int hx_cuda_linear_bwd(hx_cuda_gemm *ctx, hx_bf16 *dx, float *dw, const hx_bf16 *dy, const hx_bf16 *x,
-                       const hx_bf16 *w, int rows, int in_features, int out_features, hx_stream stream);
+/* Input gradient dx[N, in] = dy[N, out] W + beta * dx (bf16). */
+int hx_cuda_linear_bwd_input(hx_cuda_gemm *ctx, hx_bf16 *dx, const hx_bf16 *dy, const hx_bf16 *w, int N,
+                             int in, int out, float beta, hx_stream stream);
+
+/* Weight gradient, accumulated in fp32: dW[out, in] += dy^T x. */
+int hx_cuda_linear_bwd_weight(hx_cuda_gemm *ctx, float *dw, const hx_bf16 *dy, const hx_bf16 *x, int N,
+                              int in, int out, hx_stream stream);
 
 #ifdef __cplusplus
 }

@@ -4,9 +4,9 @@
 
 #define LOSS_THREADS 512
 
-static __device__ __forceinline__ bool row_masked(const int32_t *targets, int r, int ignore_index)
+static __device__ __forceinline__ bool row_masked(const uint8_t *mask, int r)
 {
-    return targets && targets[r] == ignore_index;
+    return mask && !mask[r];
 }
 
 /* logsumexp of scale * row[0..n) (two passes: max, then sum of exp). */
@@ -75,16 +75,16 @@ static int finish_loss(float *loss, const float *row_loss, int n_rows, float nor
     return HX_OK;
 }
 
-extern "C" int hx_cuda_cross_entropy_fwd(float *loss, float *row_loss, float *lse, const hx_bf16 *logits,
+extern "C" int hx_cuda_cross_entropy_fwd(float *loss_sum, float *row_loss, float *lse, const hx_bf16 *logits,
                                          const int32_t *targets, int n_rows, int vocab, int ignore_index,
-                                         float norm_count, hx_stream stream)
+                                         hx_stream stream)
 {
     HX_TRY(check_rows("cross_entropy_fwd", n_rows, vocab));
     if (n_rows > 0) {
         k_ce_fwd<<<n_rows, LOSS_THREADS, 0, stream>>>(row_loss, lse, logits, targets, vocab, ignore_index);
         HX_CUDA_CHECK_LAUNCH();
     }
-    return finish_loss(loss, row_loss, n_rows, norm_count, stream);
+    return finish_loss(loss_sum, row_loss, n_rows, 1.0f, stream);
 }
 
 extern "C" int hx_cuda_cross_entropy_bwd(hx_bf16 *dlogits, const hx_bf16 *logits, const float *lse,
@@ -101,11 +101,12 @@ extern "C" int hx_cuda_cross_entropy_bwd(hx_bf16 *dlogits, const hx_bf16 *logits
 
 static __global__ void k_kl_fwd(float *row_loss, float *lse_s, float *lse_t, const hx_bf16 *student,
                                 int student_ld, const hx_bf16 *teacher, int teacher_ld,
-                                const int32_t *targets, int ignore_index, int vocab, float inv_tau)
+                                const uint8_t *mask, int vocab, float tau)
 {
     __shared__ float scratch[32];
     int r = blockIdx.x;
-    if (row_masked(targets, r, ignore_index)) {
+    float inv_tau = 1.0f / tau;
+    if (row_masked(mask, r)) {
         if (threadIdx.x == 0) row_loss[r] = lse_s[r] = lse_t[r] = 0.0f;
         return;
     }
@@ -119,7 +120,7 @@ static __global__ void k_kl_fwd(float *row_loss, float *lse_s, float *lse_t, con
     }
     kl = hx_block_sum(kl, scratch);
     if (threadIdx.x == 0) {
-        row_loss[r] = kl;
+        row_loss[r] = tau * tau * kl;
         lse_s[r] = ls;
         lse_t[r] = lt;
     }
@@ -127,11 +128,11 @@ static __global__ void k_kl_fwd(float *row_loss, float *lse_s, float *lse_t, con
 
 static __global__ void k_kl_bwd(hx_bf16 *ds, const hx_bf16 *student, int student_ld,
                                 const hx_bf16 *teacher, int teacher_ld, const float *lse_s,
-                                const float *lse_t, const int32_t *targets, int ignore_index, int vocab,
-                                float inv_tau, float scale)
+                                const float *lse_t, const uint8_t *mask, int vocab, float inv_tau,
+                                float scale)
 {
     int r = blockIdx.x;
-    bool masked = row_masked(targets, r, ignore_index);
+    bool masked = row_masked(mask, r);
     size_t sb = (size_t)r * student_ld, tb = (size_t)r * teacher_ld;
     for (int v = threadIdx.x; v < student_ld; v += blockDim.x) {
         float g = 0.0f;
@@ -156,14 +157,13 @@ static int check_kl(const char *fn, int n_rows, int vocab, int student_ld, int t
 
 extern "C" int hx_cuda_kl_fwd(float *loss, float *row_loss, float *lse_student, float *lse_teacher,
                               const hx_bf16 *student, int student_ld, const hx_bf16 *teacher,
-                              int teacher_ld, const int32_t *targets, int ignore_index, int n_rows,
-                              int vocab, float tau, float norm_count, hx_stream stream)
+                              int teacher_ld, const uint8_t *mask, int n_rows, int vocab, float tau,
+                              float norm_count, hx_stream stream)
 {
     HX_TRY(check_kl("kl_fwd", n_rows, vocab, student_ld, teacher_ld, tau));
     if (n_rows > 0) {
         k_kl_fwd<<<n_rows, LOSS_THREADS, 0, stream>>>(row_loss, lse_student, lse_teacher, student,
-                                                      student_ld, teacher, teacher_ld, targets,
-                                                      ignore_index, vocab, 1.0f / tau);
+                                                      student_ld, teacher, teacher_ld, mask, vocab, tau);
         HX_CUDA_CHECK_LAUNCH();
     }
     return finish_loss(loss, row_loss, n_rows, norm_count, stream);
@@ -171,16 +171,14 @@ extern "C" int hx_cuda_kl_fwd(float *loss, float *row_loss, float *lse_student, 
 
 extern "C" int hx_cuda_kl_bwd(hx_bf16 *dstudent, const hx_bf16 *student, int student_ld,
                               const hx_bf16 *teacher, int teacher_ld, const float *lse_student,
-                              const float *lse_teacher, const int32_t *targets, int ignore_index,
-                              int n_rows, int vocab, float tau, float dloss, float norm_count,
-                              hx_stream stream)
+                              const float *lse_teacher, const uint8_t *mask, int n_rows, int vocab,
+                              float tau, float dloss, float norm_count, hx_stream stream)
 {
     HX_TRY(check_kl("kl_bwd", n_rows, vocab, student_ld, teacher_ld, tau));
     if (n_rows == 0) return HX_OK;
-    float scale = norm_count > 0.0f ? dloss / (norm_count * tau) : 0.0f;
+    float scale = norm_count > 0.0f ? dloss * tau / norm_count : 0.0f; /* d(tau^2 KL)/dz = tau (q - p) */
     k_kl_bwd<<<n_rows, LOSS_THREADS, 0, stream>>>(dstudent, student, student_ld, teacher, teacher_ld,
-                                                  lse_student, lse_teacher, targets, ignore_index, vocab,
-                                                  1.0f / tau, scale);
+                                                  lse_student, lse_teacher, mask, vocab, 1.0f / tau, scale);
     HX_CUDA_CHECK_LAUNCH();
     return HX_OK;
 }

@@ -23,6 +23,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#include "cpu/ops.h" /* hx_attn_shape, hx_rope_table: the CPU path these kernels mirror */
 
 /* ---- Token embedding (nn.Embedding) ---- */
 
@@ -51,28 +52,29 @@ int hx_cuda_rmsnorm_fwd(hx_bf16 *y, float *rstd, const hx_bf16 *x, const hx_bf16
                         int n_rows, int dim, float eps, hx_stream stream);
 
 /* Backward of hx_cuda_rmsnorm_fwd with xhat = x*rstd and g = dy*weight:
- * dx = rstd * (g - xhat * mean(g * xhat)) (bf16, overwritten),
- * dweight[j] += sum_r dy[r, j] * bf16(xhat[r, j]) (fp32). dx may alias dy. */
+ * dx += rstd * (g - xhat * mean(g * xhat)) (bf16, ADDED into dx like
+ * hx_rmsnorm_bwd: the residual stream's gradient already sits there),
+ * dweight[j] += sum_r dy[r, j] * bf16(xhat[r, j]) (fp32). dx must not alias dy. */
 int hx_cuda_rmsnorm_bwd(hx_bf16 *dx, float *dweight, const hx_bf16 *dy, const hx_bf16 *x,
                         const hx_bf16 *weight, const float *rstd, int n_rows, int dim,
                         hx_stream stream);
 
 /* ---- Rotary position embedding (transformers apply_rotary_pos_emb) ---- */
 
-/* In place on x [n_tokens, n_heads, head_dim] (q or k): with half = head_dim/2,
- * angle = (float)pos[t] * inv_freq[i] (fp32, as HF), c = cos, s = sin, for i < half:
+/* As hx_rope_fwd (kernels/cpu/ops.h): in place on x [B, T, n_heads, head_dim]
+ * (N = B*T rows; q or k), position t = row % T, half = head_dim/2, for i < half
+ * with c = cos_t[t, i], s = sin_t[t, i]:
  *   x'[i] = x[i]*c - x[i+half]*s,  x'[i+half] = x[i+half]*c + x[i]*s
  * (rotate-half / NeoX layout, what HF safetensors weights expect).
- * inv_freq: [head_dim/2] fp32, from rope_theta and the rope_type scaling
- * (default or llama3), computed once on the host. pos: [n_tokens] int32.
- * head_dim must be even. */
-int hx_cuda_rope_fwd(hx_bf16 *x, const int32_t *pos, const float *inv_freq, int n_tokens,
-                     int n_heads, int head_dim, hx_stream stream);
+ * cos_t, sin_t: [T, head_dim/2] fp32 device copies of hx_rope_table's output
+ * (rope_theta and the llama3 scaling applied there). head_dim must be even. */
+int hx_cuda_rope_fwd(hx_bf16 *x, const float *cos_t, const float *sin_t, int N, int T, int n_heads,
+                     int head_dim, hx_stream stream);
 
-/* Backward (in place on dx, same layout): the transpose rotation, i.e. the
+/* Backward (in place on dx, same layout): the transposed rotation, i.e. the
  * forward with sin negated. */
-int hx_cuda_rope_bwd(hx_bf16 *dx, const int32_t *pos, const float *inv_freq, int n_tokens,
-                     int n_heads, int head_dim, hx_stream stream);
+int hx_cuda_rope_bwd(hx_bf16 *dx, const float *cos_t, const float *sin_t, int N, int T, int n_heads,
+                     int head_dim, hx_stream stream);
 
 /* ---- SwiGLU (LlamaMLP: down(silu(gate(x)) * up(x))) ---- */
 
@@ -87,69 +89,71 @@ int hx_cuda_swiglu_bwd(hx_bf16 *dgate, hx_bf16 *dup, const hx_bf16 *dh, const hx
 
 /* ---- Causal grouped-query attention (LlamaAttention, eager path) ---- */
 
-/* q: [batch, seq_len, n_heads, head_dim]; k, v: [batch, seq_len, n_kv_heads, head_dim]
+/* Shapes as hx_attention_fwd (kernels/cpu/ops.h, hx_attn_shape, sliding window
+ * included): q [B, T, n_heads, head_dim]; k, v [B, T, n_kv_heads, head_dim]
  * (shaped by num_key_value_heads; query head h reads KV head h / (n_heads/n_kv_heads)).
- * out[b, i, h] = sum_{j<=i} softmax_j(q_i . k_j / sqrt(head_dim)) v_j, same layout as q.
- * lse: [batch, n_heads, seq_len] fp32 natural-log log-sum-exp of the scaled scores,
- * saved for the backward. Requirements: n_kv_heads divides n_heads; head_dim is
- * one of 32, 64, 128, 256. A tiled fp32 kernel (online softmax), not FlashAttention. */
+ * out[b, i, h] = sum_j softmax_j(q_i . k_j / sqrt(head_dim)) v_j over the visible
+ * keys j <= i (and j > i - window when window > 0), same layout as q.
+ * lse: [B, n_heads, T] fp32 natural-log log-sum-exp of the scaled scores, saved
+ * for the backward instead of the CPU path's probabilities. Requirements:
+ * n_kv_heads divides n_heads; head_dim is one of 32, 64, 128, 256. A tiled fp32
+ * kernel (online softmax), not FlashAttention. */
 int hx_cuda_attention_fwd(hx_bf16 *out, float *lse, const hx_bf16 *q, const hx_bf16 *k,
-                          const hx_bf16 *v, int batch, int seq_len, int n_heads, int n_kv_heads,
-                          int head_dim, hx_stream stream);
+                          const hx_bf16 *v, const hx_attn_shape *shape, hx_stream stream);
 
 /* Backward of hx_cuda_attention_fwd (FlashAttention-2 recomputation, Dao 2023
  * Alg. 2, without atomics): with P recomputed from lse and D_i = dout_i . out_i,
  * dS = P (dout v^T - D), dq = dS k / sqrt(d), dk = dS^T q / sqrt(d), dv = P^T dout.
- * dk and dv of a KV head sum over the query heads of its group (one pass per key
- * row, deterministic). Uses batch*n_heads*seq_len*4 bytes of scratch. */
+ * dq, dk, dv are OVERWRITTEN; dk and dv of a KV head sum over the query heads of
+ * its group (field case C12), in one pass per key row (deterministic). Uses
+ * B*n_heads*T*4 bytes of stream-ordered scratch. */
 int hx_cuda_attention_bwd(hx_bf16 *dq, hx_bf16 *dk, hx_bf16 *dv, const hx_bf16 *dout,
                           const hx_bf16 *q, const hx_bf16 *k, const hx_bf16 *v,
-                          const hx_bf16 *out, const float *lse, int batch, int seq_len,
-                          int n_heads, int n_kv_heads, int head_dim, hx_stream stream);
+                          const hx_bf16 *out, const float *lse, const hx_attn_shape *shape,
+                          hx_stream stream);
 
 /* ---- Losses over logits [n_rows, vocab] ---- */
 
-/* Token cross-entropy (nats). row_loss[r] = lse_r - logits[r, targets[r]] and
- * lse[r] = logsumexp(logits[r, :]) (fp32); rows whose target equals ignore_index
- * get row_loss 0. *loss (one device float) = sum_r row_loss[r] / norm_count, the
- * caller's count of unmasked tokens in the GLOBAL batch (so micro-batch splits add
- * up, field case C08); norm_count <= 0 gives 0, never NaN. A target outside
- * [0, vocab) other than ignore_index is treated as ignored. */
-int hx_cuda_cross_entropy_fwd(float *loss, float *row_loss, float *lse, const hx_bf16 *logits,
+/* Token cross-entropy (nats), as hx_cross_entropy (kernels/cpu/ops.h):
+ * row_loss[r] = lse[r] - logits[r, targets[r]] with lse[r] = logsumexp(logits[r, :])
+ * (fp32); rows whose target is ignore_index (or outside [0, vocab)) get 0.
+ * *loss_sum (one device float) = sum_r row_loss[r] in a fixed order; the caller
+ * divides by its count of unmasked tokens in the GLOBAL batch (field case C08). */
+int hx_cuda_cross_entropy_fwd(float *loss_sum, float *row_loss, float *lse, const hx_bf16 *logits,
                               const int32_t *targets, int n_rows, int vocab, int ignore_index,
-                              float norm_count, hx_stream stream);
+                              hx_stream stream);
 
-/* dlogits = dloss / norm_count * (softmax(logits) - onehot(target)) on unmasked
- * rows, 0 on ignored rows. dloss is the upstream gradient of *loss (host float,
- * e.g. the CE weight). dlogits may alias logits (in-place). */
+/* dlogits = dloss / norm_count * (softmax(logits) - onehot(target)) on counted
+ * rows, 0 on ignored rows and everywhere when norm_count <= 0 (never NaN). dloss
+ * is the upstream gradient of loss_sum / norm_count (host float, e.g. the CE
+ * weight; 1 gives hx_cross_entropy's dlogits). dlogits may alias logits. */
 int hx_cuda_cross_entropy_bwd(hx_bf16 *dlogits, const hx_bf16 *logits, const float *lse,
                               const int32_t *targets, int n_rows, int vocab, int ignore_index,
                               float dloss, float norm_count, hx_stream stream);
 
-/* Forward KL(teacher || student) at temperature tau, per row over the first
- * `vocab` ids (teacher and student rows may be longer: strides teacher_ld and
- * student_ld, field case C07):
- *   p = softmax(teacher/tau), log q = log_softmax(student/tau),
- *   row_loss[r] = sum_v p_v (log p_v - log q_v)      (nats; no tau^2 factor,
- * as ModelOpt's LogitsKLLoss used for Minitron). Rows with targets[r] ==
- * ignore_index are masked (targets may be NULL: no row is masked).
+/* Forward KL(teacher || student) at temperature tau, as hx_kd_logits_loss
+ * (harness/minitron/kd.h) with reverse = 0: per row over the first `vocab` ids
+ * (rows may be longer, strides teacher_ld and student_ld: a padded vocabulary,
+ * field case C07), p = softmax(teacher/tau), log q = log_softmax(student/tau),
+ *   row_loss[r] = tau^2 * sum_v p_v (log p_v - log q_v)   (nats; tau^2 as Hinton
+ * et al. 2015 and ModelOpt's LogitsDistillationLoss; rows with mask[r] == 0 get 0;
+ * mask NULL counts every row).
  * *loss = sum_r row_loss[r] / norm_count (0 when norm_count <= 0).
  * lse_student, lse_teacher: [n_rows] fp32 logsumexp of the tau-scaled logits,
  * saved for the backward. */
 int hx_cuda_kl_fwd(float *loss, float *row_loss, float *lse_student, float *lse_teacher,
                    const hx_bf16 *student, int student_ld, const hx_bf16 *teacher, int teacher_ld,
-                   const int32_t *targets, int ignore_index, int n_rows, int vocab, float tau,
-                   float norm_count, hx_stream stream);
+                   const uint8_t *mask, int n_rows, int vocab, float tau, float norm_count,
+                   hx_stream stream);
 
 /* Gradient with respect to the student logits: dstudent[r, v] =
- * dloss / norm_count * (q_v - p_v) / tau for v < vocab on unmasked rows, 0
- * elsewhere (columns vocab..student_ld-1 included). dstudent has stride student_ld
- * and may alias student. */
+ * dloss / norm_count * tau * (q_v - p_v) for v < vocab on counted rows, 0
+ * elsewhere (columns vocab..student_ld-1 included). dstudent has stride
+ * student_ld and may alias student. */
 int hx_cuda_kl_bwd(hx_bf16 *dstudent, const hx_bf16 *student, int student_ld,
                    const hx_bf16 *teacher, int teacher_ld, const float *lse_student,
-                   const float *lse_teacher, const int32_t *targets, int ignore_index,
-                   int n_rows, int vocab, float tau, float dloss, float norm_count,
-                   hx_stream stream);
+                   const float *lse_teacher, const uint8_t *mask, int n_rows, int vocab, float tau,
+                   float dloss, float norm_count, hx_stream stream);
 
 /* ---- Optimizer ---- */
 

@@ -5,16 +5,15 @@
 #include <math.h>
 
 /* One thread per (token, head, i < half) pair; sign = +1 forward, -1 backward. */
-static __global__ void k_rope(hx_bf16 *x, const int32_t *pos, const float *inv_freq, int n_heads,
+static __global__ void k_rope(hx_bf16 *x, const float *cos_t, const float *sin_t, int T, int n_heads,
                               int half, size_t n_pairs, float sign)
 {
     for (size_t p = blockIdx.x * (size_t)blockDim.x + threadIdx.x; p < n_pairs;
          p += (size_t)gridDim.x * blockDim.x) {
         int i = (int)(p % half);
         size_t th = p / half; /* token * n_heads + head */
-        int t = (int)(th / n_heads);
-        float angle = (float)pos[t] * inv_freq[i];
-        float c = cosf(angle), s = sign * sinf(angle);
+        size_t t = (th / n_heads) % T;
+        float c = cos_t[t * half + i], s = sign * sin_t[t * half + i];
         size_t base = th * 2 * half;
         float x1 = hx_ld(x, base + i), x2 = hx_ld(x, base + i + half);
         hx_st(x, base + i, x1 * c - x2 * s);
@@ -22,30 +21,30 @@ static __global__ void k_rope(hx_bf16 *x, const int32_t *pos, const float *inv_f
     }
 }
 
-static int rope(const char *fn, hx_bf16 *x, const int32_t *pos, const float *inv_freq, int n_tokens,
+static int rope(const char *fn, hx_bf16 *x, const float *cos_t, const float *sin_t, int N, int T,
                 int n_heads, int head_dim, float sign, hx_stream stream)
 {
-    if (n_tokens < 0 || n_heads <= 0 || head_dim <= 0 || head_dim % 2)
-        return HX_ERR(HX_EINVAL, "%s: bad sizes n_tokens=%d n_heads=%d head_dim=%d (must be even)",
-                      fn, n_tokens, n_heads, head_dim);
-    size_t n_pairs = (size_t)n_tokens * n_heads * (head_dim / 2);
+    if (N < 0 || T <= 0 || N % T || n_heads <= 0 || head_dim <= 0 || head_dim % 2)
+        return HX_ERR(HX_EINVAL, "%s: bad sizes N=%d T=%d n_heads=%d head_dim=%d (need T | N, even head_dim)",
+                      fn, N, T, n_heads, head_dim);
+    size_t n_pairs = (size_t)N * n_heads * (head_dim / 2);
     if (n_pairs == 0) return HX_OK;
-    k_rope<<<hx_grid(n_pairs, 256), 256, 0, stream>>>(x, pos, inv_freq, n_heads, head_dim / 2, n_pairs,
+    k_rope<<<hx_grid(n_pairs, 256), 256, 0, stream>>>(x, cos_t, sin_t, T, n_heads, head_dim / 2, n_pairs,
                                                       sign);
     HX_CUDA_CHECK_LAUNCH();
     return HX_OK;
 }
 
-extern "C" int hx_cuda_rope_fwd(hx_bf16 *x, const int32_t *pos, const float *inv_freq, int n_tokens,
+extern "C" int hx_cuda_rope_fwd(hx_bf16 *x, const float *cos_t, const float *sin_t, int N, int T,
                                 int n_heads, int head_dim, hx_stream stream)
 {
-    return rope("rope_fwd", x, pos, inv_freq, n_tokens, n_heads, head_dim, 1.0f, stream);
+    return rope("rope_fwd", x, cos_t, sin_t, N, T, n_heads, head_dim, 1.0f, stream);
 }
 
-extern "C" int hx_cuda_rope_bwd(hx_bf16 *dx, const int32_t *pos, const float *inv_freq, int n_tokens,
+extern "C" int hx_cuda_rope_bwd(hx_bf16 *dx, const float *cos_t, const float *sin_t, int N, int T,
                                 int n_heads, int head_dim, hx_stream stream)
 {
-    return rope("rope_bwd", dx, pos, inv_freq, n_tokens, n_heads, head_dim, -1.0f, stream);
+    return rope("rope_bwd", dx, cos_t, sin_t, N, T, n_heads, head_dim, -1.0f, stream);
 }
 
 static __device__ __forceinline__ float sigmoid(float g) { return 1.0f / (1.0f + expf(-g)); }

@@ -34,7 +34,7 @@ static __global__ void k_rmsnorm_bwd_dx(hx_bf16 *dx, const hx_bf16 *dy, const hx
     float mean = hx_block_sum(dot, scratch) / (float)dim;
     for (int c = threadIdx.x; c < dim; c += blockDim.x) {
         float xhat = hx_ld(x, base + c) * r;
-        hx_st(dx, base + c, r * (hx_ld(dy, base + c) * hx_ld(w, c) - xhat * mean));
+        hx_st(dx, base + c, hx_ld(dx, base + c) + r * (hx_ld(dy, base + c) * hx_ld(w, c) - xhat * mean));
     }
 }
 
@@ -83,7 +83,6 @@ extern "C" int hx_cuda_rmsnorm_bwd(hx_bf16 *dx, float *dweight, const hx_bf16 *d
 {
     HX_TRY(check_sizes("rmsnorm_bwd", n_rows, dim));
     if (n_rows == 0) return HX_OK;
-    /* dweight first: dx may alias dy. */
     k_rmsnorm_bwd_dw<<<(dim + 31) / 32, dim3(32, 32), 0, stream>>>(dweight, dy, x, rstd, n_rows, dim);
     HX_CUDA_CHECK_LAUNCH();
     k_rmsnorm_bwd_dx<<<n_rows, RMS_THREADS, 0, stream>>>(dx, dy, x, weight, rstd, dim);

@@ -1,6 +1,9 @@
 /* Self-checking program for the CUDA kernels (needs a GPU): every kernel of
- * kernels/cuda runs on seeded random inputs and is compared with an fp32/fp64
- * host reference computed from the same bf16-rounded inputs. Prints one
+ * kernels/cuda runs on seeded random inputs and is compared with the fp32 CPU
+ * path (kernels/cpu: embedding, RMSNorm, RoPE, SwiGLU, cross-entropy) or, where
+ * the CPU code needs OpenBLAS or the model structs (attention, GEMM, KL, AdamW:
+ * the GPU image has no OpenBLAS), an fp64 host reference in this file, always
+ * from the same bf16-rounded inputs. Prints one
  * "PASS name ..." / "FAIL name ..." line per check, then a small benchmark
  * (cuBLASLt bf16 GEMM TFLOP/s at 4096^3, attention fwd/bwd time at a
  * Llama-3.1-8B layer shape), and exits 1 if any check failed, 2 if the CUDA
@@ -128,15 +131,10 @@ static void check_embedding(void)
     const int V = 50, H = 96, N = 300;
     vec table = rand_bf16((size_t)V * H, 1.0f), dout = rand_bf16((size_t)N * H, 1.0f);
     std::vector<int32_t> ids(N);
-    for (int t = 0; t < N; t++) ids[t] = (int32_t)hx_rng_below(&g_rng, V);
-    ids[7] = V; /* out of range: zero row forward, skipped backward */
-    vec ref_out((size_t)N * H, 0.0f), dt0 = rand_bf16((size_t)V * H, 1.0f), ref_dt = dt0;
-    for (int t = 0; t < N; t++)
-        for (int c = 0; c < H; c++)
-            if (ids[t] < V) {
-                ref_out[(size_t)t * H + c] = table[(size_t)ids[t] * H + c];
-                ref_dt[(size_t)ids[t] * H + c] += dout[(size_t)t * H + c];
-            }
+    for (int t = 0; t < N; t++) ids[t] = (int32_t)hx_rng_below(&g_rng, V); /* many repeats */
+    vec ref_out((size_t)N * H), dt0 = rand_bf16((size_t)V * H, 1.0f), ref_dt = dt0;
+    hx_embedding_fwd(ref_out.data(), table.data(), ids.data(), N, H);
+    hx_embedding_bwd(ref_dt.data(), dout.data(), ids.data(), N, H);
     hx_bf16 *d_table = up_bf16(table), *d_dout = up_bf16(dout), *d_out = dev_alloc<hx_bf16>((size_t)N * H);
     int32_t *d_ids = up(ids);
     float *d_dt = up(dt0);
@@ -156,93 +154,50 @@ static void check_rmsnorm(void)
     const int N = 64, D = 320;
     const float eps = 1e-5f;
     vec x = rand_bf16((size_t)N * D, 2.0f), w = rand_bf16(D, 1.5f), dy = rand_bf16((size_t)N * D, 1.0f);
-    vec y((size_t)N * D), rstd(N), dx((size_t)N * D), dw0 = rand_bf16(D, 1.0f), dw = dw0;
-    for (int r = 0; r < N; r++) {
-        const float *xr = &x[(size_t)r * D], *gr = &dy[(size_t)r * D];
-        double ss = 0, dot = 0;
-        for (int c = 0; c < D; c++) ss += (double)xr[c] * xr[c];
-        double rs = 1.0 / sqrt(ss / D + eps);
-        rstd[r] = (float)rs;
-        for (int c = 0; c < D; c++) {
-            y[(size_t)r * D + c] = (float)(w[c] * xr[c] * rs);
-            dot += (double)gr[c] * w[c] * xr[c] * rs;
-            dw[c] += (float)(gr[c] * xr[c] * rs);
-        }
-        for (int c = 0; c < D; c++)
-            dx[(size_t)r * D + c] = (float)(rs * (gr[c] * w[c] - xr[c] * rs * dot / D));
-    }
+    vec dx0 = rand_bf16((size_t)N * D, 1.0f), dw0 = rand_bf16(D, 1.0f);
+    vec y((size_t)N * D), rstd(N), dx = dx0, dw = dw0;
+    hx_rmsnorm_fwd(y.data(), rstd.data(), x.data(), w.data(), N, D, eps);
+    hx_rmsnorm_bwd(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, D);
     hx_bf16 *d_x = up_bf16(x), *d_w = up_bf16(w), *d_dy = up_bf16(dy), *d_y = dev_alloc<hx_bf16>((size_t)N * D);
-    hx_bf16 *d_dx = dev_alloc<hx_bf16>((size_t)N * D);
+    hx_bf16 *d_dx = up_bf16(dx0);
     float *d_rstd = dev_alloc<float>(N), *d_dw = up(dw0);
     CHECK_OK(hx_cuda_rmsnorm_fwd(d_y, d_rstd, d_x, d_w, N, D, eps, NULL));
     compare("rmsnorm_fwd y", down_bf16(d_y, (size_t)N * D), y, 1e-2);
     compare("rmsnorm_fwd rstd", down_f32(d_rstd, N), rstd, 1e-5);
     CHECK_OK(hx_cuda_rmsnorm_bwd(d_dx, d_dw, d_dy, d_x, d_w, d_rstd, N, D, NULL));
-    compare("rmsnorm_bwd dx", down_bf16(d_dx, (size_t)N * D), dx, 1e-2);
+    compare("rmsnorm_bwd dx (+=)", down_bf16(d_dx, (size_t)N * D), dx, 1e-2);
     compare("rmsnorm_bwd dweight (+=)", down_f32(d_dw, D), dw, 1e-2);
     hx_cuda_free(d_x), hx_cuda_free(d_w), hx_cuda_free(d_dy), hx_cuda_free(d_y), hx_cuda_free(d_dx);
     hx_cuda_free(d_rstd), hx_cuda_free(d_dw);
 }
 
-/* inv_freq of transformers' default and llama3 rope types (modeling_rope_utils). */
-static vec rope_inv_freq(int head_dim, double theta, bool llama3)
-{
-    const double factor = 8.0, lo = 1.0, hi = 4.0, orig = 8192.0;
-    vec f(head_dim / 2);
-    for (int i = 0; i < head_dim / 2; i++) {
-        double inv = 1.0 / pow(theta, (2.0 * i) / head_dim), wl = 2.0 * M_PI / inv;
-        if (llama3) {
-            if (wl > orig / lo)
-                inv /= factor;
-            else if (wl >= orig / hi) {
-                double s = (orig / wl - lo) / (hi - lo);
-                inv = (1 - s) * inv / factor + s * inv;
-            }
-        }
-        f[i] = (float)inv;
-    }
-    return f;
-}
-
 static void check_rope(void)
 {
-    const int N = 40, H = 4, HD = 64, half = HD / 2;
-    vec inv = rope_inv_freq(HD, 500000.0, true), x = rand_bf16((size_t)N * H * HD, 1.0f);
-    vec dy = rand_bf16((size_t)N * H * HD, 1.0f);
-    std::vector<int32_t> pos(N);
-    for (int t = 0; t < N; t++) pos[t] = (int32_t)hx_rng_below(&g_rng, 9000);
-    vec y(x.size()), dx(x.size());
-    for (int t = 0; t < N; t++)
-        for (int h = 0; h < H; h++)
-            for (int i = 0; i < half; i++) {
-                float ang = (float)pos[t] * inv[i];
-                double c = cos((double)ang), s = sin((double)ang);
-                size_t b = ((size_t)t * H + h) * HD;
-                y[b + i] = (float)(x[b + i] * c - x[b + i + half] * s);
-                y[b + i + half] = (float)(x[b + i + half] * c + x[b + i] * s);
-                dx[b + i] = (float)(dy[b + i] * c + dy[b + i + half] * s);
-                dx[b + i + half] = (float)(dy[b + i + half] * c - dy[b + i] * s);
-            }
+    const int B = 2, T = 300, H = 4, HD = 64, N = B * T;
+    hx_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.head_dim = HD, cfg.rope_theta = 500000.0, cfg.rope_type = HX_ROPE_LLAMA3, cfg.rope_factor = 8.0;
+    cfg.rope_low_freq_factor = 1.0, cfg.rope_high_freq_factor = 4.0, cfg.rope_original_max_position = 8192;
+    vec cos_t((size_t)T * HD / 2), sin_t(cos_t.size());
+    hx_rope_table(cos_t.data(), sin_t.data(), &cfg, T);
+    vec x = rand_bf16((size_t)N * H * HD, 1.0f), dy = rand_bf16(x.size(), 1.0f), y = x, dx = dy;
+    hx_rope_fwd(y.data(), cos_t.data(), sin_t.data(), N, T, H, HD);
+    hx_rope_bwd(dx.data(), cos_t.data(), sin_t.data(), N, T, H, HD);
     hx_bf16 *d_x = up_bf16(x), *d_dy = up_bf16(dy);
-    float *d_inv = up(inv);
-    int32_t *d_pos = up(pos);
-    CHECK_OK(hx_cuda_rope_fwd(d_x, d_pos, d_inv, N, H, HD, NULL));
+    float *d_cos = up(cos_t), *d_sin = up(sin_t);
+    CHECK_OK(hx_cuda_rope_fwd(d_x, d_cos, d_sin, N, T, H, HD, NULL));
     compare("rope_fwd (llama3 scaling)", down_bf16(d_x, x.size()), y, 1e-2);
-    CHECK_OK(hx_cuda_rope_bwd(d_dy, d_pos, d_inv, N, H, HD, NULL));
+    CHECK_OK(hx_cuda_rope_bwd(d_dy, d_cos, d_sin, N, T, H, HD, NULL));
     compare("rope_bwd", down_bf16(d_dy, x.size()), dx, 1e-2);
-    hx_cuda_free(d_x), hx_cuda_free(d_dy), hx_cuda_free(d_inv), hx_cuda_free(d_pos);
+    hx_cuda_free(d_x), hx_cuda_free(d_dy), hx_cuda_free(d_cos), hx_cuda_free(d_sin);
 }
 
 static void check_swiglu(void)
 {
     const size_t n = 10007;
     vec g = rand_bf16(n, 6.0f), u = rand_bf16(n, 2.0f), dh = rand_bf16(n, 1.0f), h(n), dg(n), du(n);
-    for (size_t i = 0; i < n; i++) {
-        double s = 1.0 / (1.0 + exp(-(double)g[i]));
-        h[i] = (float)(g[i] * s * u[i]);
-        dg[i] = (float)(dh[i] * u[i] * s * (1 + g[i] * (1 - s)));
-        du[i] = (float)(dh[i] * g[i] * s);
-    }
+    hx_swiglu_fwd(h.data(), g.data(), u.data(), (long)n);
+    hx_swiglu_bwd(dg.data(), du.data(), dh.data(), g.data(), u.data(), (long)n);
     hx_bf16 *d_g = up_bf16(g), *d_u = up_bf16(u), *d_dh = up_bf16(dh), *d_h = dev_alloc<hx_bf16>(n);
     hx_bf16 *d_dg = dev_alloc<hx_bf16>(n), *d_du = dev_alloc<hx_bf16>(n);
     CHECK_OK(hx_cuda_swiglu_fwd(d_h, d_g, d_u, n, NULL));
@@ -254,10 +209,12 @@ static void check_swiglu(void)
     hx_cuda_free(d_du);
 }
 
-/* Naive causal GQA attention forward and backward in double. */
-static void attention_ref(const vec &q, const vec &k, const vec &v, const vec &dout, int B, int T, int nh,
-                          int nkv, int hd, vec &out, vec &lse, vec &dq, vec &dk, vec &dv)
+/* Naive causal GQA attention forward and backward in double; keys j in
+ * (i - window, i] when window > 0. */
+static void attention_ref(const vec &q, const vec &k, const vec &v, const vec &dout, const hx_attn_shape &sh,
+                          vec &out, vec &lse, vec &dq, vec &dk, vec &dv)
 {
+    int B = sh.B, T = sh.T, nh = sh.n_heads, nkv = sh.n_kv_heads, hd = sh.head_dim;
     int grp = nh / nkv;
     double scale = 1.0 / sqrt((double)hd);
     out.assign((size_t)B * T * nh * hd, 0.0f), lse.assign((size_t)B * nh * T, 0.0f);
@@ -270,16 +227,17 @@ static void attention_ref(const vec &q, const vec &k, const vec &v, const vec &d
                 const float *qi = &q[(((size_t)b * T + i) * nh + h) * hd];
                 const float *doi = &dout[(((size_t)b * T + i) * nh + h) * hd];
                 double m = -INFINITY, l = 0, sdp = 0;
-                for (int j = 0; j <= i; j++) {
+                int j0 = sh.window ? (i - sh.window + 1 > 0 ? i - sh.window + 1 : 0) : 0;
+                for (int j = j0; j <= i; j++) {
                     const float *kj = &k[(((size_t)b * T + j) * nkv + g) * hd];
                     double s = 0;
                     for (int d = 0; d < hd; d++) s += (double)qi[d] * kj[d];
                     p[j] = s * scale;
                     m = fmax(m, p[j]);
                 }
-                for (int j = 0; j <= i; j++) l += exp(p[j] - m);
+                for (int j = j0; j <= i; j++) l += exp(p[j] - m);
                 lse[((size_t)b * nh + h) * T + i] = (float)(m + log(l));
-                for (int j = 0; j <= i; j++) {
+                for (int j = j0; j <= i; j++) {
                     p[j] = exp(p[j] - m) / l;
                     const float *vj = &v[(((size_t)b * T + j) * nkv + g) * hd];
                     double s = 0;
@@ -289,10 +247,10 @@ static void attention_ref(const vec &q, const vec &k, const vec &v, const vec &d
                 }
                 for (int d = 0; d < hd; d++) {
                     double o = 0;
-                    for (int j = 0; j <= i; j++) o += p[j] * v[(((size_t)b * T + j) * nkv + g) * hd + d];
+                    for (int j = j0; j <= i; j++) o += p[j] * v[(((size_t)b * T + j) * nkv + g) * hd + d];
                     out[(((size_t)b * T + i) * nh + h) * hd + d] = (float)o;
                 }
-                for (int j = 0; j <= i; j++) {
+                for (int j = j0; j <= i; j++) {
                     double ds = p[j] * (dp[j] - sdp);
                     size_t kj = (((size_t)b * T + j) * nkv + g) * hd, qo = (((size_t)b * T + i) * nh + h) * hd;
                     for (int d = 0; d < hd; d++) {
@@ -304,25 +262,26 @@ static void attention_ref(const vec &q, const vec &k, const vec &v, const vec &d
             }
 }
 
-static void check_attention_case(int B, int T, int nh, int nkv, int hd)
+static void check_attention_case(int B, int T, int nh, int nkv, int hd, int window)
 {
+    hx_attn_shape sh = {B, T, nh, nkv, hd, window};
     size_t nq = (size_t)B * T * nh * hd, nk = (size_t)B * T * nkv * hd;
     vec q = rand_bf16(nq, 1.0f), k = rand_bf16(nk, 1.0f), v = rand_bf16(nk, 1.0f), dout = rand_bf16(nq, 1.0f);
     vec out, lse, dq, dk, dv;
-    attention_ref(q, k, v, dout, B, T, nh, nkv, hd, out, lse, dq, dk, dv);
+    attention_ref(q, k, v, dout, sh, out, lse, dq, dk, dv);
     hx_bf16 *d_q = up_bf16(q), *d_k = up_bf16(k), *d_v = up_bf16(v), *d_do = up_bf16(dout);
     hx_bf16 *d_o = dev_alloc<hx_bf16>(nq), *d_dq = dev_alloc<hx_bf16>(nq), *d_dk = dev_alloc<hx_bf16>(nk);
     hx_bf16 *d_dv = dev_alloc<hx_bf16>(nk);
     float *d_lse = dev_alloc<float>((size_t)B * nh * T);
     char name[96];
-    snprintf(name, sizeof name, "B%d T%d nh%d nkv%d hd%d", B, T, nh, nkv, hd);
+    snprintf(name, sizeof name, "B%d T%d nh%d nkv%d hd%d w%d", B, T, nh, nkv, hd, window);
     char what[160];
-    CHECK_OK(hx_cuda_attention_fwd(d_o, d_lse, d_q, d_k, d_v, B, T, nh, nkv, hd, NULL));
+    CHECK_OK(hx_cuda_attention_fwd(d_o, d_lse, d_q, d_k, d_v, &sh, NULL));
     snprintf(what, sizeof what, "attention_fwd out %s", name);
     compare(what, down_bf16(d_o, nq), out, 1e-2);
     snprintf(what, sizeof what, "attention_fwd lse %s", name);
     compare(what, down_f32(d_lse, (size_t)B * nh * T), lse, 1e-4);
-    CHECK_OK(hx_cuda_attention_bwd(d_dq, d_dk, d_dv, d_do, d_q, d_k, d_v, d_o, d_lse, B, T, nh, nkv, hd, NULL));
+    CHECK_OK(hx_cuda_attention_bwd(d_dq, d_dk, d_dv, d_do, d_q, d_k, d_v, d_o, d_lse, &sh, NULL));
     snprintf(what, sizeof what, "attention_bwd dq %s", name);
     compare(what, down_bf16(d_dq, nq), dq, 2e-2);
     snprintf(what, sizeof what, "attention_bwd dk %s", name);
@@ -330,7 +289,7 @@ static void check_attention_case(int B, int T, int nh, int nkv, int hd)
     compare(what, got_dk, dk, 2e-2);
     snprintf(what, sizeof what, "attention_bwd dv %s", name);
     compare(what, down_bf16(d_dv, nk), dv, 2e-2);
-    CHECK_OK(hx_cuda_attention_bwd(d_dq, d_dk, d_dv, d_do, d_q, d_k, d_v, d_o, d_lse, B, T, nh, nkv, hd, NULL));
+    CHECK_OK(hx_cuda_attention_bwd(d_dq, d_dk, d_dv, d_do, d_q, d_k, d_v, d_o, d_lse, &sh, NULL));
     snprintf(what, sizeof what, "attention_bwd determinism %s", name);
     compare_exact(what, down_bf16(d_dk, nk), got_dk);
     hx_cuda_free(d_q), hx_cuda_free(d_k), hx_cuda_free(d_v), hx_cuda_free(d_do), hx_cuda_free(d_o);
@@ -339,11 +298,12 @@ static void check_attention_case(int B, int T, int nh, int nkv, int hd)
 
 static void check_attention(void)
 {
-    check_attention_case(1, 4, 4, 2, 32);   /* field case C12 shape */
-    check_attention_case(2, 77, 4, 2, 64);  /* T not a multiple of the tiles */
-    check_attention_case(1, 70, 6, 2, 128); /* 3 query heads per KV head */
-    check_attention_case(1, 45, 2, 1, 256); /* > 48 KiB shared memory */
-    check_attention_case(1, 33, 4, 4, 128); /* MHA (n_kv_heads == n_heads) */
+    check_attention_case(1, 4, 4, 2, 32, 0);   /* field case C12 shape */
+    check_attention_case(2, 77, 4, 2, 64, 0);  /* T not a multiple of the tiles */
+    check_attention_case(1, 70, 6, 2, 128, 0); /* 3 query heads per KV head */
+    check_attention_case(1, 45, 2, 1, 256, 0); /* > 48 KiB shared memory */
+    check_attention_case(1, 33, 4, 4, 128, 0); /* MHA (n_kv_heads == n_heads) */
+    check_attention_case(1, 100, 4, 2, 64, 20); /* Mistral sliding window */
 }
 
 /* Host log-sum-exp of scale * x[0..n) in double. */
@@ -357,36 +317,30 @@ static double lse_ref(const float *x, int n, double scale)
 
 static void check_cross_entropy(void)
 {
-    const int N = 37, V = 1000, IGN = -100;
-    const float norm = 50.0f, dloss = 0.7f; /* global count > local unmasked rows (C08) */
-    vec logits = rand_bf16((size_t)N * V, 8.0f), row(N, 0.0f), dl((size_t)N * V, 0.0f);
+    const int N = 37, V = 1000, IGN = HX_IGNORE_INDEX;
+    const float norm = 50.0f; /* global count > local unmasked rows (C08) */
+    vec logits = rand_bf16((size_t)N * V, 8.0f), dl((size_t)N * V);
     std::vector<int32_t> tg(N);
-    double total = 0;
-    for (int r = 0; r < N; r++) {
-        tg[r] = r % 5 == 3 ? IGN : (int32_t)hx_rng_below(&g_rng, V);
-        if (tg[r] == IGN) continue;
-        const float *x = &logits[(size_t)r * V];
-        double l = lse_ref(x, V, 1.0);
-        row[r] = (float)(l - x[tg[r]]);
-        total += row[r];
-        for (int c = 0; c < V; c++) dl[(size_t)r * V + c] = (float)(dloss / norm * (exp(x[c] - l) - (c == tg[r])));
-    }
-    vec loss = {(float)(total / norm)};
+    for (int r = 0; r < N; r++) tg[r] = r % 5 == 3 ? IGN : (int32_t)hx_rng_below(&g_rng, V);
+    double sum = 0;
+    CHECK_OK(hx_cross_entropy(logits.data(), tg.data(), N, V, IGN, norm, dl.data(), &sum));
     hx_bf16 *d_logits = up_bf16(logits);
     int32_t *d_tg = up(tg);
     float *d_loss = dev_alloc<float>(1), *d_row = dev_alloc<float>(N), *d_lse = dev_alloc<float>(N);
-    CHECK_OK(hx_cuda_cross_entropy_fwd(d_loss, d_row, d_lse, d_logits, d_tg, N, V, IGN, norm, NULL));
-    compare("cross_entropy_fwd loss", down_f32(d_loss, 1), loss, 1e-4);
-    compare("cross_entropy_fwd row_loss", down_f32(d_row, N), row, 1e-4);
-    CHECK_OK(hx_cuda_cross_entropy_bwd(d_logits, d_logits, d_lse, d_tg, N, V, IGN, dloss, norm, NULL));
+    CHECK_OK(hx_cuda_cross_entropy_fwd(d_loss, d_row, d_lse, d_logits, d_tg, N, V, IGN, NULL));
+    compare("cross_entropy_fwd loss_sum", down_f32(d_loss, 1), vec{(float)sum}, 1e-4);
+    CHECK_OK(hx_cuda_cross_entropy_bwd(d_logits, d_logits, d_lse, d_tg, N, V, IGN, 1.0f, norm, NULL));
     compare("cross_entropy_bwd dlogits (in place)", down_bf16(d_logits, (size_t)N * V), dl, 1e-2);
-    /* All rows ignored: loss exactly 0, not NaN (C08). */
+    /* All rows ignored, norm_count 0: loss 0 and zero gradient, never NaN (C08). */
     std::vector<int32_t> all_ign(N, IGN);
     int32_t *d_ign = up(all_ign);
-    CHECK_OK(hx_cuda_cross_entropy_fwd(d_loss, d_row, d_lse, d_logits, d_ign, N, V, IGN, 0.0f, NULL));
-    vec z = down_f32(d_loss, 1);
+    CHECK_OK(hx_cuda_cross_entropy_fwd(d_loss, d_row, d_lse, d_logits, d_ign, N, V, IGN, NULL));
+    CHECK_OK(hx_cuda_cross_entropy_bwd(d_logits, d_logits, d_lse, d_ign, N, V, IGN, 1.0f, 0.0f, NULL));
+    vec z = down_f32(d_loss, 1), zg = down_bf16(d_logits, (size_t)N * V);
     bool ok = z[0] == 0.0f;
-    printf("%s %-34s loss %g (want exactly 0)\n", ok ? "PASS" : "FAIL", "cross_entropy all-masked", z[0]);
+    for (float g : zg) ok = ok && g == 0.0f;
+    printf("%s %-34s loss %g, gradient all zero: %s\n", ok ? "PASS" : "FAIL", "cross_entropy all-masked", z[0],
+           ok ? "yes" : "no");
     ok ? g_passed++ : g_failed++;
     hx_cuda_free(d_logits), hx_cuda_free(d_tg), hx_cuda_free(d_loss), hx_cuda_free(d_row), hx_cuda_free(d_lse);
     hx_cuda_free(d_ign);
@@ -394,40 +348,40 @@ static void check_cross_entropy(void)
 
 static void check_kl(float tau)
 {
-    const int N = 29, V = 777, SLD = 777, TLD = 801, IGN = -100; /* teacher rows padded (C07) */
+    const int N = 29, V = 777, SLD = 777, TLD = 801; /* teacher rows padded (C07) */
     const float norm = 31.0f, dloss = 1.3f;
     vec s = rand_bf16((size_t)N * SLD, 6.0f), t = rand_bf16((size_t)N * TLD, 6.0f);
     vec row(N, 0.0f), ds((size_t)N * SLD, 0.0f);
-    std::vector<int32_t> tg(N);
+    std::vector<uint8_t> mask(N);
     double total = 0;
     for (int r = 0; r < N; r++) {
-        tg[r] = r % 7 == 2 ? IGN : 1;
-        if (tg[r] == IGN) continue;
+        mask[r] = r % 7 != 2;
+        if (!mask[r]) continue;
         const float *sr = &s[(size_t)r * SLD], *tr = &t[(size_t)r * TLD];
         double ls = lse_ref(sr, V, 1.0 / tau), lt = lse_ref(tr, V, 1.0 / tau), kl = 0;
         for (int c = 0; c < V; c++) {
             double lp = tr[c] / tau - lt, lq = sr[c] / tau - ls;
             kl += exp(lp) * (lp - lq);
-            ds[(size_t)r * SLD + c] = (float)(dloss / norm * (exp(lq) - exp(lp)) / tau);
+            ds[(size_t)r * SLD + c] = (float)(dloss / norm * tau * (exp(lq) - exp(lp)));
         }
-        row[r] = (float)kl;
-        total += kl;
+        row[r] = (float)(tau * tau * kl);
+        total += row[r];
     }
     vec loss = {(float)(total / norm)};
     hx_bf16 *d_s = up_bf16(s), *d_t = up_bf16(t), *d_ds = dev_alloc<hx_bf16>((size_t)N * SLD);
-    int32_t *d_tg = up(tg);
+    uint8_t *d_mask = up(mask);
     float *d_loss = dev_alloc<float>(1), *d_row = dev_alloc<float>(N);
     float *d_ls = dev_alloc<float>(N), *d_lt = dev_alloc<float>(N);
     char what[96];
-    CHECK_OK(hx_cuda_kl_fwd(d_loss, d_row, d_ls, d_lt, d_s, SLD, d_t, TLD, d_tg, IGN, N, V, tau, norm, NULL));
+    CHECK_OK(hx_cuda_kl_fwd(d_loss, d_row, d_ls, d_lt, d_s, SLD, d_t, TLD, d_mask, N, V, tau, norm, NULL));
     snprintf(what, sizeof what, "kl_fwd loss tau=%g", tau);
     compare(what, down_f32(d_loss, 1), loss, 1e-3);
     snprintf(what, sizeof what, "kl_fwd row_loss tau=%g", tau);
     compare(what, down_f32(d_row, N), row, 1e-3);
-    CHECK_OK(hx_cuda_kl_bwd(d_ds, d_s, SLD, d_t, TLD, d_ls, d_lt, d_tg, IGN, N, V, tau, dloss, norm, NULL));
+    CHECK_OK(hx_cuda_kl_bwd(d_ds, d_s, SLD, d_t, TLD, d_ls, d_lt, d_mask, N, V, tau, dloss, norm, NULL));
     snprintf(what, sizeof what, "kl_bwd dstudent tau=%g", tau);
     compare(what, down_bf16(d_ds, (size_t)N * SLD), ds, 1e-2);
-    hx_cuda_free(d_s), hx_cuda_free(d_t), hx_cuda_free(d_ds), hx_cuda_free(d_tg), hx_cuda_free(d_loss);
+    hx_cuda_free(d_s), hx_cuda_free(d_t), hx_cuda_free(d_ds), hx_cuda_free(d_mask), hx_cuda_free(d_loss);
     hx_cuda_free(d_row), hx_cuda_free(d_ls), hx_cuda_free(d_lt);
 }
 
@@ -472,7 +426,8 @@ static void check_gemm(hx_cuda_gemm *ctx)
 {
     const int M = 96, K = 200, N = 136; /* rows, in_features, out_features */
     vec x = rand_bf16((size_t)M * K, 1.0f), w = rand_bf16((size_t)N * K, 1.0f), dy = rand_bf16((size_t)M * N, 1.0f);
-    vec dw0 = rand_bf16((size_t)N * K, 1.0f), y((size_t)M * N), dx((size_t)M * K), dw = dw0;
+    vec dw0 = rand_bf16((size_t)N * K, 1.0f), dx0 = rand_bf16((size_t)M * K, 1.0f), y((size_t)M * N);
+    vec dx = dx0, dw = dw0;
     for (int i = 0; i < M; i++)
         for (int o = 0; o < N; o++) {
             double s = 0;
@@ -483,7 +438,7 @@ static void check_gemm(hx_cuda_gemm *ctx)
         for (int c = 0; c < K; c++) {
             double s = 0;
             for (int o = 0; o < N; o++) s += (double)dy[(size_t)i * N + o] * w[(size_t)o * K + c];
-            dx[(size_t)i * K + c] = (float)s;
+            dx[(size_t)i * K + c] += (float)s; /* beta = 1 */
         }
     for (int o = 0; o < N; o++)
         for (int c = 0; c < K; c++) {
@@ -492,13 +447,14 @@ static void check_gemm(hx_cuda_gemm *ctx)
             dw[(size_t)o * K + c] += (float)s;
         }
     hx_bf16 *d_x = up_bf16(x), *d_w = up_bf16(w), *d_dy = up_bf16(dy), *d_y = dev_alloc<hx_bf16>((size_t)M * N);
-    hx_bf16 *d_dx = dev_alloc<hx_bf16>((size_t)M * K);
+    hx_bf16 *d_dx = up_bf16(dx0);
     float *d_dw = up(dw0);
-    CHECK_OK(hx_cuda_linear_fwd(ctx, d_y, d_x, d_w, M, K, N, NULL));
+    CHECK_OK(hx_cuda_linear_fwd(ctx, d_y, d_x, d_w, M, K, N, 0.0f, NULL));
     compare("gemm linear_fwd y = x W^T", down_bf16(d_y, (size_t)M * N), y, 1e-2);
-    CHECK_OK(hx_cuda_linear_bwd(ctx, d_dx, d_dw, d_dy, d_x, d_w, M, K, N, NULL));
-    compare("gemm linear_bwd dx = dy W", down_bf16(d_dx, (size_t)M * K), dx, 1e-2);
-    compare("gemm linear_bwd dW += dy^T x (fp32)", down_f32(d_dw, (size_t)N * K), dw, 1e-5);
+    CHECK_OK(hx_cuda_linear_bwd_input(ctx, d_dx, d_dy, d_w, M, K, N, 1.0f, NULL));
+    compare("gemm linear_bwd_input dx += dy W", down_bf16(d_dx, (size_t)M * K), dx, 1e-2);
+    CHECK_OK(hx_cuda_linear_bwd_weight(ctx, d_dw, d_dy, d_x, M, K, N, NULL));
+    compare("gemm linear_bwd_weight dW += dy^T x", down_f32(d_dw, (size_t)N * K), dw, 1e-5);
     hx_cuda_free(d_x), hx_cuda_free(d_w), hx_cuda_free(d_dy), hx_cuda_free(d_y), hx_cuda_free(d_dx);
     hx_cuda_free(d_dw);
 }
@@ -528,7 +484,7 @@ static void bench(hx_cuda_gemm *ctx)
     hx_bf16 *c = dev_alloc<hx_bf16>((size_t)S * S);
     CHECK_OK(hx_cuda_memset0(a, (size_t)S * S * 2, NULL));
     CHECK_OK(hx_cuda_memset0(b, (size_t)S * S * 2, NULL));
-    double ms = time_ms([&] { return hx_cuda_linear_fwd(ctx, c, a, b, S, S, S, NULL); }, 20);
+    double ms = time_ms([&] { return hx_cuda_linear_fwd(ctx, c, a, b, S, S, S, 0.0f, NULL); }, 20);
     printf("BENCH gemm bf16 %dx%dx%d (y = x W^T, fp32 compute): %.3f ms, %.1f TFLOP/s\n", S, S, S, ms,
            2.0 * S * S * (double)S / (ms * 1e9));
     hx_cuda_free(a), hx_cuda_free(b), hx_cuda_free(c);
@@ -539,12 +495,13 @@ static void bench(hx_cuda_gemm *ctx)
     hx_bf16 *q = up_bf16(hq), *k = up_bf16(hk), *v = up_bf16(hv), *o = dev_alloc<hx_bf16>(nq);
     hx_bf16 *dq = dev_alloc<hx_bf16>(nq), *dk = dev_alloc<hx_bf16>(nk), *dv = dev_alloc<hx_bf16>(nk);
     float *lse = dev_alloc<float>((size_t)B * nh * T);
+    hx_attn_shape sh = {B, T, nh, nkv, hd, 0};
     double flop = 2.0 * 2.0 * B * nh * (double)T * T / 2.0 * hd; /* causal QK^T and PV */
-    double f = time_ms([&] { return hx_cuda_attention_fwd(o, lse, q, k, v, B, T, nh, nkv, hd, NULL); }, 3);
+    double f = time_ms([&] { return hx_cuda_attention_fwd(o, lse, q, k, v, &sh, NULL); }, 3);
     printf("BENCH attention_fwd B%d T%d nh%d nkv%d hd%d: %.2f ms, %.2f TFLOP/s (causal)\n", B, T, nh, nkv, hd, f,
            flop / (f * 1e9));
     double bw = time_ms([&] {
-        return hx_cuda_attention_bwd(dq, dk, dv, o, q, k, v, o, lse, B, T, nh, nkv, hd, NULL);
+        return hx_cuda_attention_bwd(dq, dk, dv, o, q, k, v, o, lse, &sh, NULL);
     }, 3);
     printf("BENCH attention_bwd B%d T%d nh%d nkv%d hd%d: %.2f ms, %.2f TFLOP/s (causal, 2.5x fwd FLOPs)\n", B, T,
            nh, nkv, hd, bw, 2.5 * flop / (bw * 1e9));

@@ -1,0 +1,579 @@
+/* The experiment runner: data -> teacher -> importance -> prune -> arms ->
+ * summary, with content-hashed caching and resumable arms. */
+#include "exp/runner.h"
+
+#include "core/err.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "data/batch.h"
+#include "data/data_cmds.h"
+#include "data/tokenizer.h"
+#include "exp/h5log.h"
+#include "exp/report.h"
+#include "exp/summary.h"
+#include "minitron/importance.h"
+#include "minitron/calib.h"
+#include "minitron/prune.h"
+#include "minitron/store.h"
+#include "model/weights.h"
+#include "train/ckpt.h"
+#include "train/trainer.h"
+
+#include <glob.h>
+#include <math.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    const hx_plan *plan;
+    const hx_manifest *m;
+    const hx_run_opts *o;
+    char dir[512], h5[600], cache[512];
+    char tokenizer[512];       /* tokenizer.json used for every stage */
+    char tok_sha[65];
+    char *train, *val, *calib; /* token shard specs */
+    char teacher_dir[700];     /* HF directory of the teacher */
+    hx_model teacher;
+    int n_imp;                 /* importance passes done */
+    struct {
+        hx_importance_spec spec;
+        hx_importance result;
+    } imp[16];
+} runner;
+
+static char *xfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xfmt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    if (!s) HX_ERR(HX_ENOMEM, "out of memory");
+    return s;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int exists(const char *p) { return access(p, F_OK) == 0; }
+
+/* Copies a small file (tokenizer.json) byte for byte, atomically. */
+static int copy_file(const char *src, const char *dst)
+{
+    char *buf;
+    size_t n;
+    HX_TRY(hx_read_file(src, &buf, &n));
+    int rc = hx_write_file_atomic(dst, buf, n);
+    free(buf);
+    return rc;
+}
+
+/* ---- data: corpus files -> token shards (cached by content) ---- */
+
+/* A spec that already names shards: a directory holding *.hxs files. */
+static int is_shard_dir(const char *p)
+{
+    if (!is_dir(p)) return 0;
+    char *pat = xfmt("%s/*.hxs", p);
+    glob_t g;
+    int found = pat && glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0;
+    if (pat && found) globfree(&g);
+    free(pat);
+    return found;
+}
+
+static int shards_for(runner *r, const char *const *files, int n, const char *what, char **spec)
+{
+    if (n == 1 && is_shard_dir(files[0])) {
+        *spec = strdup(files[0]);
+        return *spec ? HX_OK : HX_ERR(HX_ENOMEM, "out of memory");
+    }
+    /* Key: tokenizer, text field and every input's bytes. */
+    char *key_text = xfmt("%s|%s", r->tok_sha, r->m->data.text_field ? r->m->data.text_field : "text");
+    for (int i = 0; key_text && i < n; i++) {
+        char sha[65];
+        int rc = hx_sha256_file(files[i], sha);
+        if (rc < 0) {
+            free(key_text);
+            return hx_adderr(rc, "data.%s", what);
+        }
+        char *k = xfmt("%s|%s", key_text, sha);
+        free(key_text);
+        key_text = k;
+    }
+    if (!key_text) return HX_ENOMEM;
+    char key[65];
+    hx_sha256_hex(key_text, strlen(key_text), key);
+    free(key_text);
+    char *out = xfmt("%s/shards-%.16s", r->cache, key), *done = out ? xfmt("%s/COMPLETE", out) : NULL;
+    if (!done) {
+        free(out);
+        return HX_ENOMEM;
+    }
+    int rc = HX_OK;
+    if (exists(done)) {
+        printf("data: %s shards reused from %s\n", what, out);
+    } else {
+        printf("data: tokenizing %s (%d file%s) into %s\n", what, n, n == 1 ? "" : "s", out);
+        fflush(stdout);
+        rc = hx_rm_rf(out);
+        hx_ingest_opts io = {.text_field = r->m->data.text_field, .progress = stderr};
+        if (rc == HX_OK) rc = hx_tokenize_files(r->tokenizer, out, "tokens", &io, (uint64_t)1 << 28, files, n);
+        if (rc == HX_OK) rc = hx_write_file_atomic(done, "ok\n", 3);
+    }
+    free(done);
+    if (rc == HX_OK) *spec = out;
+    else free(out);
+    return rc < 0 ? hx_adderr(rc, "preparing data.%s", what) : rc;
+}
+
+static int prepare_data(runner *r)
+{
+    const hx_data_spec *d = &r->m->data;
+    hx_tokenizer *tok;
+    HX_TRY(hx_tokenizer_load(d->tokenizer, &tok));
+    snprintf(r->tokenizer, sizeof r->tokenizer, "%s", d->tokenizer);
+    snprintf(r->tok_sha, sizeof r->tok_sha, "%s", hx_tokenizer_sha256(tok));
+    hx_tokenizer_free(tok);
+    HX_TRY(shards_for(r, d->train, d->n_train, "train", &r->train));
+    HX_TRY(shards_for(r, d->validation, d->n_validation, "validation", &r->val));
+    if (d->n_calibration > 0) return shards_for(r, d->calibration, d->n_calibration, "calibration", &r->calib);
+    r->calib = strdup(r->train);
+    return r->calib ? HX_OK : HX_ERR(HX_ENOMEM, "out of memory");
+}
+
+/* ---- training runs ---- */
+
+static int eval_batches(const runner *r, int micro_batch)
+{
+    int64_t per = (int64_t)micro_batch * r->m->data.seq_len;
+    int64_t nb = (r->m->eval.val_tokens + per - 1) / per;
+    return nb < 1 ? 1 : (int)nb;
+}
+
+/* Fills the trainer settings shared by the teacher and every arm. */
+static hx_train_config train_config(const runner *r, const hx_train_spec *s, uint64_t seed, const char *arm,
+                                    const char *ckpt_dir)
+{
+    hx_train_config c = hx_train_defaults();
+    c.seed = seed;
+    c.train_data = r->train;
+    c.val_data = r->m->eval.perplexity ? r->val : NULL;
+    c.seq_len = r->m->data.seq_len;
+    c.micro_batch = s->micro_batch;
+    c.grad_accum = s->grad_accum;
+    c.token_budget = s->tokens;
+    c.schedule.kind = s->schedule;
+    c.schedule.peak_lr = s->lr;
+    c.schedule.min_lr = s->min_lr;
+    c.schedule.warmup = s->warmup_steps;
+    c.schedule.decay_fraction = s->decay_fraction;
+    c.adamw.weight_decay = s->weight_decay;
+    c.adamw.beta1 = s->beta1;
+    c.adamw.beta2 = s->beta2;
+    c.adamw.decay_norms = c.adamw.decay_embeddings = s->decay_norms_embeddings;
+    c.grad_clip = s->grad_clip;
+    c.eval_every_tokens = s->eval_every;
+    c.eval_batches = eval_batches(r, s->micro_batch);
+    c.ckpt_dir = ckpt_dir;
+    int64_t per_step = (int64_t)s->micro_batch * s->grad_accum * r->m->data.seq_len;
+    c.ckpt_every_steps = r->m->outputs.checkpoint_every > 0 ? r->m->outputs.checkpoint_every / per_step : 0;
+    c.keep_last = r->m->outputs.keep_last;
+    c.log_path = r->h5;
+    c.arm = arm;
+    c.manifest_text = r->m->text;
+    c.quiet = r->o->quiet;
+    return c;
+}
+
+/* Token count of the latest complete checkpoint under `root` (0 if none). */
+static int64_t done_tokens(const char *root)
+{
+    char *path = NULL;
+    int64_t step = 0;
+    if (!is_dir(root) || hx_ckpt_latest(root, &path, &step) < 0 || !path) {
+        hx_clearerr();
+        return 0;
+    }
+    hx_train_state st;
+    memset(&st, 0, sizeof st);
+    int64_t tokens = hx_ckpt_read_state(path, &st) == HX_OK ? st.tokens : 0;
+    hx_train_state_clear(&st);
+    free(path);
+    return tokens;
+}
+
+/* Runs hx_train, resuming from a checkpoint when one exists, skipping runs
+ * already at their budget. `final` receives the final checkpoint directory. */
+static int train_to_budget(const char *what, hx_train_config *c, char *final, size_t final_len)
+{
+    int64_t have = done_tokens(c->ckpt_dir);
+    if (have < c->token_budget) {
+        c->resume = have > 0;
+        printf("%s: training %" PRId64 " tokens%s\n", what, c->token_budget, c->resume ? " (resuming)" : "");
+        fflush(stdout);
+        hx_train_result res;
+        int rc = hx_train(c, &res);
+        if (rc < 0) return hx_adderr(rc, "%s", what);
+        printf("%s: %" PRId64 " steps, last loss %.4f, val loss %.4f, %.0f tokens/s\n", what, res.steps,
+               res.last_loss, res.last_val_loss, res.tokens_per_s);
+    } else {
+        printf("%s: already trained (%" PRId64 " tokens)\n", what, have);
+    }
+    char *path = NULL;
+    int64_t step;
+    HX_TRY(hx_ckpt_latest(c->ckpt_dir, &path, &step));
+    snprintf(final, final_len, "%s", path);
+    free(path);
+    return HX_OK;
+}
+
+/* ---- teacher ---- */
+
+static int prepare_teacher(runner *r)
+{
+    const hx_teacher_spec *t = &r->m->teacher;
+    if (t->model) {
+        snprintf(r->teacher_dir, sizeof r->teacher_dir, "%s", t->model);
+    } else {
+        char *root = xfmt("%s/teacher-%.16s/ckpt", r->cache, r->plan->teacher_hash);
+        if (!root) return HX_ENOMEM;
+        HX_TRY(hx_mkdir_p(root));
+        hx_train_config c = train_config(r, &t->train, r->m->seed, "teacher", root);
+        c.model = r->plan->teacher;
+        c.keep_last = 1;
+        int rc = train_to_budget("teacher", &c, r->teacher_dir, sizeof r->teacher_dir);
+        free(root);
+        HX_TRY(rc);
+        char *tk = hx_path_join(r->teacher_dir, "tokenizer.json");
+        rc = tk ? copy_file(r->tokenizer, tk) : HX_ENOMEM;
+        free(tk);
+        HX_TRY(rc);
+    }
+    printf("teacher: %s\n", r->teacher_dir);
+    return hx_model_load(r->teacher_dir, &r->teacher);
+}
+
+/* ---- importance and pruning ---- */
+
+static int same_importance(const hx_importance_spec *a, const hx_importance_spec *b)
+{
+    return a->samples == b->samples && a->seq_len == b->seq_len && a->micro_batch == b->micro_batch &&
+           a->batch_agg == b->batch_agg && a->seq_agg == b->seq_agg && a->neuron == b->neuron &&
+           a->depth == b->depth && a->block_len == b->block_len;
+}
+
+/* An arm's importance settings with depth=block's default block length filled
+ * in: the number of layers the arm removes. */
+static hx_importance_spec arm_importance(const runner *r, const hx_arm *a)
+{
+    hx_importance_spec s = a->importance;
+    int L = r->teacher.cfg.num_hidden_layers;
+    if (s.depth == HX_DEPTH_BLOCK && s.block_len <= 0)
+        s.block_len = a->prune.n_drop_layers > 0 ? a->prune.n_drop_layers
+                      : a->prune.num_hidden_layers > 0 ? L - a->prune.num_hidden_layers : 1;
+    return s;
+}
+
+/* N packed calibration windows of seq_len+1 tokens (minitron/calib.h). */
+static int calibration_samples(const runner *r, const hx_importance_spec *s, int32_t **out)
+{
+    hx_dataset d;
+    HX_TRY(hx_dataset_open(r->calib, r->tok_sha, &d));
+    int32_t *buf = hx_malloc(sizeof(int32_t) * ((size_t)s->seq_len + 1) * (size_t)s->samples);
+    int rc = buf ? hx_calib_draw(&d, s->samples, s->seq_len, r->m->seed, buf) : HX_ENOMEM;
+    hx_dataset_close(&d);
+    if (rc == HX_OK) *out = buf;
+    else free(buf);
+    return rc < 0 ? hx_adderr(rc, "calibration data %s", r->calib) : rc;
+}
+
+static int log_importance(runner *r, const char *group, const hx_importance_spec *s, const hx_importance_opts *o,
+                          const hx_importance *im)
+{
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    hx_importance_meta meta = {r->teacher_dir, r->calib, s->samples, s->seq_len, r->m->seed};
+    int rc = hx_importance_write(log, group, im, o, &meta);
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
+}
+
+/* The importance result for spec `s`, computed once per distinct spec. */
+static int importance_for(runner *r, const hx_importance_spec *s, const hx_importance **out)
+{
+    for (int i = 0; i < r->n_imp; i++)
+        if (same_importance(&r->imp[i].spec, s)) {
+            *out = &r->imp[i].result;
+            return HX_OK;
+        }
+    if (r->n_imp == (int)(sizeof r->imp / sizeof r->imp[0]))
+        return HX_ERR(HX_EINVAL, "too many distinct importance settings (max %d)", r->n_imp);
+    hx_importance_opts o = hx_importance_defaults();
+    o.batch_agg = s->batch_agg;
+    o.seq_agg = s->seq_agg;
+    o.neuron_post = s->neuron == HX_NEURON_POST;
+    o.depth = s->depth;
+    o.depth_loss = s->depth != HX_DEPTH_BI;
+    o.block_len = s->depth == HX_DEPTH_BLOCK ? s->block_len : 0;
+    o.micro_batch = s->micro_batch;
+    int32_t *samples = NULL;
+    HX_TRY(calibration_samples(r, s, &samples));
+    printf("importance: %d samples x %d tokens (batch %s, seq %s, neuron %s, depth %s)\n", s->samples, s->seq_len,
+           hx_agg_name(s->batch_agg), hx_agg_name(s->seq_agg), s->neuron ? "post" : "pre",
+           hx_depth_metric_name(s->depth));
+    fflush(stdout);
+    hx_importance *im = &r->imp[r->n_imp].result;
+    int rc = hx_importance_run(&r->teacher, samples, s->samples, s->seq_len, &o, im);
+    free(samples);
+    if (rc < 0) return hx_adderr(rc, "importance");
+    r->imp[r->n_imp].spec = *s;
+    char group[64];
+    snprintf(group, sizeof group, r->n_imp == 0 ? "importance" : "importance_%d", r->n_imp);
+    r->n_imp++;
+    printf("importance: %.1f s (width pass %.1f s), calibration loss %.4f\n", im->seconds, im->seconds_width,
+           im->base_loss);
+    *out = im;
+    return log_importance(r, group, s, &o, im);
+}
+
+static int log_prune(runner *r, const char *arm, const hx_prune_plan *p, int random, uint64_t seed, int residual)
+{
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    char g[160];
+    snprintf(g, sizeof g, "prune/%s", arm);
+    hx_prune_meta meta = {random, seed, residual, NULL};
+    int rc = hx_prune_plan_write(log, g, p, &meta);
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
+}
+
+/* Prunes the teacher for `arm` into results/<exp>/students/<arm>/. */
+static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len)
+{
+    const hx_prune_spec *ps = &arm->prune;
+    hx_prune_targets t = {ps->hidden_size, ps->intermediate_size, ps->num_attention_heads, ps->num_key_value_heads,
+                          ps->num_hidden_layers, ps->drop_layers, ps->n_drop_layers};
+    hx_prune_plan plan;
+    const hx_importance *im = NULL;
+    int random = ps->method == HX_PRUNE_RANDOM || arm->kind == HX_ARM_RANDOM_KD;
+    int *block = NULL;
+    if (random) {
+        hx_rng g;
+        hx_rng_seed(&g, arm->seed);
+        HX_TRY(hx_prune_plan_random(&r->teacher.cfg, &t, &g, &plan));
+    } else {
+        hx_importance_spec spec = arm_importance(r, arm);
+        HX_TRY(importance_for(r, &spec, &im));
+        if (spec.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0) {
+            /* [P]: drop the contiguous block whose removal costs least. */
+            int first = hx_importance_best_block(im), k = r->teacher.cfg.num_hidden_layers - ps->num_hidden_layers;
+            if (first < 0 || k != spec.block_len)
+                return HX_ERR(HX_EINVAL, "arm %s: depth=block needs block_len = layers removed (%d)", arm->name, k);
+            block = hx_malloc(sizeof(int) * (size_t)k);
+            if (!block) return HX_ENOMEM;
+            for (int i = 0; i < k; i++) block[i] = first + i;
+            t.num_hidden_layers = 0;
+            t.drop_layers = block;
+            t.n_drop_layers = k;
+            printf("%s: dropping the contiguous block of layers %d..%d\n", arm->name, first, first + k - 1);
+        }
+        int rc = hx_prune_plan_build(&r->teacher.cfg, &im->scores, &t, &plan);
+        free(block);
+        HX_TRY(rc);
+    }
+    hx_model student;
+    int rc = hx_prune_apply(&r->teacher, &plan, ps->head_residual && im ? &im->scores : NULL, &student);
+    if (rc == HX_OK) {
+        snprintf(dir, dir_len, "%s/students/%s", r->dir, arm->name);
+        rc = hx_model_save(dir, &student, HX_DT_F32, 0);
+        char *tk = rc == HX_OK ? hx_path_join(dir, "tokenizer.json") : NULL;
+        if (tk) rc = copy_file(r->tokenizer, tk);
+        free(tk);
+        printf("%s: pruned %zu -> %zu parameters (%s) into %s\n", arm->name, hx_config_param_count(&plan.src),
+               hx_config_param_count(&plan.dst), random ? "random" : "importance", dir);
+        hx_model_free(&student);
+    }
+    if (rc == HX_OK) rc = log_prune(r, arm->name, &plan, random, arm->seed, ps->head_residual && im);
+    hx_prune_plan_free(&plan);
+    return rc < 0 ? hx_adderr(rc, "arm %s: pruning", arm->name) : rc;
+}
+
+/* ---- arms ---- */
+
+/* The teacher arm: its validation loss at its own budget (when it was not
+ * trained in this results file, where its curve already is). */
+static int run_teacher_arm(runner *r, const hx_arm *arm)
+{
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    char table[160];
+    snprintf(table, sizeof table, "arms/%s/eval", arm->name);
+    int64_t rows = 0;
+    int rc = hx_h5log_rows(log, table, &rows);
+    if (rc == HX_OK && rows == 0 && r->m->eval.perplexity) {
+        hx_dataset val;
+        hx_workspace ws;
+        int B = r->m->teacher.train.micro_batch > 0 ? r->m->teacher.train.micro_batch : 1, T = r->m->data.seq_len;
+        rc = hx_dataset_open(r->val, r->tok_sha, &val);
+        if (rc == HX_OK) {
+            int32_t *x = hx_malloc(sizeof(int32_t) * (size_t)B * T), *y = hx_malloc(sizeof(int32_t) * (size_t)B * T);
+            double loss = 0;
+            rc = x && y ? hx_workspace_alloc(&ws, &r->teacher.cfg, B, T, HX_WS_INFER) : HX_ENOMEM;
+            if (rc == HX_OK) {
+                rc = hx_val_loss(&r->teacher, &ws, &val, eval_batches(r, B), x, y, &loss);
+                hx_workspace_free(&ws);
+            }
+            int64_t tokens = r->m->teacher.trained ? r->m->teacher.train.tokens : 0;
+            const char *cols[] = {"step", "tokens", "val_loss", "perplexity"};
+            double v[] = {0, (double)tokens, loss, exp(loss)};
+            if (rc == HX_OK) rc = hx_h5log_append(log, table, cols, v, 4);
+            if (rc == HX_OK) printf("%s: val loss %.4f\n", arm->name, loss);
+            free(x);
+            free(y);
+            hx_dataset_close(&val);
+        }
+    }
+    char grp[160];
+    snprintf(grp, sizeof grp, "arms/%s", arm->name);
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, grp, "params", (int64_t)hx_config_param_count(&r->teacher.cfg));
+    if (rc == HX_OK) rc = hx_h5log_attr_str(log, grp, "kind", "teacher");
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
+}
+
+static int arm_attrs(runner *r, const hx_arm_plan *ap, const char *init)
+{
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    char g[160];
+    snprintf(g, sizeof g, "arms/%s", ap->arm->name);
+    int rc = hx_h5log_attr_str(log, g, "kind", hx_arm_kind_name(ap->arm->kind));
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "params", (int64_t)ap->student_params);
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "token_budget", ap->arm->train.tokens);
+    if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "init", init);
+    if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "content_hash", ap->hash);
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
+}
+
+static int run_arm(runner *r, const hx_arm_plan *ap)
+{
+    const hx_arm *arm = ap->arm;
+    if (arm->kind == HX_ARM_TEACHER) return run_teacher_arm(r, arm);
+    char student[700] = "", final[800];
+    if (arm->kind != HX_ARM_SCRATCH) HX_TRY(make_student(r, arm, student, sizeof student));
+    char *root = xfmt("%s/checkpoints/%s", r->dir, arm->name);
+    if (!root) return HX_ENOMEM;
+    hx_train_config c = train_config(r, &arm->train, arm->seed, arm->name, root);
+    if (arm->kind == HX_ARM_SCRATCH) c.model = ap->student;
+    else c.init_from = student;
+    if (hx_arm_uses_kd(arm->kind)) {
+        c.teacher = r->teacher_dir;
+        c.kd_temperature = arm->kd.temperature;
+        c.kd_w_ce = arm->kd.w_ce;
+        c.kd_reverse = arm->kd.reverse_kl;
+    }
+    int rc = arm_attrs(r, ap, arm->kind == HX_ARM_SCRATCH ? "random" : student);
+    if (rc == HX_OK) rc = train_to_budget(arm->name, &c, final, sizeof final);
+    free(root);
+    return rc;
+}
+
+/* What the runner cannot do yet, refused before any work starts. */
+static int check_budget(const char *what, const hx_train_spec *s, int seq_len)
+{
+    int64_t per = (int64_t)s->micro_batch * seq_len;
+    if (s->tokens % per != 0)
+        return HX_ERR(HX_EINVAL,
+                      "%s: tokens (%" PRId64 ") must be a multiple of micro_batch x seq_len (%" PRId64
+                      ") so the run stops at exactly that many tokens; e.g. %" PRId64 " or %" PRId64,
+                      what, s->tokens, per, s->tokens / per * per, (s->tokens / per + 1) * per);
+    return HX_OK;
+}
+
+static int check_supported(const hx_plan *p)
+{
+    if (p->m->teacher.trained) HX_TRY(check_budget("teacher.train", &p->m->teacher.train, p->m->data.seq_len));
+    for (int i = 0; i < p->n_arms; i++) {
+        const hx_arm *a = p->arms[i].arm;
+        if (a->kind != HX_ARM_TEACHER) {
+            char what[160];
+            snprintf(what, sizeof what, "arm %s", a->name);
+            HX_TRY(check_budget(what, &a->train, p->m->data.seq_len));
+        }
+        if (a->kind == HX_ARM_ITERATIVE_KD)
+            return HX_ERR(HX_EINVAL, "arm %s: iterative_kd is not supported by the runner yet", a->name);
+        if (a->kind != HX_ARM_TEACHER && a->kind != HX_ARM_SCRATCH && a->prune.param_budget > 0)
+            return HX_ERR(HX_EINVAL, "arm %s: prune.param_budget (architecture search) is not supported by the runner yet; "
+                                     "use `harness search` and give explicit targets", a->name);
+        if (a->kd.n_intermediate > 0)
+            return HX_ERR(HX_EINVAL, "arm %s: intermediate-state KD losses (kd.intermediate) are not supported by the "
+                                     "runner yet", a->name);
+    }
+    return HX_OK;
+}
+
+static void runner_free(runner *r)
+{
+    for (int i = 0; i < r->n_imp; i++) hx_importance_free(&r->imp[i].result);
+    hx_model_free(&r->teacher);
+    free(r->train);
+    free(r->val);
+    free(r->calib);
+}
+
+static int open_results(runner *r)
+{
+    const hx_manifest *m = r->m;
+    snprintf(r->dir, sizeof r->dir, "%s", m->outputs.dir);
+    snprintf(r->h5, sizeof r->h5, "%s/%s.h5", r->dir, m->name);
+    snprintf(r->cache, sizeof r->cache, "%s", m->outputs.cache_dir);
+    if (exists(r->h5) && !r->o->resume)
+        return HX_ERR(HX_EINVAL, "%s exists: use --resume to continue that run, or remove it to start over", r->h5);
+    HX_TRY(hx_mkdir_p(r->dir));
+    HX_TRY(hx_mkdir_p(r->cache));
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    int rc = hx_h5log_set_provenance(log, m->text);
+    if (rc == HX_OK) rc = hx_h5log_attr_str(log, "/", "experiment", m->name);
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
+}
+
+int hx_run(const hx_plan *plan, const hx_run_opts *o)
+{
+    runner r;
+    memset(&r, 0, sizeof r);
+    r.plan = plan;
+    r.m = plan->m;
+    r.o = o;
+    double t0 = hx_now();
+    int rc = check_supported(plan);
+    if (rc == HX_OK) rc = open_results(&r);
+    if (rc == HX_OK) rc = prepare_data(&r);
+    if (rc == HX_OK) rc = prepare_teacher(&r);
+    for (int i = 0; rc == HX_OK && i < plan->n_arms; i++) rc = run_arm(&r, &plan->arms[i]);
+    if (rc == HX_OK) {
+        hx_h5log *log;
+        rc = hx_h5log_open(r.h5, HX_H5LOG_APPEND, &log);
+        if (rc == HX_OK) rc = hx_h5log_finish(log);
+        int rc2 = rc == HX_OK ? hx_h5log_close(log) : HX_OK;
+        if (rc == HX_OK) rc = rc2;
+    }
+    if (rc == HX_OK) rc = hx_write_summary(r.h5, r.dir, plan, stdout);
+    if (rc == HX_OK) rc = hx_report_plots(r.dir, "baselines");
+    if (rc == HX_OK) printf("run: done in %.1f s; results in %s\n", hx_now() - t0, r.dir);
+    runner_free(&r);
+    return rc;
+}

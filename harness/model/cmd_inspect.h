@@ -1,0 +1,24 @@
+/* `harness inspect PATH [--json]`: what a model directory or safetensors file
+ * holds (config summary, parameter counts, tensor table). */
+#ifndef HX_MODEL_CMD_INSPECT_H
+#define HX_MODEL_CMD_INSPECT_H
+
+#include <stdio.h>
+
+/* Writes the report for `path` to `out`. `path` is a Hugging Face model
+ * directory (config.json + safetensors: config summary, parameter count
+ * total and non-embedding, tensor table), or a .safetensors file or a
+ * model.safetensors.index.json (tensor table and parameter count only).
+ * Parameter counts are element counts summed over the stored tensors
+ * (a tied lm_head that is not stored counts once); non-embedding excludes
+ * model.embed_tokens.weight and lm_head.weight. Tensors are listed by name
+ * in natural order (layer 2 before layer 10). With `json`, one JSON object:
+ * {"path", "config"?: {...}, "parameters": {"total", "non_embedding"},
+ *  "tensors": [{"name", "dtype", "shape", "file"}]}.
+ * Errors: those of hx_config_load and hx_st_open. */
+int hx_inspect(const char *path, int json, FILE *out);
+
+/* CLI entry: argv[0] is "inspect". Returns a process exit code. */
+int hx_cmd_inspect(int argc, char **argv);
+
+#endif

@@ -1,0 +1,165 @@
+/* The whole pipeline on a tiny teacher (tests/fixtures/pipeline/tiny.yaml,
+ * a miniature of experiments/minitron-mini.yaml): `harness run` end to end,
+ * the HDF5 layout it leaves, summary.md, the plots, refusal to overwrite,
+ * --resume, and `harness plot` redrawing from the HDF5 file alone. */
+#include "test_util.h"
+
+#include "core/err.h"
+#include "core/util.h"
+#include "exp/h5log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static char out[64];
+
+static const char *harness(void) { return getenv("HX_HARNESS") ? getenv("HX_HARNESS") : "bin/harness"; }
+
+/* Runs a command, returns its exit code and keeps its output in buf. */
+static int run(const char *args, char *buf, size_t len)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "HX_TEST_OUT=%s %s %s 2>&1", out, harness(), args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = 0;
+    buf[0] = '\0';
+    while (n + 1 < len && fgets(buf + n, (int)(len - n), p)) n += strlen(buf + n);
+    int st = pclose(p);
+    return WEXITSTATUS(st);
+}
+
+static void assert_file_magic(const char *path, const char *magic)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char head[16] = {0};
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    assert_true(n >= strlen(magic));
+    assert_non_null(memmem(head, n, magic, strlen(magic)));
+}
+
+static int64_t rows_of(hx_h5log *log, const char *table)
+{
+    int64_t n = -1;
+    assert_int_equal(hx_h5log_rows(log, table, &n), HX_OK);
+    return n;
+}
+
+static void test_run_tiny_pipeline(void **state)
+{
+    (void)state;
+    static char buf[1 << 16];
+    int rc = run("run tests/fixtures/pipeline/tiny.yaml", buf, sizeof buf);
+    if (rc != 0) printf("%s\n", buf);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(buf, "run: done"));
+
+    char h5[128];
+    snprintf(h5, sizeof h5, "%s/tiny/tiny.h5", out);
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(h5, HX_H5LOG_APPEND, &log), HX_OK);
+    /* Every arm logs under arms/<arm>/; students: eval at 0, 128, 256 tokens; 2 optimizer steps. */
+    const char *students[] = {"scratch", "prune_ce", "prune_kd", "random_kd", "depth_kd"};
+    for (int i = 0; i < 5; i++) {
+        char t[128];
+        snprintf(t, sizeof t, "arms/%s/eval", students[i]);
+        assert_int_equal(rows_of(log, t), 3);
+        snprintf(t, sizeof t, "arms/%s/train", students[i]);
+        assert_int_equal(rows_of(log, t), 2);
+    }
+    assert_int_equal(rows_of(log, "arms/teacher/train"), 8); /* 1024 tokens / (4 x 32) */
+    double *kd;
+    int64_t n;
+    assert_int_equal(hx_h5log_read_column(log, "arms/prune_kd/train", "loss_kd", &kd, &n), HX_OK);
+    assert_true(kd[0] > 0 && kd[0] < 1.0); /* a pruned student starts close to its teacher */
+    free(kd);
+    /* importance/ and prune/ beside the arms. */
+    int64_t dims[8];
+    int nd;
+    double *a;
+    assert_int_equal(hx_h5log_read_array(log, "importance/head", HX_H5_F64, (void **)&a, &nd, dims), HX_OK);
+    assert_true(nd == 2 && dims[0] == 4 && dims[1] == 4);
+    free(a);
+    assert_int_equal(hx_h5log_read_array(log, "prune/prune_ce/keep_heads", HX_H5_F64, (void **)&a, &nd, dims), HX_OK);
+    assert_true(nd == 2 && dims[0] == 4 && dims[1] == 2);
+    for (int l = 0; l < 4; l++) /* one query head kept in each KV group of 2 */
+        for (int g = 0; g < 2; g++) assert_int_equal((int)a[l * 2 + g] / 2, g);
+    free(a);
+    assert_int_equal(hx_h5log_read_array(log, "prune/depth_kd/keep_layers", HX_H5_F64, (void **)&a, &nd, dims), HX_OK);
+    assert_int_equal(dims[0], 2);
+    free(a);
+    char *s = NULL;
+    const char *attrs[] = {"manifest_sha256", "git_commit", "start_time", "end_time", "hdf5_version"};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(hx_h5log_get_attr_str(log, "/", attrs[i], &s), HX_OK);
+        assert_true(strlen(s) > 0);
+        free(s);
+    }
+    assert_int_equal(hx_h5log_get_attr_str(log, "arms/prune_kd", "kd_loss", &s), HX_OK);
+    assert_string_equal(s, "forward_kl");
+    free(s);
+    hx_h5log_close(log);
+
+    /* summary.md and the figures. */
+    char path[256], *text;
+    size_t len;
+    snprintf(path, sizeof path, "%s/tiny/summary.md", out);
+    assert_int_equal(hx_read_file(path, &text, &len), HX_OK);
+    for (int i = 0; i < 5; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "| %s | %s |", students[i], students[i]);
+        assert_non_null(strstr(text, row));
+    }
+    assert_non_null(strstr(text, "Paper's ordering"));
+    free(text);
+    const char *figs[] = {"val_loss_vs_tokens", "accuracy_vs_tokens", "importance_heads", "importance_layers",
+                          "final_val_loss"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/tiny/plots/%s.png", out, figs[i]);
+        assert_file_magic(path, "PNG");
+        snprintf(path, sizeof path, "%s/tiny/plots/%s.pdf", out, figs[i]);
+        assert_file_magic(path, "%PDF");
+        snprintf(path, sizeof path, "%s/tiny/plots/%s.svg", out, figs[i]);
+        assert_int_equal(hx_read_file(path, &text, &len), HX_OK);
+        assert_non_null(strstr(text, "<svg"));
+        free(text);
+    }
+
+    /* The results are not overwritten without --resume; --resume finds every arm done. */
+    assert_int_equal(run("run tests/fixtures/pipeline/tiny.yaml", buf, sizeof buf), 1);
+    assert_non_null(strstr(buf, "use --resume"));
+    assert_int_equal(run("run tests/fixtures/pipeline/tiny.yaml --resume", buf, sizeof buf), 0);
+    assert_non_null(strstr(buf, "prune_kd: already trained (256 tokens)"));
+    assert_non_null(strstr(buf, "data: train shards reused"));
+
+    /* `harness plot` redraws the figures from the HDF5 file alone. */
+    snprintf(path, sizeof path, "%s/tiny/plots", out);
+    assert_int_equal(hx_rm_rf(path), HX_OK);
+    snprintf(path, sizeof path, "plot %s/tiny", out);
+    assert_int_equal(run(path, buf, sizeof buf), 0);
+    snprintf(path, sizeof path, "%s/tiny/plots/val_loss_vs_tokens.png", out);
+    assert_file_magic(path, "PNG");
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(out, sizeof out, "/tmp/hx_pipeline_XXXXXX");
+    return mkdtemp(out) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return hx_rm_rf(out) == HX_OK ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_run_tiny_pipeline)};
+    return cmocka_run_group_tests_name("pipeline", tests, setup, teardown);
+}
