@@ -11,6 +11,7 @@
 #include "eval/eval_cmds.h"
 #include "eval/evaluate.h"
 #include "model/weights.h"
+#include "train/trainer.h"
 
 #include <hdf5.h>
 #include <jansson.h>
@@ -191,6 +192,55 @@ static void test_eval_hook(void **state)
     assert_int_equal(hx_eval_hook_fn(&h, &model, 0, cols, v, 9), HX_EINVAL);
     assert_non_null(strstr(hx_errmsg(), "do not fit"));
     hx_eval_hook_free(&h);
+}
+
+/* The hook inside hx_train: every eval row of arms/<arm>/eval gets the task
+ * columns; the row at tokens 0 (the initial model) equals evaluate(). */
+static void test_hook_in_trainer(void **state)
+{
+    (void)state;
+    char shards[128], log_path[128];
+    snprintf(shards, sizeof shards, "%s/shards", tmpdir); /* written by test_perplexity_texts_and_shards */
+    snprintf(log_path, sizeof log_path, "%s/train.h5", tmpdir);
+    hx_eval_task t[5];
+    fixture_tasks(t);
+    hx_eval_config ec = {0};
+    ec.tasks = t + 2; /* winogrande, piqa */
+    ec.n_tasks = 2;
+    hx_eval_hook h;
+    assert_int_equal(hx_eval_hook_init(&h, &ec, tok), HX_OK);
+    hx_train_config c = hx_train_defaults();
+    c.init_from = FIX "model";
+    c.train_data = c.val_data = shards;
+    c.seq_len = 8;
+    c.token_budget = 16;
+    c.eval_every_tokens = 8;
+    c.eval_batches = 1;
+    c.schedule.peak_lr = 1e-2;
+    c.log_path = log_path;
+    c.arm = "hooked";
+    c.quiet = 1;
+    c.eval_hook = hx_eval_hook_fn;
+    c.eval_hook_ctx = &h;
+    hx_train_result tr;
+    assert_int_equal(hx_train(&c, &tr), HX_OK);
+    hx_eval_hook_free(&h);
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(log_path, HX_H5LOG_APPEND, &log), HX_OK);
+    double *acc, *tokens;
+    int64_t n, n2;
+    assert_int_equal(hx_h5log_read_column(log, "arms/hooked/eval", "piqa.acc", &acc, &n), HX_OK);
+    assert_int_equal(hx_h5log_read_column(log, "arms/hooked/eval", "tokens", &tokens, &n2), HX_OK);
+    assert_int_equal(n, 3); /* tokens 0, 8, 16 */
+    assert_int_equal(n2, 3);
+    assert_true(tokens[0] == 0 && tokens[2] == 16);
+    assert_true(acc[0] == ref_metric("piqa", "acc"));
+    free(acc);
+    free(tokens);
+    assert_int_equal(hx_h5log_read_column(log, "arms/hooked/eval", "winogrande.acc_norm", &acc, &n), HX_OK);
+    assert_true(acc[0] == ref_metric("winogrande", "acc_norm"));
+    free(acc);
+    hx_h5log_close(log);
 }
 
 static int64_t attr_int(const char *file, const char *obj, const char *name)
@@ -374,7 +424,8 @@ int main(void)
     hx_set_threads(2);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tasks_match_reference), cmocka_unit_test(test_perplexity_texts_and_shards),
-        cmocka_unit_test(test_eval_hook),             cmocka_unit_test(test_cli_table_and_log),
+        cmocka_unit_test(test_eval_hook),             cmocka_unit_test(test_hook_in_trainer),
+        cmocka_unit_test(test_cli_table_and_log),
         cmocka_unit_test(test_task_specs),
     };
     return cmocka_run_group_tests_name("evaluate", tests, setup, teardown);
