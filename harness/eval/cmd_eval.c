@@ -97,7 +97,7 @@ int hx_eval_parse_task(char *buf, hx_eval_task *t)
 static void print_table(const hx_eval_result *r, const hx_eval_config *c, const hx_model *m, const char *tok_path)
 {
     if (r->n_tasks > 0) {
-        printf("%-20s %6s  %-17s  %-17s  %-17s\n", "task", "n", "acc", "acc_norm", "acc_bytes");
+        printf("%-20s %6s  %-15s  %-15s  %-15s\n", "task", "n", "acc", "acc_norm", "acc_bytes");
         for (int i = 0; i < r->n_tasks; i++) {
             const hx_eval_task_result *t = &r->tasks[i];
             printf("%-20s %6ld  %.4f ± %.4f  %.4f ± %.4f  %.4f ± %.4f\n", t->name, t->n, t->acc, t->acc_stderr,
