@@ -4,6 +4,7 @@
 set -u
 build=${1:-build}; harness=${2:-bin/harness}
 export HX_THREADS=${HX_THREADS:-2}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}  # idle OpenMP threads must not steal cores from OpenBLAS
 export HX_HARNESS=$harness
 passed=0; failed=0; failed_names=()
 for t in "$build"/tests/test_*; do

@@ -99,6 +99,15 @@ static void test_run_tiny_pipeline(void **state)
         assert_true(strlen(s) > 0);
         free(s);
     }
+    /* Task accuracy at every eval point, with its settings recorded. */
+    double *acc;
+    assert_int_equal(hx_h5log_read_column(log, "arms/prune_kd/eval", "corpus_mc.acc_norm", &acc, &n), HX_OK);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++) assert_true(acc[i] >= 0.0 && acc[i] <= 1.0 && acc[i] * 8 == (int)(acc[i] * 8));
+    free(acc);
+    assert_int_equal(hx_h5log_get_attr_str(log, "arms/prune_kd/eval", "corpus_mc.sha256", &s), HX_OK);
+    assert_int_equal(strlen(s), 64);
+    free(s);
     assert_int_equal(hx_h5log_get_attr_str(log, "arms/prune_kd", "kd_loss", &s), HX_OK);
     assert_string_equal(s, "forward_kl");
     free(s);
@@ -115,6 +124,7 @@ static void test_run_tiny_pipeline(void **state)
         assert_non_null(strstr(text, row));
     }
     assert_non_null(strstr(text, "Paper's ordering"));
+    assert_non_null(strstr(text, "corpus_mc acc_norm"));
     free(text);
     const char *figs[] = {"val_loss_vs_tokens", "accuracy_vs_tokens", "importance_heads", "importance_layers",
                           "final_val_loss"};

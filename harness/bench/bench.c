@@ -10,6 +10,8 @@
 
 static const hx_bench_suite suites[] = {
     {"engine", hx_bench_engine, "fp32 CPU engine: sgemm peak and one training step of the mini model"},
+    {"trainer", hx_bench_trainer_suite, "trainer tokens/s (AdamW, sampler, HDF5 rows) next to bare steps"},
+    {"tokenizer", hx_bench_tokenizer_suite, "BPE encode MB/s on the embedded corpus next to HF tokenizers"},
     {"eval", hx_bench_eval, "multiple-choice scoring of the mini model: items/s vs choices and context length"},
     {NULL, NULL, NULL},
 };

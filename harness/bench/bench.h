@@ -4,6 +4,8 @@
 #ifndef HX_BENCH_BENCH_H
 #define HX_BENCH_BENCH_H
 
+#include "model/config.h"
+
 #include <jansson.h>
 
 /* Options shared by all suites. */
@@ -43,6 +45,27 @@ typedef struct {
  *                    4 KV heads, head_dim 32, intermediate 768, vocab 2048,
  *                    seq 256, batch 8 */
 int hx_bench_engine(json_t *out, const hx_bench_opts *opts);
+
+/* The mini configuration above (hidden 256, 6 layers, 8/4 heads, head_dim 32,
+ * intermediate 768, vocab 2048), shared by the suites. */
+hx_config hx_bench_mini_config(void);
+
+/* Median seconds of `steps` bare training steps (forward, cross-entropy,
+ * backward into zeroed gradients; one warm-up step first) of a random model
+ * of config `cfg` on B x T random tokens. Errors: HX_ENOMEM. */
+int hx_bench_step_seconds(const hx_config *cfg, int B, int T, int steps, int quiet, double *median);
+
+/* Data and trainer suites (bench_pipeline.c).
+ * tokenizer: single-thread encode MB/s of data/tokenizer.json on the embedded
+ *   train split's text, HF `tokenizers` on the same text and thread count when
+ *   Python has it (tools/bench_tokenizers.py), and their ratio.
+ * trainer: per-step tokens/s of hx_train (sampler, forward, backward,
+ *   gradient reduction, clipping, AdamW; the median over steps 2.., from its
+ *   HDF5 log) on the mini configuration next to bare training steps, the
+ *   overhead 1 - trainer / bare, and the whole run's tokens/s (setup, first
+ *   step and the HDF5 rows included). */
+int hx_bench_tokenizer_suite(json_t *out, const hx_bench_opts *opts);
+int hx_bench_trainer_suite(json_t *out, const hx_bench_opts *opts);
 
 /* Evaluation suite (bench_eval.c): multiple-choice scoring with
  * hx_loglik_tokens (tokenizer-free: random token contexts shared by the

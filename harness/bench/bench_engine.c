@@ -17,7 +17,7 @@
 
 enum { MINI_BATCH = 8, MINI_SEQ = 256, SGEMM_N = 2048 };
 
-static hx_config mini_config(void)
+hx_config hx_bench_mini_config(void)
 {
     hx_config c = {0};
     snprintf(c.model_type, sizeof c.model_type, "llama");
@@ -75,61 +75,40 @@ static double sgemm_gflops(int reps)
     return best;
 }
 
-int hx_bench_engine(json_t *out, const hx_bench_opts *o)
+int hx_bench_step_seconds(const hx_config *cfg, int B, int T, int steps, int quiet, double *median)
 {
-    hx_config cfg = mini_config();
-    const int B = MINI_BATCH, T = MINI_SEQ, N = B * T;
+    const int N = B * T;
     hx_model m, g;
     hx_workspace ws;
-    HX_TRY(hx_model_alloc(&m, &cfg));
-    int rc = hx_model_alloc(&g, &cfg);
+    HX_TRY(hx_model_alloc(&m, cfg));
+    int rc = hx_model_alloc(&g, cfg);
     if (rc < 0) {
         hx_model_free(&m);
         return rc;
     }
-    rc = hx_workspace_alloc(&ws, &cfg, B, T, HX_WS_TRAIN);
+    rc = hx_workspace_alloc(&ws, cfg, B, T, HX_WS_TRAIN);
     int32_t *ids = hx_malloc(sizeof(int32_t) * N), *tg = hx_malloc(sizeof(int32_t) * N);
-    double *times = hx_malloc(sizeof(double) * (size_t)o->steps);
+    double *times = hx_malloc(sizeof(double) * (size_t)steps);
     if (rc == HX_OK && (!ids || !tg || !times)) rc = HX_ENOMEM;
     if (rc == HX_OK) rc = hx_model_init_random(&m, 1);
     if (rc == HX_OK) {
-        if (!o->quiet) fprintf(stderr, "bench engine: sgemm %d^3 on %d threads\n", SGEMM_N, hx_threads());
-        double peak = sgemm_gflops(o->steps);
         hx_rng r;
         hx_rng_seed(&r, 2);
-        for (int i = 0; i < N; i++) ids[i] = (int32_t)hx_rng_below(&r, (uint64_t)cfg.vocab_size);
+        for (int i = 0; i < N; i++) ids[i] = (int32_t)hx_rng_below(&r, (uint64_t)cfg->vocab_size);
         long count = hx_shift_labels(tg, ids, B, T, HX_IGNORE_INDEX);
-        for (int k = 0; k <= o->steps && rc == HX_OK; k++) { /* k = 0 warms up */
+        for (int k = 0; k <= steps && rc == HX_OK; k++) { /* k = 0 warms up */
             double t0 = hx_now(), loss;
             memset(g.data, 0, sizeof(float) * g.n_floats);
             rc = hx_forward(&m, &ws, ids, NULL);
             if (rc == HX_OK)
-                rc = hx_cross_entropy(ws.logits, tg, N, cfg.vocab_size, HX_IGNORE_INDEX, (double)count, ws.logits, &loss);
+                rc = hx_cross_entropy(ws.logits, tg, N, cfg->vocab_size, HX_IGNORE_INDEX, (double)count, ws.logits, &loss);
             if (rc == HX_OK) rc = hx_backward(&m, &ws, ws.logits, &g);
             if (k > 0) times[k - 1] = hx_now() - t0;
-            if (!o->quiet) fprintf(stderr, "bench engine: step %d/%d %.3f s\n", k, o->steps, hx_now() - t0);
+            if (!quiet) fprintf(stderr, "bench: training step %d/%d %.3f s\n", k, steps, hx_now() - t0);
         }
         if (rc == HX_OK) {
-            qsort(times, (size_t)o->steps, sizeof(double), cmp_double);
-            double sec = times[o->steps / 2], flops = 3 * forward_flops(&cfg, B, T);
-            json_t *c = json_object();
-            json_object_set_new(c, "hidden_size", json_integer(cfg.hidden_size));
-            json_object_set_new(c, "num_hidden_layers", json_integer(cfg.num_hidden_layers));
-            json_object_set_new(c, "num_attention_heads", json_integer(cfg.num_attention_heads));
-            json_object_set_new(c, "num_key_value_heads", json_integer(cfg.num_key_value_heads));
-            json_object_set_new(c, "head_dim", json_integer(cfg.head_dim));
-            json_object_set_new(c, "intermediate_size", json_integer(cfg.intermediate_size));
-            json_object_set_new(c, "vocab_size", json_integer(cfg.vocab_size));
-            json_object_set_new(c, "seq", json_integer(T));
-            json_object_set_new(c, "batch", json_integer(B));
-            json_object_set_new(out, "config", c);
-            json_object_set_new(out, "threads", json_integer(hx_threads()));
-            json_object_set_new(out, "sgemm_gflops", json_real(peak));
-            json_object_set_new(out, "step_seconds", json_real(sec));
-            json_object_set_new(out, "step_flops", json_real(flops));
-            json_object_set_new(out, "step_gflops", json_real(flops / sec / 1e9));
-            json_object_set_new(out, "step_tokens_per_s", json_real(N / sec));
-            json_object_set_new(out, "step_efficiency", json_real(peak > 0 ? flops / sec / 1e9 / peak : 0));
+            qsort(times, (size_t)steps, sizeof(double), cmp_double);
+            *median = times[steps / 2];
         }
     }
     free(ids), free(tg), free(times);
@@ -137,4 +116,33 @@ int hx_bench_engine(json_t *out, const hx_bench_opts *o)
     hx_model_free(&m);
     hx_model_free(&g);
     return rc;
+}
+
+int hx_bench_engine(json_t *out, const hx_bench_opts *o)
+{
+    hx_config cfg = hx_bench_mini_config();
+    const int B = MINI_BATCH, T = MINI_SEQ, N = B * T;
+    if (!o->quiet) fprintf(stderr, "bench engine: sgemm %d^3 on %d threads\n", SGEMM_N, hx_threads());
+    double peak = sgemm_gflops(o->steps), sec = 0;
+    HX_TRY(hx_bench_step_seconds(&cfg, B, T, o->steps, o->quiet, &sec));
+    double flops = 3 * forward_flops(&cfg, B, T);
+    json_t *c = json_object();
+    json_object_set_new(c, "hidden_size", json_integer(cfg.hidden_size));
+    json_object_set_new(c, "num_hidden_layers", json_integer(cfg.num_hidden_layers));
+    json_object_set_new(c, "num_attention_heads", json_integer(cfg.num_attention_heads));
+    json_object_set_new(c, "num_key_value_heads", json_integer(cfg.num_key_value_heads));
+    json_object_set_new(c, "head_dim", json_integer(cfg.head_dim));
+    json_object_set_new(c, "intermediate_size", json_integer(cfg.intermediate_size));
+    json_object_set_new(c, "vocab_size", json_integer(cfg.vocab_size));
+    json_object_set_new(c, "seq", json_integer(T));
+    json_object_set_new(c, "batch", json_integer(B));
+    json_object_set_new(out, "config", c);
+    json_object_set_new(out, "threads", json_integer(hx_threads()));
+    json_object_set_new(out, "sgemm_gflops", json_real(peak));
+    json_object_set_new(out, "step_seconds", json_real(sec));
+    json_object_set_new(out, "step_flops", json_real(flops));
+    json_object_set_new(out, "step_gflops", json_real(flops / sec / 1e9));
+    json_object_set_new(out, "step_tokens_per_s", json_real(N / sec));
+    json_object_set_new(out, "step_efficiency", json_real(peak > 0 ? flops / sec / 1e9 / peak : 0));
+    return HX_OK;
 }

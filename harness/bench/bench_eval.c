@@ -16,24 +16,6 @@
 
 enum { CONT = 8, BATCH = 8, TOKENS_PER_RUN = 2048 };
 
-static hx_config mini_eval_config(void)
-{
-    hx_config c = {0};
-    snprintf(c.model_type, sizeof c.model_type, "llama");
-    c.vocab_size = 2048;
-    c.hidden_size = 256;
-    c.intermediate_size = 768;
-    c.num_hidden_layers = 6;
-    c.num_attention_heads = 8;
-    c.num_key_value_heads = 4;
-    c.head_dim = 32;
-    c.max_position_embeddings = 1024;
-    c.rms_norm_eps = 1e-5f;
-    c.rope_theta = 10000.0;
-    c.bos_token_id = c.eos_token_id = -1;
-    return c;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -80,7 +62,8 @@ static int measure(const hx_model *m, int ctx, int choices, int steps, double *i
 
 int hx_bench_eval(json_t *out, const hx_bench_opts *opts)
 {
-    hx_config cfg = mini_eval_config();
+    hx_config cfg = hx_bench_mini_config();
+    cfg.max_position_embeddings = 1024; /* room for 512-token contexts */
     hx_model m;
     HX_TRY(hx_model_alloc(&m, &cfg));
     int rc = hx_model_init_random(&m, 1);

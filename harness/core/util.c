@@ -36,8 +36,6 @@ void hx_set_threads(int n)
 
 void hx_threads_init(void)
 {
-    /* Must be set before the OpenMP runtime starts its threads. */
-    setenv("OMP_WAIT_POLICY", "passive", 0);
     const char *env = getenv("HX_THREADS");
     int n = env ? atoi(env) : (int)sysconf(_SC_NPROCESSORS_ONLN);
     hx_set_threads(n);

@@ -11,9 +11,11 @@
 double hx_now(void);
 
 /* Number of threads used for non-GEMM ops (OpenMP) and set for OpenBLAS.
- * hx_threads_init() reads HX_THREADS (default: all online cores), applies it
- * to both OpenMP and OpenBLAS, and makes idle OpenMP threads wait passively
- * so they do not steal cores from OpenBLAS. Call once at start-up. */
+ * hx_threads_init() reads HX_THREADS (default: all online cores) and applies
+ * it to both OpenMP and OpenBLAS. Call once at start-up. (Idle OpenMP threads
+ * must wait passively so they do not steal cores from OpenBLAS: libgomp reads
+ * OMP_WAIT_POLICY before main, so bin/harness sets it and re-executes itself,
+ * and tests/run-tests.sh exports it.) */
 void hx_threads_init(void);
 int hx_threads(void);
 void hx_set_threads(int n);

@@ -8,6 +8,7 @@
 #include "data/batch.h"
 #include "data/data_cmds.h"
 #include "data/tokenizer.h"
+#include "eval/evaluate.h"
 #include "exp/h5log.h"
 #include "exp/report.h"
 #include "exp/summary.h"
@@ -39,6 +40,11 @@ typedef struct {
     char *train, *val, *calib; /* token shard specs */
     char teacher_dir[700];     /* HF directory of the teacher */
     hx_model teacher;
+    hx_tokenizer *tok;
+    hx_eval_task *tasks;       /* the manifest's eval tasks (evaluate.h) */
+    hx_eval_config eval_cfg;
+    hx_eval_hook hook;         /* task metrics at every eval point */
+    int has_hook;
     int n_imp;                 /* importance passes done */
     struct {
         hx_importance_spec spec;
@@ -139,16 +145,51 @@ static int shards_for(runner *r, const char *const *files, int n, const char *wh
 static int prepare_data(runner *r)
 {
     const hx_data_spec *d = &r->m->data;
-    hx_tokenizer *tok;
-    HX_TRY(hx_tokenizer_load(d->tokenizer, &tok));
+    HX_TRY(hx_tokenizer_load(d->tokenizer, &r->tok));
     snprintf(r->tokenizer, sizeof r->tokenizer, "%s", d->tokenizer);
-    snprintf(r->tok_sha, sizeof r->tok_sha, "%s", hx_tokenizer_sha256(tok));
-    hx_tokenizer_free(tok);
+    snprintf(r->tok_sha, sizeof r->tok_sha, "%s", hx_tokenizer_sha256(r->tok));
     HX_TRY(shards_for(r, d->train, d->n_train, "train", &r->train));
     HX_TRY(shards_for(r, d->validation, d->n_validation, "validation", &r->val));
     if (d->n_calibration > 0) return shards_for(r, d->calibration, d->n_calibration, "calibration", &r->calib);
     r->calib = strdup(r->train);
     return r->calib ? HX_OK : HX_ERR(HX_ENOMEM, "out of memory");
+}
+
+/* ---- evaluation tasks ---- */
+
+/* The manifest's multiple-choice tasks as an evaluator hook: the layout comes
+ * from the task name (hellaswag, arc_easy, ..., mmlu), anything else is the
+ * generic {context, choices, gold} layout (e.g. data/corpus-mc.jsonl). */
+static int prepare_eval(runner *r)
+{
+    const hx_eval_spec *e = &r->m->eval;
+    if (e->n_tasks == 0) return HX_OK;
+    r->tasks = hx_calloc((size_t)e->n_tasks, sizeof *r->tasks);
+    if (!r->tasks) return HX_ENOMEM;
+    for (int i = 0; i < e->n_tasks; i++) {
+        const hx_task_spec *t = &e->tasks[i];
+        int kind = hx_task_kind_parse(t->name);
+        r->tasks[i] = (hx_eval_task){.name = t->name, .kind = kind < 0 ? HX_TASK_GENERIC : (hx_task_kind)kind,
+                                     .path = t->path, .n_shot = t->n_shot, .limit = t->limit, .seed = r->m->seed,
+                                     .ll = {.add_bos = 1, .max_length = 0, .batch = 8}};
+    }
+    r->eval_cfg = (hx_eval_config){.tasks = r->tasks, .n_tasks = e->n_tasks};
+    HX_TRY(hx_eval_hook_init(&r->hook, &r->eval_cfg, r->tok));
+    r->has_hook = 1;
+    return HX_OK;
+}
+
+/* Records the eval settings on arms/<arm>/eval. */
+static int log_eval_settings(runner *r, const char *arm, const hx_config *cfg)
+{
+    if (!r->has_hook) return HX_OK;
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    char obj[200];
+    snprintf(obj, sizeof obj, "arms/%s/eval", arm);
+    int rc = hx_eval_log_settings(log, obj, r->hook.ev, cfg);
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
 }
 
 /* ---- training runs ---- */
@@ -161,7 +202,7 @@ static int eval_batches(const runner *r, int micro_batch)
 }
 
 /* Fills the trainer settings shared by the teacher and every arm. */
-static hx_train_config train_config(const runner *r, const hx_train_spec *s, uint64_t seed, const char *arm,
+static hx_train_config train_config(runner *r, const hx_train_spec *s, uint64_t seed, const char *arm,
                                     const char *ckpt_dir)
 {
     hx_train_config c = hx_train_defaults();
@@ -192,6 +233,10 @@ static hx_train_config train_config(const runner *r, const hx_train_spec *s, uin
     c.arm = arm;
     c.manifest_text = r->m->text;
     c.quiet = r->o->quiet;
+    if (r->has_hook) {
+        c.eval_hook = hx_eval_hook_fn;
+        c.eval_hook_ctx = (void *)&r->hook;
+    }
     return c;
 }
 
@@ -251,6 +296,7 @@ static int prepare_teacher(runner *r)
         hx_train_config c = train_config(r, &t->train, r->m->seed, "teacher", root);
         c.model = r->plan->teacher;
         c.keep_last = 1;
+        HX_TRY(log_eval_settings(r, "teacher", &c.model));
         int rc = train_to_budget("teacher", &c, r->teacher_dir, sizeof r->teacher_dir);
         free(root);
         HX_TRY(rc);
@@ -435,9 +481,11 @@ static int run_teacher_arm(runner *r, const hx_arm *arm)
                 hx_workspace_free(&ws);
             }
             int64_t tokens = r->m->teacher.trained ? r->m->teacher.train.tokens : 0;
-            const char *cols[] = {"step", "tokens", "val_loss", "perplexity"};
-            double v[] = {0, (double)tokens, loss, exp(loss)};
-            if (rc == HX_OK) rc = hx_h5log_append(log, table, cols, v, 4);
+            const char *cols[64] = {"step", "tokens", "val_loss", "perplexity"};
+            double v[64] = {0, (double)tokens, loss, exp(loss)};
+            int extra = rc == HX_OK && r->has_hook ? hx_eval_hook_fn(&r->hook, &r->teacher, tokens, cols + 4, v + 4, 60) : 0;
+            if (extra < 0) rc = extra;
+            if (rc == HX_OK) rc = hx_h5log_append(log, table, cols, v, 4 + extra);
             if (rc == HX_OK) printf("%s: val loss %.4f\n", arm->name, loss);
             free(x);
             free(y);
@@ -470,7 +518,10 @@ static int arm_attrs(runner *r, const hx_arm_plan *ap, const char *init)
 static int run_arm(runner *r, const hx_arm_plan *ap)
 {
     const hx_arm *arm = ap->arm;
-    if (arm->kind == HX_ARM_TEACHER) return run_teacher_arm(r, arm);
+    if (arm->kind == HX_ARM_TEACHER) {
+        HX_TRY(log_eval_settings(r, arm->name, &r->teacher.cfg));
+        return run_teacher_arm(r, arm);
+    }
     char student[700] = "", final[800];
     if (arm->kind != HX_ARM_SCRATCH) HX_TRY(make_student(r, arm, student, sizeof student));
     char *root = xfmt("%s/checkpoints/%s", r->dir, arm->name);
@@ -485,6 +536,7 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
         c.kd_reverse = arm->kd.reverse_kl;
     }
     int rc = arm_attrs(r, ap, arm->kind == HX_ARM_SCRATCH ? "random" : student);
+    if (rc == HX_OK) rc = log_eval_settings(r, arm->name, &ap->student);
     if (rc == HX_OK) rc = train_to_budget(arm->name, &c, final, sizeof final);
     free(root);
     return rc;
@@ -528,6 +580,9 @@ static void runner_free(runner *r)
 {
     for (int i = 0; i < r->n_imp; i++) hx_importance_free(&r->imp[i].result);
     hx_model_free(&r->teacher);
+    if (r->has_hook) hx_eval_hook_free(&r->hook);
+    free(r->tasks);
+    hx_tokenizer_free(r->tok);
     free(r->train);
     free(r->val);
     free(r->calib);
@@ -562,6 +617,7 @@ int hx_run(const hx_plan *plan, const hx_run_opts *o)
     int rc = check_supported(plan);
     if (rc == HX_OK) rc = open_results(&r);
     if (rc == HX_OK) rc = prepare_data(&r);
+    if (rc == HX_OK) rc = prepare_eval(&r);
     if (rc == HX_OK) rc = prepare_teacher(&r);
     for (int i = 0; rc == HX_OK && i < plan->n_arms; i++) rc = run_arm(&r, &plan->arms[i]);
     if (rc == HX_OK) {
