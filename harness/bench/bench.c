@@ -3,6 +3,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "minitron/bench_minitron.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 static const hx_bench_suite suites[] = {
     {"engine", hx_bench_engine, "fp32 CPU engine: sgemm peak and one training step of the mini model"},
+    {"importance", hx_bench_importance, "importance pass (width; depth separately) vs plain forward passes, mini model"},
+    {"kd", hx_bench_kd, "KD step vs student fwd+bwd plus teacher forward (pruned student, mini teacher)"},
     {NULL, NULL, NULL},
 };
 

@@ -44,6 +44,11 @@ typedef struct {
  *                    seq 256, batch 8 */
 int hx_bench_engine(json_t *out, const hx_bench_opts *opts);
 
+/* The mini configuration of the suites (hidden 256, 6 layers, 8/4 heads,
+ * head_dim 32, intermediate 768, vocab 2048, max positions 256). */
+#include "model/config.h"
+hx_config hx_bench_mini_config(void);
+
 /* CLI: harness bench [--suite NAME]... [--json] [--steps N]. Prints a
  * line per measurement, or with --json one object {suite: {key: value}}. */
 int hx_cmd_bench(int argc, char **argv);

@@ -17,7 +17,7 @@
 
 enum { MINI_BATCH = 8, MINI_SEQ = 256, SGEMM_N = 2048 };
 
-static hx_config mini_config(void)
+hx_config hx_bench_mini_config(void)
 {
     hx_config c = {0};
     snprintf(c.model_type, sizeof c.model_type, "llama");
@@ -77,7 +77,7 @@ static double sgemm_gflops(int reps)
 
 int hx_bench_engine(json_t *out, const hx_bench_opts *o)
 {
-    hx_config cfg = mini_config();
+    hx_config cfg = hx_bench_mini_config();
     const int B = MINI_BATCH, T = MINI_SEQ, N = B * T;
     hx_model m, g;
     hx_workspace ws;
