@@ -3,6 +3,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "minitron/bench_minitron.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@ static const hx_bench_suite suites[] = {
     {"trainer", hx_bench_trainer_suite, "trainer tokens/s (AdamW, sampler, HDF5 rows) next to bare steps"},
     {"tokenizer", hx_bench_tokenizer_suite, "BPE encode MB/s on the embedded corpus next to HF tokenizers"},
     {"eval", hx_bench_eval, "multiple-choice scoring of the mini model: items/s vs choices and context length"},
+    {"importance", hx_bench_importance, "importance pass (width; depth separately) vs plain forward passes, mini model"},
+    {"kd", hx_bench_kd, "KD step vs student fwd+bwd plus teacher forward (pruned student, mini teacher)"},
     {NULL, NULL, NULL},
 };
 

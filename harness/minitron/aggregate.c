@@ -4,6 +4,7 @@
 #include "core/err.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,9 @@ int hx_agg_init(hx_agg_acc *a, int width, hx_agg batch, hx_agg seq)
     a->width = width;
     a->s1 = hx_calloc((size_t)width, sizeof(double));
     a->s2 = hx_calloc((size_t)width, sizeof(double));
-    if (!a->s1 || !a->s2) {
+    a->t1 = hx_calloc((size_t)width, sizeof(double));
+    a->t2 = hx_calloc((size_t)width, sizeof(double));
+    if (!a->s1 || !a->s2 || !a->t1 || !a->t2) {
         hx_agg_free(a);
         return HX_ENOMEM;
     }
@@ -40,6 +43,8 @@ void hx_agg_free(hx_agg_acc *a)
 {
     free(a->s1);
     free(a->s2);
+    free(a->t1);
+    free(a->t2);
     memset(a, 0, sizeof *a);
 }
 
@@ -59,17 +64,33 @@ static double reduce(hx_agg f, double n, double s1, double s2)
 
 void hx_agg_add_sample(hx_agg_acc *a, const float *x, int T, int ld)
 {
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < a->width; c++) {
-        double s1 = 0, s2 = 0;
+    int W = a->width, absval = a->seq == HX_AGG_MEAN, babs = a->batch == HX_AGG_MEAN;
+#pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int c0 = (int)((long)W * id / nt), c1 = (int)((long)W * (id + 1) / nt);
+        double *p1 = a->t1, *p2 = a->t2;
+        for (int c = c0; c < c1; c++) p1[c] = p2[c] = 0;
         for (int t = 0; t < T; t++) {
-            double v = x[(size_t)t * ld + c];
-            s1 += a->seq == HX_AGG_MEAN ? fabs(v) : v;
-            s2 += v * v;
+            const float *row = x + (size_t)t * ld;
+            if (absval)
+                for (int c = c0; c < c1; c++) {
+                    double v = row[c];
+                    p1[c] += fabs(v);
+                    p2[c] += v * v;
+                }
+            else
+                for (int c = c0; c < c1; c++) {
+                    double v = row[c];
+                    p1[c] += v;
+                    p2[c] += v * v;
+                }
         }
-        double v = reduce(a->seq, T, s1, s2);
-        a->s1[c] += a->batch == HX_AGG_MEAN ? fabs(v) : v;
-        a->s2[c] += v * v;
+        for (int c = c0; c < c1; c++) {
+            double v = reduce(a->seq, T, p1[c], p2[c]);
+            a->s1[c] += babs ? fabs(v) : v;
+            a->s2[c] += v * v;
+        }
     }
     a->samples++;
 }

@@ -19,6 +19,7 @@ typedef struct {
     int width;
     long samples;
     double *s1, *s2; /* running sums over samples of v and v^2 (v = seq-aggregated value) */
+    double *t1, *t2; /* scratch: one sample's per-channel sums over positions */
 } hx_agg_acc;
 
 /* Errors: HX_ENOMEM. The default of the paper is batch = L2, seq = mean. */
@@ -26,7 +27,9 @@ int hx_agg_init(hx_agg_acc *a, int width, hx_agg batch, hx_agg seq);
 void hx_agg_free(hx_agg_acc *a);
 
 /* Adds one calibration sample: x[t * ld + c] for t < T positions, c < width
- * channels (fp32 activations; accumulation in double). */
+ * channels (fp32 activations; accumulation in double). Rows are read in
+ * order (contiguous), each thread owning a block of channels; every channel
+ * sums its positions in order, so results do not depend on the thread count. */
 void hx_agg_add_sample(hx_agg_acc *a, const float *x, int T, int ld);
 
 /* Writes the batch-aggregated score of every channel to out[0..width). */

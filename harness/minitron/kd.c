@@ -8,15 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* log-softmax of z[0..V)/tau into out (double), returning nothing. */
-static void log_softmax(const float *z, int V, double tau, double *out)
+/* log-softmax of z[0..V)/tau into logp and its exponent (the softmax) into p,
+ * both double, with one exp per element. */
+static void log_softmax(const float *z, int V, double tau, double *logp, double *p)
 {
-    double mx = -INFINITY;
-    for (int v = 0; v < V; v++) mx = fmax(mx, (double)z[v] / tau);
+    double mx = -INFINITY, itau = 1.0 / tau;
+    for (int v = 0; v < V; v++) mx = fmax(mx, (double)z[v] * itau);
     double s = 0;
-    for (int v = 0; v < V; v++) s += exp((double)z[v] / tau - mx);
-    double lse = mx + log(s);
-    for (int v = 0; v < V; v++) out[v] = (double)z[v] / tau - lse;
+    for (int v = 0; v < V; v++) {
+        logp[v] = (double)z[v] * itau - mx;
+        p[v] = exp(logp[v]);
+        s += p[v];
+    }
+    double ls = log(s), is = 1.0 / s;
+    for (int v = 0; v < V; v++) {
+        logp[v] -= ls;
+        p[v] *= is;
+    }
 }
 
 double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int Vt, int N, const uint8_t *mask,
@@ -26,30 +34,34 @@ double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int
     double *tok = calloc((size_t)N, sizeof(double));
     if (!tok) return NAN;
     double inv = norm_count > 0 ? 1.0 / norm_count : 0.0;
-#pragma omp parallel
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
     {
-        double *ls = malloc(sizeof(double) * 2 * (size_t)V), *lt = ls ? ls + V : NULL;
+        /* per thread: log p_s, log p_t, p_s, p_t */
+        double *ls = malloc(sizeof(double) * 4 * (size_t)V), *lt = ls ? ls + V : NULL;
+        double *ps = ls ? ls + 2 * (size_t)V : NULL, *pt = ls ? ls + 3 * (size_t)V : NULL;
+        failed |= !ls;
 #pragma omp for schedule(static)
         for (int n = 0; n < N; n++) {
             float *g = dstudent ? dstudent + (size_t)n * Vs : NULL;
             if (g) memset(g, 0, sizeof(float) * (size_t)Vs);
             if (!ls || (mask && !mask[n]) || inv == 0.0) continue;
-            log_softmax(student + (size_t)n * Vs, V, tau, ls);
-            log_softmax(teacher + (size_t)n * Vt, V, tau, lt);
+            log_softmax(student + (size_t)n * Vs, V, tau, ls, ps);
+            log_softmax(teacher + (size_t)n * Vt, V, tau, lt, pt);
             double kl = 0;
             if (!reverse) {
-                for (int v = 0; v < V; v++) kl += exp(lt[v]) * (lt[v] - ls[v]);
+                for (int v = 0; v < V; v++) kl += pt[v] * (lt[v] - ls[v]);
             } else {
-                for (int v = 0; v < V; v++) kl += exp(ls[v]) * (ls[v] - lt[v]);
+                for (int v = 0; v < V; v++) kl += ps[v] * (ls[v] - lt[v]);
             }
             tok[n] = kl * tau * tau;
             if (!g) continue;
             /* d(tau^2 KL)/dz_s = tau * dKL/da with a = z_s / tau. */
             double c = tau * inv * scale;
-            for (int v = 0; v < V; v++) {
-                double ps = exp(ls[v]);
-                double d = reverse ? ps * (ls[v] - lt[v] - kl) : ps - exp(lt[v]);
-                g[v] = (float)(c * d);
+            if (!reverse) {
+                for (int v = 0; v < V; v++) g[v] = (float)(c * (ps[v] - pt[v]));
+            } else {
+                for (int v = 0; v < V; v++) g[v] = (float)(c * ps[v] * (ls[v] - lt[v] - kl));
             }
         }
         free(ls);
@@ -57,7 +69,7 @@ double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int
     double sum = 0;
     for (int n = 0; n < N; n++) sum += tok[n];
     free(tok);
-    return sum * inv;
+    return failed ? NAN : sum * inv;
 }
 
 double hx_kd_cosine_loss(const float *h_s, int ds, const float *W, const float *h_t, int dt, int N,

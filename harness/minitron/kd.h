@@ -21,7 +21,8 @@
  *   with `reverse`; p = softmax(z / tau); each token's divergence is scaled by
  *   tau^2 (Hinton et al. 2015, as ModelOpt's LogitsDistillationLoss) so gradient
  *   magnitudes do not shrink with tau.
- *   Returns sum over counted tokens / norm_count in nats (0 when norm_count == 0).
+ *   Returns sum over counted tokens / norm_count in nats (0 when norm_count == 0;
+ *   NAN on allocation failure). One exp per logit and distribution.
  *   dstudent [N, Vs] (NULL to skip) is overwritten with d(loss)/d(student) * scale.
  *   Deterministic for a fixed thread count. */
 double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int Vt, int N, const uint8_t *mask,
