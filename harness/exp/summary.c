@@ -74,6 +74,11 @@ int hx_write_summary(const char *h5, const char *dir, const hx_plan *plan, FILE 
         const hx_arm *a = plan->arms[i].arm;
         char table[200];
         snprintf(table, sizeof table, "arms/%s/eval", a->name);
+        int64_t rows = 0;
+        if (hx_h5log_rows(log, table, &rows) < 0 || rows == 0) { /* not run (yet) */
+            hx_clearerr();
+            continue;
+        }
         double loss = last_of(log, table, "val_loss"), tokens = last_of(log, table, "tokens");
         size_t params = a->kind == HX_ARM_TEACHER ? plan->teacher_params : plan->arms[i].student_params;
         add(&t, "| %s | %s | %.2fM |", a->name, hx_arm_kind_name(a->kind), params / 1e6);

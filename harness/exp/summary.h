@@ -7,7 +7,8 @@
 
 #include <stdio.h>
 
-/* Writes <dir>/summary.md from the arms of `plan` found in `h5`: kind,
+/* Writes <dir>/summary.md from the arms of `plan` that have eval rows in
+ * `h5` (arms not run yet are left out): kind,
  * parameters, trained tokens, validation loss and perplexity at the last eval
  * point, and `<task>.acc` / `<task>.acc_norm` columns of the manifest's eval
  * tasks when present; then the paper's expected ordering (NeurIPS 2024 T14:
