@@ -466,9 +466,20 @@ static int log_prune(runner *r, const char *group, const hx_prune_plan *p, int r
     return rc < 0 ? rc : rc2;
 }
 
+/* Width divisor for budget targets and iterative schedules: ModelOpt's
+ * HX_WIDTH_DIVISOR (64), halved while the teacher's hidden_size has fewer
+ * than 8 multiples of it, so mini-scale models (hidden 32..256) still get a
+ * grid of candidate widths; paper-scale models keep 64. */
+static int width_divisor(const hx_config *teacher)
+{
+    int d = HX_WIDTH_DIVISOR;
+    while (d > 1 && teacher->hidden_size / d < 8) d /= 2;
+    return d;
+}
+
 /* The arm's prune targets on the teacher: as written, or for
  * prune.param_budget the hidden_size/intermediate_size chosen by
- * hx_budget_targets (the other axes as written), printed and recorded as
+ * hx_budget_targets on the width_divisor grid (the other axes as written), printed and recorded as
  * attributes param_budget, budget_tolerance, budget_hidden_size and
  * budget_intermediate_size on prune/<arm> (by the caller, via *budget). */
 static int arm_targets(runner *r, const hx_arm *arm, hx_prune_targets *t, int *budget)
@@ -478,7 +489,8 @@ static int arm_targets(runner *r, const hx_arm *arm, hx_prune_targets *t, int *b
                             ps->num_hidden_layers, ps->drop_layers, ps->n_drop_layers};
     *budget = ps->param_budget > 0;
     if (!*budget) return HX_OK;
-    int rc = hx_budget_targets(&r->teacher.cfg, ps->param_budget, ps->budget_tolerance, HX_WIDTH_DIVISOR, t);
+    int rc = hx_budget_targets(&r->teacher.cfg, ps->param_budget, ps->budget_tolerance, width_divisor(&r->teacher.cfg),
+                               t);
     if (rc < 0) return hx_adderr(rc, "arm %s: prune.param_budget %" PRId64, arm->name, ps->param_budget);
     hx_config dst;
     HX_TRY(hx_prune_target_config(&r->teacher.cfg, t, &dst));
@@ -495,6 +507,7 @@ static int log_budget(runner *r, const char *group, const hx_arm *arm, const hx_
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
     int rc = hx_h5log_attr_int(log, group, "param_budget", arm->prune.param_budget);
     if (rc == HX_OK) rc = hx_h5log_attr_double(log, group, "budget_tolerance", arm->prune.budget_tolerance);
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_divisor", width_divisor(&r->teacher.cfg));
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_hidden_size", dst->hidden_size);
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_intermediate_size", dst->intermediate_size);
     int rc2 = hx_h5log_close(log);
@@ -715,7 +728,7 @@ static int iterative_round(runner *r, const hx_arm *arm, int round, const hx_mod
 
 /* iterative_kd (NeurIPS 2024 §2.3, T12): T = iterations rounds through the
  * intermediate architectures of hx_iterative_schedule (divisor
- * HX_WIDTH_DIVISOR); the arm's token budget is split evenly in units of
+ * width_divisor); the arm's token budget is split evenly in units of
  * micro_batch x seq_len (the last round takes the remainder, so the total is
  * exact); each round runs its own lr schedule (warm-up and decay) over its
  * share; rows of all rounds form one curve under arms/<arm> (each round
@@ -726,7 +739,7 @@ static int run_iterative(runner *r, const hx_arm *arm, const hx_config *target)
     int T = arm->iterations;
     hx_config *rounds = hx_calloc((size_t)T, sizeof *rounds);
     if (!rounds) return HX_ENOMEM;
-    int rc = hx_iterative_schedule(&r->teacher.cfg, target, T, HX_WIDTH_DIVISOR, rounds);
+    int rc = hx_iterative_schedule(&r->teacher.cfg, target, T, width_divisor(&r->teacher.cfg), rounds);
     int64_t per = (int64_t)arm->train.micro_batch * r->m->data.seq_len, units = arm->train.tokens / per;
     int64_t offset = 0;
     char prev[800] = "", final[800];
