@@ -1,13 +1,15 @@
 /* The whole pipeline on a tiny teacher (tests/fixtures/pipeline/tiny.yaml,
  * a miniature of experiments/minitron-mini.yaml): `harness run` end to end,
  * the HDF5 layout it leaves, summary.md, the plots, refusal to overwrite,
- * --resume, and `harness plot` redrawing from the HDF5 file alone. */
+ * --resume, and `harness plot` redrawing from the HDF5 file alone; then the
+ * optional stages of tests/fixtures/pipeline/tiny-extras.yaml. */
 #include "test_util.h"
 
 #include "core/err.h"
 #include "core/util.h"
 #include "exp/h5log.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +157,98 @@ static void test_run_tiny_pipeline(void **state)
     assert_file_magic(path, "PNG");
 }
 
+static double *col(hx_h5log *log, const char *table, const char *name, int64_t *n)
+{
+    double *c = NULL;
+    if (hx_h5log_read_column(log, table, name, &c, n) != HX_OK) fail_msg("%s/%s: %s", table, name, hx_errmsg());
+    return c;
+}
+
+static char *attr_str(hx_h5log *log, const char *obj, const char *name)
+{
+    char *s = NULL;
+    if (hx_h5log_get_attr_str(log, obj, name, &s) != HX_OK) fail_msg("%s@%s: %s", obj, name, hx_errmsg());
+    return s;
+}
+
+/* The optional stages (tests/fixtures/pipeline/tiny-extras.yaml): teacher
+ * correction, iterative_kd with T = 2, an L_is arm and a param_budget arm. */
+static void test_run_extras(void **state)
+{
+    (void)state;
+    static char buf[1 << 16];
+    int rc = run("run tests/fixtures/pipeline/tiny-extras.yaml", buf, sizeof buf);
+    if (rc != 0) printf("%s\n", buf);
+    assert_int_equal(rc, 0);
+    /* same teacher block as tiny.yaml: the uncorrected teacher comes from the shared cache */
+    assert_non_null(strstr(buf, "teacher: already trained (1024 tokens)"));
+    assert_non_null(strstr(buf, "teacher_correction: training 256 tokens"));
+    char h5[160];
+    snprintf(h5, sizeof h5, "%s/tiny-extras/tiny-extras.h5", out);
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(h5, HX_H5LOG_APPEND, &log), HX_OK);
+    int64_t n;
+    /* teacher correction: its own arm; KD arms distil from it, importance stays the original teacher's */
+    assert_int_equal(rows_of(log, "arms/teacher_correction/train"), 2);
+    char *kdt = attr_str(log, "arms/is_kd", "kd_teacher"), *imp = attr_str(log, "importance", "model");
+    assert_string_not_equal(kdt, imp);
+    assert_non_null(strstr(kdt, "/cache/teacher-"));
+    free(kdt);
+    free(imp);
+    /* iterative: two rounds of 128 tokens, one cumulative curve */
+    double *t = col(log, "arms/iterative/train", "tokens", &n);
+    assert_int_equal(n, 2);
+    assert_true(t[0] == 128 && t[1] == 256);
+    free(t);
+    t = col(log, "arms/iterative/eval", "tokens", &n);
+    assert_int_equal(n, 4); /* round 0: 0, 128; round 1 (after pruning again): 128, 256 */
+    assert_true(t[0] == 0 && t[1] == 128 && t[2] == 128 && t[3] == 256);
+    free(t);
+    int64_t dims[8];
+    int nd;
+    double *a;
+    assert_int_equal(hx_h5log_read_array(log, "prune/iterative/round0/keep_channels", HX_H5_F64, (void **)&a, &nd, dims),
+                     HX_OK);
+    assert_int_equal(dims[0], 28); /* 32 -> 28 -> 24 */
+    free(a);
+    assert_int_equal(hx_h5log_read_array(log, "prune/iterative/round1/keep_channels", HX_H5_F64, (void **)&a, &nd, dims),
+                     HX_OK);
+    assert_int_equal(dims[0], 24);
+    for (int i = 0; i < 24; i++) assert_true(a[i] >= 0 && a[i] < 28); /* indices into round 0's model */
+    free(a);
+    /* L_is arm: loss_is and alpha columns, pairs as attributes */
+    double *is = col(log, "arms/is_kd/train", "loss_is", &n), *al = col(log, "arms/is_kd/train", "alpha", &n);
+    double *kd = col(log, "arms/is_kd/train", "loss_kd", &n), *loss = col(log, "arms/is_kd/train", "loss", &n);
+    assert_int_equal(n, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_true(is[i] > 0 && is[i] <= 4); /* two pairs, each 1 - cos in [0, 2] */
+        assert_true(al[i] > 0);
+        assert_true(fabs(loss[i] - (kd[i] + al[i] * is[i])) < 1e-9 * loss[i]);
+    }
+    free(is);
+    free(al);
+    free(kd);
+    free(loss);
+    char *pairs = attr_str(log, "arms/is_kd", "kd_intermediate");
+    assert_string_equal(pairs, "block_output:3->3,mlp_input:1->1");
+    free(pairs);
+    /* param_budget: the chosen targets are recorded and within the tolerance */
+    double budget = 0, params = 0, hidden = 0;
+    assert_int_equal(hx_h5log_get_attr_double(log, "prune/budget_kd", "param_budget", &budget), HX_OK);
+    assert_int_equal(hx_h5log_get_attr_double(log, "prune/budget_kd", "target_params", &params), HX_OK);
+    assert_int_equal(hx_h5log_get_attr_double(log, "prune/budget_kd", "budget_hidden_size", &hidden), HX_OK);
+    assert_true(budget == 120000);
+    assert_true(params >= 108000 && params <= 132000);
+    assert_true(hidden > 0 && hidden < 32);
+    hx_h5log_close(log);
+    /* --resume: both rounds are found done and nothing is re-logged */
+    assert_int_equal(run("run tests/fixtures/pipeline/tiny-extras.yaml --resume", buf, sizeof buf), 0);
+    assert_non_null(strstr(buf, "iterative/round1: already trained (128 tokens)"));
+    assert_int_equal(hx_h5log_open(h5, HX_H5LOG_APPEND, &log), HX_OK);
+    assert_int_equal(rows_of(log, "arms/iterative/eval"), 4);
+    hx_h5log_close(log);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -170,6 +264,6 @@ static int teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_run_tiny_pipeline)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_run_tiny_pipeline), cmocka_unit_test(test_run_extras)};
     return cmocka_run_group_tests_name("pipeline", tests, setup, teardown);
 }

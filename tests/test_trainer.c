@@ -297,6 +297,122 @@ static void test_distillation(void **state)
     hx_model_free(&p);
 }
 
+/* Intermediate-state distillation (L_is) in the trainer: zero for a student
+ * identical to its teacher; falls for a narrower random student (random
+ * map); the logged loss is w_ce*CE + KL + alpha*L_is; the pairs are
+ * attributes; and resume is bit-exact with the map in the checkpoint. */
+static void test_intermediate_kd(void **state)
+{
+    (void)state;
+    hx_train_result r;
+    hx_train_config tc = base_config("is_teacher");
+    tc.ckpt_every_steps = 0;
+    tc.keep_last = 1;
+    assert_int_equal(hx_train(&tc, &r), HX_OK);
+    char teacher[256];
+    snprintf(teacher, sizeof teacher, "%s/step-00000020", tc.ckpt_dir);
+    static const hx_kd_pair pairs[] = {{HX_KD_BLOCK_OUTPUT, 0, 0}, {HX_KD_MLP_INPUT, 1, 1}, {HX_KD_BLOCK_OUTPUT, 1, 1}};
+
+    hx_train_config c = base_config("is_same");
+    c.init_from = teacher;
+    c.teacher = teacher;
+    c.kd_pairs = pairs;
+    c.kd_n_pairs = 3;
+    c.kd_alpha_const = 1;
+    c.kd_alpha = 1.0;
+    c.token_budget = 64;
+    c.schedule.warmup = 0;
+    c.ckpt_every_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    int64_t n;
+    double *is = column(c.log_path, "arms/student/train", "loss_is", &n);
+    double *al = column(c.log_path, "arms/student/train", "alpha", &n);
+    assert_int_equal(n, 1);
+    assert_true(fabs(is[0]) < 1e-5);
+    assert_true(al[0] == 1.0);
+    free(is);
+    free(al);
+
+    /* A narrower random student (hidden 8 -> teacher 16 through a random map), dynamic alpha. */
+    c = base_config("is_rand");
+    c.model.hidden_size = 8;
+    c.teacher = teacher;
+    c.kd_pairs = pairs;
+    c.kd_n_pairs = 3;
+    c.kd_w_ce = 0.5;
+    c.ckpt_every_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    is = column(c.log_path, "arms/student/train", "loss_is", &n);
+    al = column(c.log_path, "arms/student/train", "alpha", &n);
+    double *kd = column(c.log_path, "arms/student/train", "loss_kd", &n);
+    double *ce = column(c.log_path, "arms/student/train", "loss_ce", &n);
+    double *loss = column(c.log_path, "arms/student/train", "loss", &n);
+    assert_int_equal(n, 20);
+    printf("L_is %.4f -> %.4f, alpha %.4f -> %.4f, KL %.4f -> %.4f\n", is[0], is[19], al[0], al[19], kd[0], kd[19]);
+    assert_true(is[0] > 0.1);
+    assert_true(is[19] < 0.7 * is[0]);
+    /* micro-batches of one step have similar ratios: alpha near KL / L_is */
+    assert_true(fabs(al[0] - kd[0] / is[0]) < 0.2 * al[0]);
+    for (int i = 0; i < 20; i++) assert_true(fabs(loss[i] - (0.5 * ce[i] + kd[i] + al[i] * is[i])) < 1e-9 * loss[i]);
+    free(is);
+    free(al);
+    free(kd);
+    free(ce);
+    free(loss);
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(c.log_path, HX_H5LOG_APPEND, &log), HX_OK);
+    char *attr = NULL;
+    assert_int_equal(hx_h5log_get_attr_str(log, "arms/student", "kd_intermediate", &attr), HX_OK);
+    assert_string_equal(attr, "block_output:0->0,mlp_input:1->1,block_output:1->1");
+    free(attr);
+    assert_int_equal(hx_h5log_get_attr_str(log, "arms/student", "kd_alpha_mode", &attr), HX_OK);
+    assert_string_equal(attr, "dynamic");
+    free(attr);
+    hx_h5log_close(log);
+
+    /* Bit-exact resume with L_is on: 20 steps == 10 + resume + 10. */
+    hx_train_result ra, rb;
+    hx_train_config a = base_config("is_one_go");
+    a.model.hidden_size = 8;
+    a.teacher = teacher;
+    a.kd_pairs = pairs;
+    a.kd_n_pairs = 3;
+    a.ckpt_every_steps = 0;
+    assert_int_equal(hx_train(&a, &ra), HX_OK);
+    hx_train_config b = a;
+    b = base_config("is_resumed");
+    b.model.hidden_size = 8;
+    b.teacher = teacher;
+    b.kd_pairs = pairs;
+    b.kd_n_pairs = 3;
+    b.ckpt_every_steps = 0;
+    b.stop_after_steps = 10;
+    assert_int_equal(hx_train(&b, &rb), HX_OK);
+    b.stop_after_steps = 0;
+    b.resume = 1;
+    assert_int_equal(hx_train(&b, &rb), HX_OK);
+    assert_true(ra.last_loss == rb.last_loss);
+    char *da, *db;
+    int64_t sa, sb;
+    assert_int_equal(hx_ckpt_latest(a.ckpt_dir, &da, &sa), 1);
+    assert_int_equal(hx_ckpt_latest(b.ckpt_dir, &db, &sb), 1);
+    const char *files[] = {"model.safetensors", "optimizer.safetensors", "kd_map.safetensors", "trainer_state.json"};
+    for (int i = 0; i < 4; i++) {
+        char ha[65], hb[65];
+        file_sha(da, files[i], ha);
+        file_sha(db, files[i], hb);
+        assert_string_equal(ha, hb);
+    }
+    free(da);
+    free(db);
+    double *la = column(a.log_path, "arms/student/train", "loss_is", &n);
+    double *lb = column(b.log_path, "arms/student/train", "loss_is", &n);
+    assert_int_equal(n, 20);
+    for (int i = 0; i < 20; i++) assert_true(la[i] == lb[i]);
+    free(la);
+    free(lb);
+}
+
 /* bin/harness train end to end: random init from a config.json, val loss, log, checkpoint. */
 static void test_cli(void **state)
 {
@@ -352,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_bit_exact_resume),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_distillation),
+        cmocka_unit_test(test_intermediate_kd),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

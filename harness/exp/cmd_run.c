@@ -96,6 +96,10 @@ int hx_cmd_run(int argc, char **argv)
     int code;
     if (o.dry_run) {
         hx_plan_print(stdout, &plan);
+        if (!plan.unsupported && hx_run_check(&plan) < 0) {
+            printf("NOTE: run would refuse this manifest: %s\n", hx_errmsg());
+            hx_clearerr();
+        }
         code = 0;
     } else if (plan.unsupported) {
         fprintf(stderr, "harness run: refusing %s: %s\n", o.manifest, plan.unsupported);

@@ -1521,7 +1521,9 @@ static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifa
         if (t->has_config) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config", digests));
         if (!t->trained && !t->correction_tokens) return HX_OK; /* a loaded teacher is its files */
         if (t->trained) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "train", digests));
-        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "correction", digests));
+        /* only an active correction changes the teacher, so a manifest with
+         * tokens: 0 shares the uncorrected teacher's cache entry */
+        if (t->correction_tokens) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "correction", digests));
         static const char *const keys[] = {"train", "validation", "tokenizer", "seq_len", "text_field"};
         for (int i = 0; i < 5; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i], digests));
         fprintf(f, "seed=%llu\n", (unsigned long long)m->seed);

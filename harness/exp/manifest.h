@@ -202,8 +202,9 @@ int hx_arm_needs_student(hx_arm_kind k);
 /* The artifacts of an experiment, each cached under a content hash of its
  * inputs. Each hash covers its parent's hash, so a change upstream changes
  * everything downstream:
- *   TEACHER    teacher spec (model path or config + training settings),
- *              training data, tokenizer, seq_len, text_field, seed
+ *   TEACHER    teacher spec (model path or config + training settings,
+ *              + teacher.correction when its tokens > 0: the teacher KD arms
+ *              distil from), training data, tokenizer, seq_len, text_field, seed
  *   IMPORTANCE TEACHER + the arm's importance settings + calibration data
  *   STUDENT    IMPORTANCE + the arm's prune spec + arm kind and seed (random
  *              pruning, iterations)

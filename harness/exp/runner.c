@@ -16,6 +16,7 @@
 #include "minitron/calib.h"
 #include "minitron/prune.h"
 #include "minitron/store.h"
+#include "minitron/targets.h"
 #include "model/weights.h"
 #include "train/ckpt.h"
 #include "train/trainer.h"
@@ -38,7 +39,8 @@ typedef struct {
     char tokenizer[512];       /* tokenizer.json used for every stage */
     char tok_sha[65];
     char *train, *val, *calib; /* token shard specs */
-    char teacher_dir[700];     /* HF directory of the teacher */
+    char teacher_dir[700];     /* HF directory of the teacher (importance, pruning, teacher arm) */
+    char kd_teacher_dir[800];  /* what KD arms distil from: teacher_dir, or the corrected teacher */
     hx_model teacher;
     hx_tokenizer *tok;
     hx_eval_task *tasks;       /* the manifest's eval tasks (evaluate.h) */
@@ -284,13 +286,33 @@ static int train_to_budget(const char *what, hx_train_config *c, char *final, si
 
 /* ---- teacher ---- */
 
+/* Cache key of the uncorrected teacher: the TEACHER hash of the manifest
+ * with teacher correction off (so it is shared with manifests that do not
+ * correct it); plan->teacher_hash covers the correction. */
+static int base_teacher_hash(const runner *r, char out[65])
+{
+    hx_manifest base = *r->m;
+    base.teacher.correction_tokens = 0;
+    return hx_manifest_hash(&base, NULL, HX_ART_TEACHER, 0, out);
+}
+
+static int copy_tokenizer(const runner *r, const char *model_dir)
+{
+    char *tk = hx_path_join(model_dir, "tokenizer.json");
+    int rc = tk ? copy_file(r->tokenizer, tk) : HX_ENOMEM;
+    free(tk);
+    return rc;
+}
+
 static int prepare_teacher(runner *r)
 {
     const hx_teacher_spec *t = &r->m->teacher;
     if (t->model) {
         snprintf(r->teacher_dir, sizeof r->teacher_dir, "%s", t->model);
     } else {
-        char *root = xfmt("%s/teacher-%.16s/ckpt", r->cache, r->plan->teacher_hash);
+        char key[65];
+        HX_TRY(base_teacher_hash(r, key));
+        char *root = xfmt("%s/teacher-%.16s/ckpt", r->cache, key);
         if (!root) return HX_ENOMEM;
         HX_TRY(hx_mkdir_p(root));
         hx_train_config c = train_config(r, &t->train, r->m->seed, "teacher", root);
@@ -300,13 +322,45 @@ static int prepare_teacher(runner *r)
         int rc = train_to_budget("teacher", &c, r->teacher_dir, sizeof r->teacher_dir);
         free(root);
         HX_TRY(rc);
-        char *tk = hx_path_join(r->teacher_dir, "tokenizer.json");
-        rc = tk ? copy_file(r->tokenizer, tk) : HX_ENOMEM;
-        free(tk);
-        HX_TRY(rc);
+        HX_TRY(copy_tokenizer(r, r->teacher_dir));
     }
     printf("teacher: %s\n", r->teacher_dir);
+    snprintf(r->kd_teacher_dir, sizeof r->kd_teacher_dir, "%s", r->teacher_dir);
     return hx_model_load(r->teacher_dir, &r->teacher);
+}
+
+/* Teacher correction ([P] §3 / Fig. 5): fine-tunes the teacher on the
+ * distillation (train) data for teacher.correction.tokens at
+ * lr = lr_scale x the teacher's peak (and final) lr with its own warm-up,
+ * logged as arm `teacher_correction` and cached under the corrected
+ * TEACHER hash. KD arms then distil from the corrected teacher, while
+ * importance and pruning keep using the original teacher: [P] Fig. 5 shows
+ * that pruning the original and distilling from the corrected teacher works
+ * as well, and it keeps one importance pass shared with uncorrected runs. */
+static int correct_teacher(runner *r)
+{
+    const hx_teacher_spec *t = &r->m->teacher;
+    if (t->correction_tokens <= 0) return HX_OK;
+    char *root = xfmt("%s/teacher-%.16s/ckpt", r->cache, r->plan->teacher_hash);
+    if (!root) return HX_ENOMEM;
+    hx_train_spec s = t->train;
+    s.tokens = t->correction_tokens;
+    s.lr = t->correction_lr_scale * t->train.lr;
+    s.min_lr = t->correction_lr_scale * t->train.min_lr;
+    s.warmup_steps = t->correction_warmup_steps;
+    if (s.eval_every <= 0 || s.eval_every > s.tokens) s.eval_every = s.tokens;
+    int rc = hx_mkdir_p(root);
+    hx_train_config c = train_config(r, &s, r->m->seed, "teacher_correction", root);
+    c.init_from = r->teacher_dir;
+    c.keep_last = 1;
+    if (rc == HX_OK) rc = log_eval_settings(r, "teacher_correction", &r->teacher.cfg);
+    if (rc == HX_OK) rc = train_to_budget("teacher_correction", &c, r->kd_teacher_dir, sizeof r->kd_teacher_dir);
+    free(root);
+    HX_TRY(rc);
+    HX_TRY(copy_tokenizer(r, r->kd_teacher_dir));
+    printf("teacher_correction: KD arms distil from %s (importance still from %s)\n", r->kd_teacher_dir,
+           r->teacher_dir);
+    return HX_OK;
 }
 
 /* ---- importance and pruning ---- */
@@ -343,27 +397,21 @@ static int calibration_samples(const runner *r, const hx_importance_spec *s, int
     return rc < 0 ? hx_adderr(rc, "calibration data %s", r->calib) : rc;
 }
 
-static int log_importance(runner *r, const char *group, const hx_importance_spec *s, const hx_importance_opts *o,
-                          const hx_importance *im)
+static int log_importance(runner *r, const char *group, const char *model_dir, const hx_importance_spec *s,
+                          const hx_importance_opts *o, const hx_importance *im)
 {
     hx_h5log *log;
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
-    hx_importance_meta meta = {r->teacher_dir, r->calib, s->samples, s->seq_len, r->m->seed};
+    hx_importance_meta meta = {model_dir, r->calib, s->samples, s->seq_len, r->m->seed};
     int rc = hx_importance_write(log, group, im, o, &meta);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
 }
 
-/* The importance result for spec `s`, computed once per distinct spec. */
-static int importance_for(runner *r, const hx_importance_spec *s, const hx_importance **out)
+/* Importance of `model` (saved in model_dir) with spec `s`, logged under `group`. */
+static int compute_importance(runner *r, const hx_model *model, const char *model_dir, const hx_importance_spec *s,
+                              const char *group, hx_importance *im)
 {
-    for (int i = 0; i < r->n_imp; i++)
-        if (same_importance(&r->imp[i].spec, s)) {
-            *out = &r->imp[i].result;
-            return HX_OK;
-        }
-    if (r->n_imp == (int)(sizeof r->imp / sizeof r->imp[0]))
-        return HX_ERR(HX_EINVAL, "too many distinct importance settings (max %d)", r->n_imp);
     hx_importance_opts o = hx_importance_defaults();
     o.batch_agg = s->batch_agg;
     o.seq_agg = s->seq_agg;
@@ -378,38 +426,122 @@ static int importance_for(runner *r, const hx_importance_spec *s, const hx_impor
            hx_agg_name(s->batch_agg), hx_agg_name(s->seq_agg), s->neuron ? "post" : "pre",
            hx_depth_metric_name(s->depth));
     fflush(stdout);
-    hx_importance *im = &r->imp[r->n_imp].result;
-    int rc = hx_importance_run(&r->teacher, samples, s->samples, s->seq_len, &o, im);
+    int rc = hx_importance_run(model, samples, s->samples, s->seq_len, &o, im);
     free(samples);
-    if (rc < 0) return hx_adderr(rc, "importance");
-    r->imp[r->n_imp].spec = *s;
-    char group[64];
-    snprintf(group, sizeof group, r->n_imp == 0 ? "importance" : "importance_%d", r->n_imp);
-    r->n_imp++;
+    if (rc < 0) return hx_adderr(rc, "importance of %s", model_dir);
     printf("importance: %.1f s (width pass %.1f s), calibration loss %.4f\n", im->seconds, im->seconds_width,
            im->base_loss);
-    *out = im;
-    return log_importance(r, group, s, &o, im);
+    rc = log_importance(r, group, model_dir, s, &o, im);
+    if (rc < 0) hx_importance_free(im);
+    return rc;
 }
 
-static int log_prune(runner *r, const char *arm, const hx_prune_plan *p, int random, uint64_t seed, int residual)
+/* The teacher's importance result for spec `s`, computed once per distinct spec. */
+static int importance_for(runner *r, const hx_importance_spec *s, const hx_importance **out)
+{
+    for (int i = 0; i < r->n_imp; i++)
+        if (same_importance(&r->imp[i].spec, s)) {
+            *out = &r->imp[i].result;
+            return HX_OK;
+        }
+    if (r->n_imp == (int)(sizeof r->imp / sizeof r->imp[0]))
+        return HX_ERR(HX_EINVAL, "too many distinct importance settings (max %d)", r->n_imp);
+    char group[64];
+    snprintf(group, sizeof group, r->n_imp == 0 ? "importance" : "importance_%d", r->n_imp);
+    hx_importance *im = &r->imp[r->n_imp].result;
+    HX_TRY(compute_importance(r, &r->teacher, r->teacher_dir, s, group, im));
+    r->imp[r->n_imp].spec = *s;
+    r->n_imp++;
+    *out = im;
+    return HX_OK;
+}
+
+static int log_prune(runner *r, const char *group, const hx_prune_plan *p, int random, uint64_t seed, int residual)
 {
     hx_h5log *log;
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
-    char g[160];
-    snprintf(g, sizeof g, "prune/%s", arm);
     hx_prune_meta meta = {random, seed, residual, NULL};
-    int rc = hx_prune_plan_write(log, g, p, &meta);
+    int rc = hx_prune_plan_write(log, group, p, &meta);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
 }
 
-/* Prunes the teacher for `arm` into results/<exp>/students/<arm>/. */
-static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len)
+/* Width divisor for budget targets and iterative schedules: ModelOpt's
+ * HX_WIDTH_DIVISOR (64), halved while the teacher's hidden_size has fewer
+ * than 8 multiples of it, so mini-scale models (hidden 32..256) still get a
+ * grid of candidate widths; paper-scale models keep 64. */
+static int width_divisor(const hx_config *teacher)
+{
+    int d = HX_WIDTH_DIVISOR;
+    while (d > 1 && teacher->hidden_size / d < 8) d /= 2;
+    return d;
+}
+
+/* The arm's prune targets on the teacher: as written, or for
+ * prune.param_budget the hidden_size/intermediate_size chosen by
+ * hx_budget_targets on the width_divisor grid (the other axes as written), printed and recorded as
+ * attributes param_budget, budget_tolerance, budget_hidden_size and
+ * budget_intermediate_size on prune/<arm> (by the caller, via *budget). */
+static int arm_targets(runner *r, const hx_arm *arm, hx_prune_targets *t, int *budget)
 {
     const hx_prune_spec *ps = &arm->prune;
-    hx_prune_targets t = {ps->hidden_size, ps->intermediate_size, ps->num_attention_heads, ps->num_key_value_heads,
-                          ps->num_hidden_layers, ps->drop_layers, ps->n_drop_layers};
+    *t = (hx_prune_targets){ps->hidden_size, ps->intermediate_size, ps->num_attention_heads, ps->num_key_value_heads,
+                            ps->num_hidden_layers, ps->drop_layers, ps->n_drop_layers};
+    *budget = ps->param_budget > 0;
+    if (!*budget) return HX_OK;
+    int rc = hx_budget_targets(&r->teacher.cfg, ps->param_budget, ps->budget_tolerance, width_divisor(&r->teacher.cfg),
+                               t);
+    if (rc < 0) return hx_adderr(rc, "arm %s: prune.param_budget %" PRId64, arm->name, ps->param_budget);
+    hx_config dst;
+    HX_TRY(hx_prune_target_config(&r->teacher.cfg, t, &dst));
+    printf("%s: param_budget %" PRId64 " (+-%.0f%%) -> hidden_size %d, intermediate_size %d, %d heads, %d layers: "
+           "%zu parameters\n",
+           arm->name, ps->param_budget, 100 * ps->budget_tolerance, dst.hidden_size, dst.intermediate_size,
+           dst.num_attention_heads, dst.num_hidden_layers, hx_config_param_count(&dst));
+    return HX_OK;
+}
+
+static int log_budget(runner *r, const char *group, const hx_arm *arm, const hx_config *dst)
+{
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    int rc = hx_h5log_attr_int(log, group, "param_budget", arm->prune.param_budget);
+    if (rc == HX_OK) rc = hx_h5log_attr_double(log, group, "budget_tolerance", arm->prune.budget_tolerance);
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_divisor", width_divisor(&r->teacher.cfg));
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_hidden_size", dst->hidden_size);
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_intermediate_size", dst->intermediate_size);
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
+}
+
+/* Slices `src` by `plan` into `dir` (HF directory with the tokenizer) and
+ * records the plan under prune/<name>. */
+static int save_pruned(runner *r, const char *name, const hx_model *src, const hx_prune_plan *plan,
+                       const hx_importance *im, const hx_arm *arm, int random, const char *dir)
+{
+    int residual = arm->prune.head_residual && im;
+    hx_model student;
+    HX_TRY(hx_prune_apply(src, plan, residual ? &im->scores : NULL, &student));
+    int rc = hx_model_save(dir, &student, HX_DT_F32, 0);
+    if (rc == HX_OK) rc = copy_tokenizer(r, dir);
+    hx_model_free(&student);
+    if (rc == HX_OK)
+        printf("%s: pruned %zu -> %zu parameters (%s) into %s\n", name, hx_config_param_count(&plan->src),
+               hx_config_param_count(&plan->dst), random ? "random" : "importance", dir);
+    char g[200];
+    snprintf(g, sizeof g, "prune/%s", name);
+    if (rc == HX_OK) rc = log_prune(r, g, plan, random, arm->seed, residual);
+    return rc;
+}
+
+/* Prunes the teacher for `arm` into results/<exp>/students/<arm>/; *dst
+ * receives the student architecture. */
+static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len, hx_config *dst)
+{
+    const hx_prune_spec *ps = &arm->prune;
+    hx_prune_targets t;
+    int budget;
+    HX_TRY(arm_targets(r, arm, &t, &budget));
     hx_prune_plan plan;
     const hx_importance *im = NULL;
     int random = ps->method == HX_PRUNE_RANDOM || arm->kind == HX_ARM_RANDOM_KD;
@@ -438,19 +570,12 @@ static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len)
         free(block);
         HX_TRY(rc);
     }
-    hx_model student;
-    int rc = hx_prune_apply(&r->teacher, &plan, ps->head_residual && im ? &im->scores : NULL, &student);
-    if (rc == HX_OK) {
-        snprintf(dir, dir_len, "%s/students/%s", r->dir, arm->name);
-        rc = hx_model_save(dir, &student, HX_DT_F32, 0);
-        char *tk = rc == HX_OK ? hx_path_join(dir, "tokenizer.json") : NULL;
-        if (tk) rc = copy_file(r->tokenizer, tk);
-        free(tk);
-        printf("%s: pruned %zu -> %zu parameters (%s) into %s\n", arm->name, hx_config_param_count(&plan.src),
-               hx_config_param_count(&plan.dst), random ? "random" : "importance", dir);
-        hx_model_free(&student);
-    }
-    if (rc == HX_OK) rc = log_prune(r, arm->name, &plan, random, arm->seed, ps->head_residual && im);
+    snprintf(dir, dir_len, "%s/students/%s", r->dir, arm->name);
+    int rc = save_pruned(r, arm->name, &r->teacher, &plan, im, arm, random, dir);
+    *dst = plan.dst;
+    char g[200];
+    snprintf(g, sizeof g, "prune/%s", arm->name);
+    if (rc == HX_OK && budget) rc = log_budget(r, g, arm, &plan.dst);
     hx_prune_plan_free(&plan);
     return rc < 0 ? hx_adderr(rc, "arm %s: pruning", arm->name) : rc;
 }
@@ -500,19 +625,143 @@ static int run_teacher_arm(runner *r, const hx_arm *arm)
     return rc < 0 ? rc : rc2;
 }
 
-static int arm_attrs(runner *r, const hx_arm_plan *ap, const char *init)
+static int arm_attrs(runner *r, const hx_arm *arm, const hx_config *student, const char *hash, const char *init)
 {
     hx_h5log *log;
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
     char g[160];
-    snprintf(g, sizeof g, "arms/%s", ap->arm->name);
-    int rc = hx_h5log_attr_str(log, g, "kind", hx_arm_kind_name(ap->arm->kind));
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "params", (int64_t)ap->student_params);
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "token_budget", ap->arm->train.tokens);
+    snprintf(g, sizeof g, "arms/%s", arm->name);
+    int rc = hx_h5log_attr_str(log, g, "kind", hx_arm_kind_name(arm->kind));
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "params", (int64_t)hx_config_param_count(student));
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "token_budget", arm->train.tokens);
     if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "init", init);
-    if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "content_hash", ap->hash);
+    if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "content_hash", hash);
+    if (rc == HX_OK && arm->kind == HX_ARM_ITERATIVE_KD) rc = hx_h5log_attr_int(log, g, "iterations", arm->iterations);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
+}
+
+/* The arm's distillation settings into `c`; `pairs` receives the
+ * intermediate-state pairs (caller frees). */
+static int kd_settings(const runner *r, const hx_arm *arm, hx_train_config *c, hx_kd_pair **pairs)
+{
+    *pairs = NULL;
+    if (!hx_arm_uses_kd(arm->kind)) return HX_OK;
+    c->teacher = r->kd_teacher_dir;
+    c->kd_temperature = arm->kd.temperature;
+    c->kd_w_ce = arm->kd.w_ce;
+    c->kd_reverse = arm->kd.reverse_kl;
+    int n = arm->kd.n_intermediate;
+    if (n == 0) return HX_OK;
+    if (!(*pairs = hx_malloc(sizeof **pairs * (size_t)n))) return HX_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        const hx_is_pair *p = &arm->kd.intermediate[i];
+        hx_kd_state st = p->state == HX_IS_EMBEDDING ? HX_KD_EMBEDDING
+                         : p->state == HX_IS_MLP_INPUT ? HX_KD_MLP_INPUT
+                                                       : HX_KD_BLOCK_OUTPUT;
+        (*pairs)[i] = (hx_kd_pair){st, p->teacher_layer, p->student_layer};
+    }
+    c->kd_pairs = *pairs;
+    c->kd_n_pairs = n;
+    c->kd_alpha_const = arm->kd.alpha == HX_ALPHA_CONST;
+    c->kd_alpha = arm->kd.alpha_value;
+    return HX_OK;
+}
+
+/* Round r's prune targets from `src` to `dst` (0 keeps the source value). */
+static hx_prune_targets round_targets(const hx_config *src, const hx_config *dst)
+{
+    hx_prune_targets t = {0};
+    if (dst->hidden_size != src->hidden_size) t.hidden_size = dst->hidden_size;
+    if (dst->intermediate_size != src->intermediate_size) t.intermediate_size = dst->intermediate_size;
+    if (dst->num_attention_heads != src->num_attention_heads) t.num_attention_heads = dst->num_attention_heads;
+    if (dst->num_key_value_heads != src->num_key_value_heads) t.num_key_value_heads = dst->num_key_value_heads;
+    if (dst->num_hidden_layers != src->num_hidden_layers) t.num_hidden_layers = dst->num_hidden_layers;
+    return t;
+}
+
+/* One round of an iterative_kd arm: prunes `src` (the teacher in round 0,
+ * else the previous round's model, whose importance is recomputed with the
+ * arm's importance settings on the teacher's calibration samples) to
+ * `target`, then distils it from the (corrected) teacher for `tokens`,
+ * logging under arms/<arm> with tokens counted from `offset`. */
+static int iterative_round(runner *r, const hx_arm *arm, int round, const hx_model *src, const char *src_dir,
+                           const hx_config *target, int64_t tokens, int64_t offset, char *final, size_t final_len)
+{
+    char name[200], dir[800];
+    snprintf(name, sizeof name, "%s/round%d", arm->name, round);
+    snprintf(dir, sizeof dir, "%s/students/%s", r->dir, name);
+    hx_importance_spec spec = arm_importance(r, arm);
+    const hx_importance *im;
+    hx_importance own;
+    memset(&own, 0, sizeof own);
+    if (round == 0) {
+        HX_TRY(importance_for(r, &spec, &im));
+    } else {
+        char group[240];
+        snprintf(group, sizeof group, "importance_rounds/%s", name);
+        HX_TRY(compute_importance(r, src, src_dir, &spec, group, &own));
+        im = &own;
+    }
+    hx_prune_targets t = round_targets(&src->cfg, target);
+    hx_prune_plan plan;
+    int rc = hx_prune_plan_build(&src->cfg, &im->scores, &t, &plan);
+    if (rc == HX_OK) {
+        rc = save_pruned(r, name, src, &plan, im, arm, 0, dir);
+        hx_prune_plan_free(&plan);
+    }
+    hx_importance_free(&own);
+    if (rc < 0) return hx_adderr(rc, "arm %s: pruning round %d", arm->name, round);
+    char *root = xfmt("%s/checkpoints/%s", r->dir, name);
+    if (!root) return HX_ENOMEM;
+    hx_train_config c = train_config(r, &arm->train, arm->seed, arm->name, root);
+    c.init_from = dir;
+    c.token_budget = tokens;
+    c.log_token_offset = offset;
+    hx_kd_pair *pairs;
+    rc = kd_settings(r, arm, &c, &pairs);
+    if (rc == HX_OK) rc = train_to_budget(name, &c, final, final_len);
+    free(pairs);
+    free(root);
+    return rc;
+}
+
+/* iterative_kd (NeurIPS 2024 §2.3, T12): T = iterations rounds through the
+ * intermediate architectures of hx_iterative_schedule (divisor
+ * width_divisor); the arm's token budget is split evenly in units of
+ * micro_batch x seq_len (the last round takes the remainder, so the total is
+ * exact); each round runs its own lr schedule (warm-up and decay) over its
+ * share; rows of all rounds form one curve under arms/<arm> (each round
+ * also logs the pruned model's loss at its first token count); plans go to
+ * prune/<arm>/round<r>, checkpoints to checkpoints/<arm>/round<r>. */
+static int run_iterative(runner *r, const hx_arm *arm, const hx_config *target)
+{
+    int T = arm->iterations;
+    hx_config *rounds = hx_calloc((size_t)T, sizeof *rounds);
+    if (!rounds) return HX_ENOMEM;
+    int rc = hx_iterative_schedule(&r->teacher.cfg, target, T, width_divisor(&r->teacher.cfg), rounds);
+    int64_t per = (int64_t)arm->train.micro_batch * r->m->data.seq_len, units = arm->train.tokens / per;
+    int64_t offset = 0;
+    char prev[800] = "", final[800];
+    for (int k = 0; rc == HX_OK && k < T; k++) {
+        int64_t tokens = k < T - 1 ? units / T * per : arm->train.tokens - offset;
+        printf("%s: round %d/%d -> hidden_size %d, intermediate_size %d, %d heads, %d layers, %" PRId64 " tokens\n",
+               arm->name, k + 1, T, rounds[k].hidden_size, rounds[k].intermediate_size, rounds[k].num_attention_heads,
+               rounds[k].num_hidden_layers, tokens);
+        hx_model src;
+        memset(&src, 0, sizeof src);
+        if (k > 0) rc = hx_model_load(prev, &src);
+        if (rc == HX_OK)
+            rc = iterative_round(r, arm, k, k ? &src : &r->teacher, k ? prev : r->teacher_dir, &rounds[k], tokens,
+                                 offset, final, sizeof final);
+        hx_model_free(&src);
+        if (rc == HX_OK && tokens <= 0)
+            rc = HX_ERR(HX_EINVAL, "arm %s: %" PRId64 " tokens leave round %d empty", arm->name, arm->train.tokens, k);
+        offset += tokens;
+        snprintf(prev, sizeof prev, "%s", final);
+    }
+    free(rounds);
+    return rc;
 }
 
 static int run_arm(runner *r, const hx_arm_plan *ap)
@@ -523,26 +772,36 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
         return run_teacher_arm(r, arm);
     }
     char student[700] = "", final[800];
-    if (arm->kind != HX_ARM_SCRATCH) HX_TRY(make_student(r, arm, student, sizeof student));
+    hx_config scfg = ap->student;
+    if (arm->kind == HX_ARM_ITERATIVE_KD || (arm->kind == HX_ARM_SCRATCH && arm->prune.param_budget > 0)) {
+        /* the architecture (from the targets or the parameter budget) without a pruned model */
+        hx_prune_targets t;
+        int budget;
+        HX_TRY(arm_targets(r, arm, &t, &budget));
+        HX_TRY(hx_prune_target_config(&r->teacher.cfg, &t, &scfg));
+    }
+    if (arm->kind == HX_ARM_ITERATIVE_KD) {
+        HX_TRY(arm_attrs(r, arm, &scfg, ap->hash, "iterative"));
+        HX_TRY(log_eval_settings(r, arm->name, &scfg));
+        return run_iterative(r, arm, &scfg);
+    }
+    if (arm->kind != HX_ARM_SCRATCH) HX_TRY(make_student(r, arm, student, sizeof student, &scfg));
     char *root = xfmt("%s/checkpoints/%s", r->dir, arm->name);
     if (!root) return HX_ENOMEM;
     hx_train_config c = train_config(r, &arm->train, arm->seed, arm->name, root);
-    if (arm->kind == HX_ARM_SCRATCH) c.model = ap->student;
+    if (arm->kind == HX_ARM_SCRATCH) c.model = scfg;
     else c.init_from = student;
-    if (hx_arm_uses_kd(arm->kind)) {
-        c.teacher = r->teacher_dir;
-        c.kd_temperature = arm->kd.temperature;
-        c.kd_w_ce = arm->kd.w_ce;
-        c.kd_reverse = arm->kd.reverse_kl;
-    }
-    int rc = arm_attrs(r, ap, arm->kind == HX_ARM_SCRATCH ? "random" : student);
-    if (rc == HX_OK) rc = log_eval_settings(r, arm->name, &ap->student);
+    hx_kd_pair *pairs;
+    int rc = kd_settings(r, arm, &c, &pairs);
+    if (rc == HX_OK) rc = arm_attrs(r, arm, &scfg, ap->hash, arm->kind == HX_ARM_SCRATCH ? "random" : student);
+    if (rc == HX_OK) rc = log_eval_settings(r, arm->name, &scfg);
     if (rc == HX_OK) rc = train_to_budget(arm->name, &c, final, sizeof final);
+    free(pairs);
     free(root);
     return rc;
 }
 
-/* What the runner cannot do yet, refused before any work starts. */
+/* What the runner cannot do, refused before any work starts. */
 static int check_budget(const char *what, const hx_train_spec *s, int seq_len)
 {
     int64_t per = (int64_t)s->micro_batch * seq_len;
@@ -554,24 +813,41 @@ static int check_budget(const char *what, const hx_train_spec *s, int seq_len)
     return HX_OK;
 }
 
-static int check_supported(const hx_plan *p)
+static int check_iterative(const hx_arm *a, int seq_len)
 {
-    if (p->m->teacher.trained) HX_TRY(check_budget("teacher.train", &p->m->teacher.train, p->m->data.seq_len));
+    const hx_prune_spec *ps = &a->prune;
+    if (ps->n_drop_layers > 0)
+        return HX_ERR(HX_EINVAL, "arm %s: iterative_kd with prune.drop_layers is not supported (layer indices change "
+                                 "between rounds); give prune.num_hidden_layers instead", a->name);
+    if (ps->method == HX_PRUNE_RANDOM)
+        return HX_ERR(HX_EINVAL, "arm %s: iterative_kd prunes by importance; prune.method random is not supported",
+                      a->name);
+    if (a->importance.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0)
+        return HX_ERR(HX_EINVAL, "arm %s: iterative_kd with importance.depth block is not supported; use ppl or bi",
+                      a->name);
+    int64_t per = (int64_t)a->train.micro_batch * seq_len;
+    if (a->train.tokens / per < a->iterations)
+        return HX_ERR(HX_EINVAL, "arm %s: train.tokens (%" PRId64 ") is less than one micro-batch (%" PRId64
+                                 " tokens) per round for %d rounds", a->name, a->train.tokens, per, a->iterations);
+    return HX_OK;
+}
+
+int hx_run_check(const hx_plan *p)
+{
+    int seq = p->m->data.seq_len;
+    if (p->m->teacher.trained) HX_TRY(check_budget("teacher.train", &p->m->teacher.train, seq));
+    if (p->m->teacher.correction_tokens > 0) {
+        hx_train_spec s = p->m->teacher.train;
+        s.tokens = p->m->teacher.correction_tokens;
+        HX_TRY(check_budget("teacher.correction", &s, seq));
+    }
     for (int i = 0; i < p->n_arms; i++) {
         const hx_arm *a = p->arms[i].arm;
-        if (a->kind != HX_ARM_TEACHER) {
-            char what[160];
-            snprintf(what, sizeof what, "arm %s", a->name);
-            HX_TRY(check_budget(what, &a->train, p->m->data.seq_len));
-        }
-        if (a->kind == HX_ARM_ITERATIVE_KD)
-            return HX_ERR(HX_EINVAL, "arm %s: iterative_kd is not supported by the runner yet", a->name);
-        if (a->kind != HX_ARM_TEACHER && a->kind != HX_ARM_SCRATCH && a->prune.param_budget > 0)
-            return HX_ERR(HX_EINVAL, "arm %s: prune.param_budget (architecture search) is not supported by the runner yet; "
-                                     "use `harness search` and give explicit targets", a->name);
-        if (a->kd.n_intermediate > 0)
-            return HX_ERR(HX_EINVAL, "arm %s: intermediate-state KD losses (kd.intermediate) are not supported by the "
-                                     "runner yet", a->name);
+        if (a->kind == HX_ARM_TEACHER) continue;
+        char what[160];
+        snprintf(what, sizeof what, "arm %s", a->name);
+        HX_TRY(check_budget(what, &a->train, seq));
+        if (a->kind == HX_ARM_ITERATIVE_KD) HX_TRY(check_iterative(a, seq));
     }
     return HX_OK;
 }
@@ -614,11 +890,12 @@ int hx_run(const hx_plan *plan, const hx_run_opts *o)
     r.m = plan->m;
     r.o = o;
     double t0 = hx_now();
-    int rc = check_supported(plan);
+    int rc = hx_run_check(plan);
     if (rc == HX_OK) rc = open_results(&r);
     if (rc == HX_OK) rc = prepare_data(&r);
     if (rc == HX_OK) rc = prepare_eval(&r);
     if (rc == HX_OK) rc = prepare_teacher(&r);
+    if (rc == HX_OK) rc = correct_teacher(&r);
     for (int i = 0; rc == HX_OK && i < plan->n_arms; i++) rc = run_arm(&r, &plan->arms[i]);
     if (rc == HX_OK) {
         hx_h5log *log;

@@ -1,6 +1,7 @@
 /* The experiment runner behind `harness run MANIFEST`: prepares token shards,
- * trains (or loads) the teacher, estimates importance, prunes, trains every
- * arm (scratch, prune + CE, prune + KD, random + KD, depth + KD), evaluates
+ * trains (or loads, and optionally corrects) the teacher, estimates
+ * importance, prunes, trains every arm (scratch, prune + CE, prune + KD,
+ * random + KD, depth + KD, iterative prune + KD), evaluates
  * at the manifest's eval points and writes results/<experiment>/ (HDF5 log,
  * checkpoints, students, summary.md, plots). Artifacts shared across
  * manifests (token shards, trained teachers) live in outputs.cache_dir, keyed
@@ -15,10 +16,22 @@ typedef struct {
     int quiet;  /* 1: no training progress lines */
 } hx_run_opts;
 
-/* Runs the arms selected in `plan` (hx_plan_build). Errors name the stage
- * and the arm. Refuses (HX_EINVAL) what the runner does not support yet:
- * param_budget targets, intermediate-state KD losses, iterative_kd arms. An
- * existing results file is not overwritten without `resume`. */
+/* Checks, before any work, what `plan` needs that the runner cannot do:
+ * token budgets (teacher, teacher correction, arms) that are not multiples
+ * of micro_batch x seq_len; iterative_kd arms with drop_layers, random
+ * pruning, depth=block layer removal, or fewer micro-batches than rounds.
+ * Errors: HX_EINVAL naming the arm and field. */
+int hx_run_check(const hx_plan *plan);
+
+/* Runs the arms selected in `plan` (hx_plan_build): data, teacher (trained
+ * or loaded), teacher correction (teacher.correction.tokens > 0: arm
+ * `teacher_correction`; KD arms then distil from the corrected teacher while
+ * importance stays the original teacher's), then every arm. prune.param_budget
+ * picks hidden_size/intermediate_size with hx_budget_targets; kd.intermediate
+ * pairs go to the trainer's L_is; iterative_kd arms run `iterations` rounds
+ * of prune-then-distil (see run_iterative in runner.c). Errors name the stage
+ * and the arm; hx_run_check's refusals come first. An existing results file
+ * is not overwritten without `resume`. */
 int hx_run(const hx_plan *plan, const hx_run_opts *o);
 
 #endif

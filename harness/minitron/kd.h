@@ -38,6 +38,25 @@ double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int
 double hx_kd_cosine_loss(const float *h_s, int ds, const float *W, const float *h_t, int dt, int N,
                          const uint8_t *mask, double norm_count, float *dh_s, float *dW, float scale);
 
+/* Hidden states compared by L_is (NeurIPS 2024 App. A.6: "always post
+ * LayerNorm"), for 0-based layer l of a model with L layers:
+ *   HX_KD_BLOCK_OUTPUT  the output of block l as seen through a norm: layer
+ *                       l+1's input_layernorm output, or the final norm
+ *                       output when l = L-1;
+ *   HX_KD_EMBEDDING     the embedding output through layer 0's
+ *                       input_layernorm (l ignored);
+ *   HX_KD_MLP_INPUT     layer l's post_attention_layernorm output. */
+typedef enum { HX_KD_BLOCK_OUTPUT = 0, HX_KD_EMBEDDING = 1, HX_KD_MLP_INPUT = 2 } hx_kd_state;
+
+/* One student state matched to one teacher state. */
+typedef struct {
+    hx_kd_state state;
+    int teacher_layer, student_layer;
+} hx_kd_pair;
+
+/* Name of a state kind ("block_output", "embedding", "mlp_input"). */
+const char *hx_kd_state_name(hx_kd_state s);
+
 /* Dynamic weight alpha = L_logits / L_is (Minitron §3), 0 when L_is == 0. */
 double hx_kd_alpha(double loss_logits, double loss_is);
 

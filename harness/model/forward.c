@@ -219,7 +219,16 @@ int hx_forward(const hx_model *m, hx_workspace *ws, const int32_t *ids, const un
     return HX_OK;
 }
 
-static int layer_bwd(const hx_layer *w, const hx_layer_acts *a, hx_layer *g, hx_workspace *ws)
+/* dst[0..n) += src (src may be NULL). */
+static void add_into(float *dst, const float *src, size_t n)
+{
+    if (!src) return;
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+/* d_attn, d_mlp: injected gradients of this layer's two norm outputs (may be NULL). */
+static int layer_bwd(const hx_layer *w, const hx_layer_acts *a, hx_layer *g, hx_workspace *ws, const float *d_attn,
+                     const float *d_mlp)
 {
     const hx_config *c = &ws->cfg;
     dims d = dims_of(c, ws->B, ws->T);
@@ -233,6 +242,7 @@ static int layer_bwd(const hx_layer *w, const hx_layer_acts *a, hx_layer *g, hx_
     hx_linear_bwd_input(ws->d_norm, ws->d_ff2, w->up_proj, N, H, F, 1.0f);
     hx_linear_bwd_weight(g->gate_proj, ws->d_ff1, a->mlp_norm, N, H, F);
     hx_linear_bwd_weight(g->up_proj, ws->d_ff2, a->mlp_norm, N, H, F);
+    add_into(ws->d_norm, d_mlp, d.N * d.H);
     hx_rmsnorm_bwd(ws->d_x, g->post_attention_layernorm, ws->d_norm, a->x_mid, w->post_attention_layernorm,
                    a->mlp_rstd, N, H);
     /* Attention: x_mid = x + attn_out Wo^T; d_x becomes d(x). */
@@ -247,11 +257,18 @@ static int layer_bwd(const hx_layer *w, const hx_layer_acts *a, hx_layer *g, hx_
     hx_linear_bwd_weight(g->q_proj, ws->d_q, a->attn_norm, N, H, Q);
     hx_linear_bwd_weight(g->k_proj, ws->d_k, a->attn_norm, N, H, KV);
     hx_linear_bwd_weight(g->v_proj, ws->d_v, a->attn_norm, N, H, KV);
+    add_into(ws->d_norm, d_attn, d.N * d.H);
     hx_rmsnorm_bwd(ws->d_x, g->input_layernorm, ws->d_norm, a->x, w->input_layernorm, a->attn_rstd, N, H);
     return HX_OK;
 }
 
 int hx_backward(const hx_model *m, hx_workspace *ws, const float *dlogits, hx_model *grads)
+{
+    return hx_backward_ex(m, ws, dlogits, NULL, grads);
+}
+
+int hx_backward_ex(const hx_model *m, hx_workspace *ws, const float *dlogits, const hx_state_grads *extra,
+                   hx_model *grads)
 {
     if (ws->mode != HX_WS_TRAIN) return HX_ERR(HX_EINVAL, "backward: workspace was allocated forward-only");
     HX_TRY(check_arch(&m->cfg, &ws->cfg, "backward: model"));
@@ -260,10 +277,14 @@ int hx_backward(const hx_model *m, hx_workspace *ws, const float *dlogits, hx_mo
     int N = (int)d.N, H = (int)d.H, V = (int)d.V;
     hx_linear_bwd_input(ws->d_norm, dlogits, m->lm_head, N, H, V, 0.0f);
     hx_linear_bwd_weight(grads->lm_head, dlogits, ws->final_norm, N, H, V);
+    if (extra) add_into(ws->d_norm, extra->d_final_norm, d.N * d.H);
     memset(ws->d_x, 0, sizeof(float) * d.N * d.H);
     hx_rmsnorm_bwd(ws->d_x, grads->norm, ws->d_norm, ws->final_x, m->norm, ws->final_rstd, N, H);
     for (int l = d.L - 1; l >= 0; l--)
-        if (ws->active[l]) HX_TRY(layer_bwd(&m->layers[l], &ws->layers[l], &grads->layers[l], ws));
+        if (ws->active[l])
+            HX_TRY(layer_bwd(&m->layers[l], &ws->layers[l], &grads->layers[l], ws,
+                             extra && extra->d_attn_norm ? extra->d_attn_norm[l] : NULL,
+                             extra && extra->d_mlp_norm ? extra->d_mlp_norm[l] : NULL));
     hx_embedding_bwd(grads->embed_tokens, ws->d_x, ws->ids, N, H);
     return HX_OK;
 }

@@ -105,4 +105,27 @@ int hx_forward(const hx_model *m, hx_workspace *ws, const int32_t *ids, const un
  * HX_ENOMEM. */
 int hx_backward(const hx_model *m, hx_workspace *ws, const float *dlogits, hx_model *grads);
 
+/* Extra gradients injected into intermediate tensors of the last forward,
+ * for losses on hidden states (intermediate-state distillation, NeurIPS 2024
+ * §3 / App. A.6). Every pointer may be NULL (nothing added there):
+ *   d_attn_norm[l] [N, hidden_size]  d(loss)/d(layer l's input_layernorm output)
+ *   d_mlp_norm[l]  [N, hidden_size]  d(loss)/d(layer l's post_attention_layernorm output)
+ *   d_final_norm   [N, hidden_size]  d(loss)/d(final norm output)
+ * d_attn_norm and d_mlp_norm are arrays of num_hidden_layers pointers (or
+ * NULL). Each addition is applied where that tensor's gradient is complete
+ * (after the lm_head / projections that read it, before its norm's backward),
+ * so the result equals backpropagating the sum of the logits loss and the
+ * state losses. Additions for layers skipped by the forward's mask are
+ * ignored (their norms did not run). */
+typedef struct {
+    float *const *d_attn_norm;
+    float *const *d_mlp_norm;
+    const float *d_final_norm;
+} hx_state_grads;
+
+/* hx_backward with injected state gradients `extra` (NULL: same as
+ * hx_backward). Same errors. */
+int hx_backward_ex(const hx_model *m, hx_workspace *ws, const float *dlogits, const hx_state_grads *extra,
+                   hx_model *grads);
+
 #endif

@@ -36,35 +36,44 @@ static double block_sumsq(const float *g, long b, long n)
     return s;
 }
 
-double hx_grad_norm(const hx_model *grads)
+/* sum of squares of g[0..n), in fixed blocks (deterministic for any thread count). */
+static double sumsq(const float *g, long n)
 {
-    const long n = (long)grads->n_floats, nb = (n + NORM_BLOCK - 1) / NORM_BLOCK;
-    const float *g = grads->data;
+    const long nb = (n + NORM_BLOCK - 1) / NORM_BLOCK;
     double *part = malloc((size_t)(nb ? nb : 1) * sizeof(double));
     double total = 0;
     if (!part) { /* no room for the block sums: the same blocks and order, serially */
         for (long b = 0; b < nb; b++) total += block_sumsq(g, b, n);
-        return sqrt(total);
+        return total;
     }
 #pragma omp parallel for schedule(static)
     for (long b = 0; b < nb; b++) part[b] = block_sumsq(g, b, n);
     for (long b = 0; b < nb; b++) total += part[b];
     free(part);
-    return sqrt(total);
+    return total;
 }
 
-double hx_grad_clip(hx_model *grads, double max_norm)
+double hx_grad_norm(const hx_model *grads) { return sqrt(sumsq(grads->data, (long)grads->n_floats)); }
+
+static void scale(float *g, long n, float coef)
 {
-    double norm = hx_grad_norm(grads);
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) g[i] *= coef;
+}
+
+double hx_grad_clip_with(hx_model *grads, float *extra, size_t n_extra, double max_norm)
+{
+    double ss = sumsq(grads->data, (long)grads->n_floats);
+    double norm = extra && n_extra ? sqrt(ss + sumsq(extra, (long)n_extra)) : sqrt(ss);
     if (max_norm > 0 && isfinite(norm) && norm > max_norm) {
         const float coef = (float)(max_norm / (norm + 1e-6));
-        float *g = grads->data;
-        const long n = (long)grads->n_floats;
-#pragma omp parallel for schedule(static)
-        for (long i = 0; i < n; i++) g[i] *= coef;
+        scale(grads->data, (long)grads->n_floats, coef);
+        if (extra) scale(extra, (long)n_extra, coef);
     }
     return norm;
 }
+
+double hx_grad_clip(hx_model *grads, double max_norm) { return hx_grad_clip_with(grads, NULL, 0, max_norm); }
 
 void hx_grad_zero(hx_model *grads)
 {

@@ -46,6 +46,12 @@ double hx_grad_norm(const hx_model *grads);
  * gradients are left unscaled and the caller's NaN policy decides). */
 double hx_grad_clip(hx_model *grads, double max_norm);
 
+/* hx_grad_clip over the model's gradients together with `n_extra` more
+ * gradients `extra` (parameters outside the model, e.g. the KD map): the
+ * norm is sqrt(|grads|^2 + |extra|^2) (each summed as hx_grad_norm) and both
+ * are scaled by the same coefficient. extra may be NULL (n_extra 0). */
+double hx_grad_clip_with(hx_model *grads, float *extra, size_t n_extra, double max_norm);
+
 /* Sets every gradient to zero (before accumulating a new step). */
 void hx_grad_zero(hx_model *grads);
 

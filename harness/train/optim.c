@@ -24,23 +24,44 @@ static int decays(const hx_adamw_config *c, hx_param_kind kind)
     return 1;
 }
 
-int hx_adamw_init(hx_adamw *opt, const hx_adamw_config *cfg, const hx_model *params)
+static int check_cfg(const hx_adamw_config *cfg)
 {
-    memset(opt, 0, sizeof *opt);
     if (!(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1))
         return HX_ERR(HX_EINVAL, "adamw: betas must lie in [0, 1) (got %g, %g)", cfg->beta1, cfg->beta2);
     if (!(cfg->eps >= 0) || !(cfg->weight_decay >= 0))
         return HX_ERR(HX_EINVAL, "adamw: eps (%g) and weight_decay (%g) must be non-negative", cfg->eps,
                       cfg->weight_decay);
+    return HX_OK;
+}
+
+/* Validates cfg and allocates zeroed moments and decay flags for n floats. */
+static int alloc_state(hx_adamw *opt, const hx_adamw_config *cfg, size_t n)
+{
+    memset(opt, 0, sizeof *opt);
+    HX_TRY(check_cfg(cfg));
     opt->cfg = *cfg;
-    opt->n = params->n_floats;
-    opt->m = hx_calloc(opt->n, sizeof(float));
-    opt->v = hx_calloc(opt->n, sizeof(float));
-    opt->decay = hx_calloc(opt->n, 1);
+    opt->n = n;
+    opt->m = hx_calloc(n ? n : 1, sizeof(float));
+    opt->v = hx_calloc(n ? n : 1, sizeof(float));
+    opt->decay = hx_calloc(n ? n : 1, 1);
+    if (opt->m && opt->v && opt->decay) return HX_OK;
+    hx_adamw_free(opt);
+    return HX_ENOMEM;
+}
+
+int hx_adamw_init_flat(hx_adamw *opt, const hx_adamw_config *cfg, size_t n, int decay)
+{
+    HX_TRY(alloc_state(opt, cfg, n));
+    memset(opt->decay, decay != 0, n);
+    return HX_OK;
+}
+
+int hx_adamw_init(hx_adamw *opt, const hx_adamw_config *cfg, const hx_model *params)
+{
+    HX_TRY(alloc_state(opt, cfg, params->n_floats));
     int np = hx_model_num_params(&params->cfg);
     hx_param *views = hx_calloc((size_t)np, sizeof *views);
-    if (!opt->m || !opt->v || !opt->decay || !views) {
-        free(views);
+    if (!views) {
         hx_adamw_free(opt);
         return HX_ENOMEM;
     }
@@ -67,6 +88,12 @@ int hx_adamw_step(hx_adamw *opt, hx_model *params, const hx_model *grads, double
     if (params->n_floats != opt->n || grads->n_floats != opt->n)
         return HX_ERR(HX_EINVAL, "adamw: optimizer holds %zu parameters, model %zu, gradients %zu", opt->n,
                       params->n_floats, grads->n_floats);
+    hx_adamw_step_flat(opt, params->data, grads->data, lr);
+    return HX_OK;
+}
+
+void hx_adamw_step_flat(hx_adamw *opt, float *p, const float *g, double lr)
+{
     opt->t++;
     const double b1 = opt->cfg.beta1, b2 = opt->cfg.beta2;
     const float keep = (float)(1.0 - lr * opt->cfg.weight_decay);
@@ -74,8 +101,7 @@ int hx_adamw_step(hx_adamw *opt, hx_model *params, const hx_model *grads, double
     const float neg_step = (float)(-lr / (1.0 - pow(b1, (double)opt->t)));
     const float bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)opt->t));
     const float eps = (float)opt->cfg.eps;
-    float *p = params->data, *m = opt->m, *v = opt->v;
-    const float *g = grads->data;
+    float *m = opt->m, *v = opt->v;
     const uint8_t *dec = opt->decay;
     const long n = (long)opt->n;
 #pragma omp parallel for schedule(static)
@@ -89,5 +115,4 @@ int hx_adamw_step(hx_adamw *opt, hx_model *params, const hx_model *grads, double
         v[i] = vi;
         p[i] = pi + neg_step * (mi / denom);
     }
-    return HX_OK;
 }

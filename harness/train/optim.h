@@ -51,4 +51,12 @@ void hx_adamw_free(hx_adamw *opt);
  * on the thread count. Errors: HX_EINVAL when the sizes differ. */
 int hx_adamw_step(hx_adamw *opt, hx_model *params, const hx_model *grads, double lr);
 
+/* AdamW over a flat parameter array of n floats outside any hx_model (e.g.
+ * the learned map of the intermediate-state KD loss): zeroed moments, every
+ * element decayed when `decay` is 1. Errors as hx_adamw_init. */
+int hx_adamw_init_flat(hx_adamw *opt, const hx_adamw_config *cfg, size_t n, int decay);
+
+/* The update of hx_adamw_step on params[0..opt->n) with grads[0..opt->n). */
+void hx_adamw_step_flat(hx_adamw *opt, float *params, const float *grads, double lr);
+
 #endif

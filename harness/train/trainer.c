@@ -14,6 +14,7 @@
 #include "model/weights.h"
 #include "train/ckpt.h"
 #include "train/grad.h"
+#include "train/kd_is.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -38,6 +39,7 @@ typedef struct {
     hx_workspace tws;      /* the teacher's forward-only workspace */
     float *dkd;            /* [N, V_student] KD gradient scratch */
     uint8_t *mask;         /* [N] 1 where the target counts */
+    hx_kd_is is;           /* intermediate-state loss (when cfg->kd_n_pairs > 0) */
     hx_dataset train, val;
     int has_val;
     hx_sampler smp;
@@ -63,6 +65,7 @@ static int write_ckpt(const char *dir, void *p)
     trainer *t = p;
     HX_TRY(hx_model_save(dir, &t->m, HX_DT_F32, 0));
     HX_TRY(hx_ckpt_write_optim(dir, &t->opt, &t->m));
+    if (t->cfg->kd_n_pairs > 0) HX_TRY(hx_kd_is_save(&t->is, dir));
     hx_train_state st = {.step = t->step, .tokens = t->tokens, .skipped_steps = t->guard.skipped,
                          .optimizer_step = t->opt.t, .rng_state = t->rng.state, .lr = t->lr,
                          .sampler = json_pack("{s:I, s:I}", "epoch", (json_int_t)t->smp.epoch, "position",
@@ -103,6 +106,7 @@ static int resume(trainer *t)
         hx_model_free(&loaded);
     }
     if (rc == HX_OK) rc = hx_ckpt_read_optim(dir, &t->opt, &t->m);
+    if (rc == HX_OK && c->kd_n_pairs > 0) rc = hx_kd_is_load(&t->is, dir);
     hx_train_state st = {0};
     if (rc == HX_OK) rc = hx_ckpt_read_state(dir, &st);
     if (rc == HX_OK) {
@@ -121,6 +125,7 @@ static int resume(trainer *t)
         t->tokens = st.tokens;
         t->guard.skipped = st.skipped_steps;
         t->opt.t = st.optimizer_step;
+        t->is.opt.t = st.optimizer_step; /* the map is updated on exactly the model's steps */
         t->rng.state = st.rng_state;
         t->lr = st.lr;
         t->last_ckpt = dir;
@@ -159,10 +164,11 @@ static int evaluate(trainer *t, double *val_loss)
     if (!t->log) return HX_OK;
     enum { BASE = 4, MAX = 64 };
     const char *cols[MAX] = {"step", "tokens", "val_loss", "perplexity"};
-    double v[MAX] = {(double)t->step, (double)t->tokens, *val_loss, exp(*val_loss)};
+    int64_t tokens = t->tokens + c->log_token_offset;
+    double v[MAX] = {(double)t->step, (double)tokens, *val_loss, exp(*val_loss)};
     int extra = 0;
     if (c->eval_hook) {
-        extra = c->eval_hook(c->eval_hook_ctx, &t->m, t->tokens, cols + BASE, v + BASE, MAX - BASE);
+        extra = c->eval_hook(c->eval_hook_ctx, &t->m, tokens, cols + BASE, v + BASE, MAX - BASE);
         HX_TRY(extra);
     }
     return hx_h5log_append(t->log, t->eval_table, cols, v, BASE + extra);
@@ -170,15 +176,18 @@ static int evaluate(trainer *t, double *val_loss)
 
 /* Loss sums of one micro-batch after the student's forward pass, leaving
  * d(loss sum)/d(logits) in t->ws.logits: CE alone, or with a teacher
- * kd_w_ce * CE + KL (sums, normalised later by hx_grad_reduce, C08). */
-static int micro_loss(trainer *t, int N, double *ce, double *kd)
+ * kd_w_ce * CE + KL, plus alpha * L_is with state pairs (its state gradients
+ * in t->is.inject). All sums, normalised later by hx_grad_reduce (C08).
+ * is[0] = L_is sum, is[1] = alpha * L_is sum. */
+static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
 {
     const hx_train_config *c = t->cfg;
     int V = t->m.cfg.vocab_size;
-    *kd = 0;
+    *kd = is[0] = is[1] = 0;
     if (!c->teacher)
         return hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce);
     HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
+    if (c->kd_n_pairs > 0) hx_kd_is_capture_final(&t->is, &t->tws);
     for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
     *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
                             c->kd_temperature, c->kd_reverse, 1.0, t->dkd, 1.0f);
@@ -186,6 +195,11 @@ static int micro_loss(trainer *t, int N, double *ce, double *kd)
     HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
     float w = (float)c->kd_w_ce;
     for (size_t i = 0; i < (size_t)N * V; i++) t->ws.logits[i] = w * t->ws.logits[i] + t->dkd[i];
+    if (c->kd_n_pairs > 0) {
+        double alpha;
+        HX_TRY(hx_kd_is_micro(&t->is, &t->ws, t->mask, c->kd_alpha_const, c->kd_alpha, *kd, &is[0], &alpha));
+        is[1] = alpha * is[0];
+    }
     return HX_OK;
 }
 
@@ -196,37 +210,50 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     const int N = c->micro_batch * c->seq_len;
     int64_t micro_done = t->tokens / N, left = t->micro_total - micro_done;
     int n_micro = left < c->grad_accum ? (int)left : c->grad_accum;
-    double t0 = hx_now(), sums[3] = {0, 0, 0}; /* unmasked tokens, CE sum, KD sum */
+    /* unmasked tokens, CE sum, KD sum, L_is sum, alpha-weighted L_is sum */
+    double t0 = hx_now(), sums[5] = {0, 0, 0, 0, 0};
+    int use_is = c->kd_n_pairs > 0;
+    size_t wn = use_is ? (size_t)t->is.dt * t->is.ds : 0;
     hx_grad_zero(&t->g);
+    if (use_is) memset(t->is.dW, 0, sizeof(float) * wn);
     for (int a = 0; a < n_micro; a++) {
         HX_TRY(hx_sampler_next(&t->smp, t->x, t->y));
         HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
-        double ce, kd;
-        HX_TRY(micro_loss(t, N, &ce, &kd));
-        HX_TRY(hx_backward(&t->m, &t->ws, t->ws.logits, &t->g));
+        double ce, kd, is[2];
+        HX_TRY(micro_loss(t, N, &ce, &kd, is));
+        HX_TRY(hx_backward_ex(&t->m, &t->ws, t->ws.logits, use_is ? &t->is.inject : NULL, &t->g));
         for (int i = 0; i < N; i++) sums[0] += t->y[i] != HX_IGNORE_INDEX;
         sums[1] += ce;
         sums[2] += kd;
+        sums[3] += is[0];
+        sums[4] += is[1];
     }
-    HX_TRY(hx_grad_reduce(NULL, &t->g, sums, 3));
-    double loss_ce = sums[0] > 0 ? sums[1] / sums[0] : 0, loss_kd = sums[0] > 0 ? sums[2] / sums[0] : 0;
-    double loss = t->cfg->teacher ? t->cfg->kd_w_ce * loss_ce + loss_kd : loss_ce;
-    double norm = hx_grad_clip(&t->g, c->grad_clip);
+    HX_TRY(hx_grad_reduce(NULL, &t->g, sums, 5));
+    if (use_is) { /* the map's gradient, normalised by the same global count */
+        float inv = sums[0] > 0 ? (float)(1.0 / sums[0]) : 0.0f;
+        for (size_t k = 0; k < wn; k++) t->is.dW[k] *= inv;
+    }
+    double cnt = sums[0] > 0 ? sums[0] : 1;
+    double loss_ce = sums[1] / cnt, loss_kd = sums[2] / cnt, loss_is = sums[3] / cnt;
+    double alpha = sums[3] != 0 ? sums[4] / sums[3] : (c->kd_alpha_const ? c->kd_alpha : 0);
+    double loss = c->teacher ? c->kd_w_ce * loss_ce + loss_kd + sums[4] / cnt : loss_ce;
+    double norm = hx_grad_clip_with(&t->g, use_is ? t->is.dW : NULL, wn, c->grad_clip);
     t->step++;
     t->tokens += (int64_t)n_micro * N;
     int skip = hx_nan_check(&t->guard, t->step, loss, norm, t->last_ckpt);
     HX_TRY(skip);
     t->lr = hx_schedule_lr(&t->sched, t->step);
     if (!skip) HX_TRY(hx_adamw_step(&t->opt, &t->m, &t->g, t->lr));
+    if (!skip && use_is) hx_adamw_step_flat(&t->is.opt, t->is.W, t->is.dW, t->lr);
     double tps = (double)n_micro * N / (hx_now() - t0);
     res->last_loss = loss;
     res->tokens_per_s = tps;
     if (t->log) {
-        const char *cols[] = {"step", "tokens",       "loss",        "loss_ce", "loss_kd",
-                              "lr",   "grad_norm",    "tokens_per_s", "skipped_steps"};
-        double v[] = {(double)t->step, (double)t->tokens, loss, loss_ce, loss_kd, t->lr, norm, tps,
-                      (double)t->guard.skipped};
-        HX_TRY(hx_h5log_append(t->log, t->table, cols, v, 9));
+        const char *cols[] = {"step", "tokens",       "loss",          "loss_ce", "loss_kd", "lr",
+                              "grad_norm", "tokens_per_s", "skipped_steps", "loss_is", "alpha"};
+        double v[] = {(double)t->step, (double)(t->tokens + c->log_token_offset), loss, loss_ce, loss_kd, t->lr,
+                      norm, tps, (double)t->guard.skipped, loss_is, alpha};
+        HX_TRY(hx_h5log_append(t->log, t->table, cols, v, use_is ? 11 : 9));
     }
     if (!c->quiet) hx_train_progress(prog, 0, t->step, t->tokens, c->token_budget, loss, t->lr, tps);
     return HX_OK;
@@ -245,6 +272,9 @@ static int check_config(const hx_train_config *c)
                       "), e.g. %" PRId64,
                       c->token_budget, per_micro, (c->token_budget / per_micro + 1) * per_micro);
     if (c->resume && !c->ckpt_dir) return HX_ERR(HX_EINVAL, "train: resume needs ckpt_dir");
+    if (c->kd_n_pairs > 0 && (!c->teacher || !c->kd_pairs))
+        return HX_ERR(HX_EINVAL, "train: kd intermediate-state pairs need a teacher");
+    if (c->log_token_offset < 0) return HX_ERR(HX_EINVAL, "train: log_token_offset must be >= 0");
     return HX_OK;
 }
 
@@ -262,6 +292,7 @@ static void trainer_free(trainer *t)
     hx_model_free(&t->teacher);
     free(t->dkd);
     free(t->mask);
+    hx_kd_is_free(&t->is);
     hx_adamw_free(&t->opt);
     hx_model_free(&t->g);
     hx_model_free(&t->m);
@@ -279,6 +310,18 @@ static int log_kd_settings(trainer *t)
     HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_temperature", c->kd_temperature));
     HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_w_ce", c->kd_w_ce));
     HX_TRY(hx_h5log_attr_int(t->log, grp, "kd_vocab_shared", vs < vt ? vs : vt));
+    if (c->kd_n_pairs == 0) return HX_OK;
+    /* "state:teacher_layer->student_layer" per pair, comma-separated */
+    char pairs[1024] = "";
+    size_t len = 0;
+    for (int i = 0; i < c->kd_n_pairs && len < sizeof pairs; i++)
+        len += (size_t)snprintf(pairs + len, sizeof pairs - len, "%s%s:%d->%d", i ? "," : "",
+                                hx_kd_state_name(c->kd_pairs[i].state), c->kd_pairs[i].teacher_layer,
+                                c->kd_pairs[i].student_layer);
+    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_intermediate", pairs));
+    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_alpha_mode", c->kd_alpha_const ? "const" : "dynamic"));
+    if (c->kd_alpha_const) HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_alpha", c->kd_alpha));
+    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_map_init", t->is.ds == t->is.dt ? "identity" : "normal(0,1/sqrt(ds))"));
     return HX_OK;
 }
 
@@ -296,7 +339,12 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
     size_t N = (size_t)c->micro_batch * c->seq_len;
     t->dkd = hx_malloc(N * (size_t)vs * sizeof(float));
     t->mask = hx_malloc(N);
-    return t->dkd && t->mask ? HX_OK : HX_ENOMEM;
+    if (!t->dkd || !t->mask) return HX_ENOMEM;
+    if (c->kd_n_pairs == 0) return HX_OK;
+    HX_TRY(hx_kd_is_init(&t->is, c->kd_pairs, c->kd_n_pairs, &t->m.cfg, &t->teacher.cfg, (int)N, &c->adamw, c->seed));
+    t->tws.hook = hx_kd_is_capture;
+    t->tws.hook_ctx = &t->is;
+    return HX_OK;
 }
 
 static int setup(trainer *t, const hx_train_config *c)
@@ -334,8 +382,8 @@ static int setup(trainer *t, const hx_train_config *c)
         HX_TRY(hx_h5log_open(c->log_path, HX_H5LOG_APPEND, &t->log));
         HX_TRY(hx_h5log_set_provenance(t->log, c->manifest_text ? c->manifest_text : "(no manifest: harness train)"));
         /* rows logged after the checkpoint we continue from are re-logged; a fresh start clears the arm */
-        HX_TRY(hx_h5log_truncate_tokens(t->log, t->table, t->tokens));
-        HX_TRY(hx_h5log_truncate_tokens(t->log, t->eval_table, t->tokens));
+        HX_TRY(hx_h5log_truncate_tokens(t->log, t->table, t->tokens + c->log_token_offset));
+        HX_TRY(hx_h5log_truncate_tokens(t->log, t->eval_table, t->tokens + c->log_token_offset));
         if (c->teacher) HX_TRY(log_kd_settings(t));
     }
     return HX_OK;

@@ -9,6 +9,7 @@
 #include "data/shard.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "minitron/kd.h"
 #include "train/monitor.h"
 #include "train/optim.h"
 #include "train/schedule.h"
@@ -65,6 +66,27 @@ typedef struct {
     double kd_w_ce;             /* weight of the CE term next to KL ([P]: 0, the default) */
     double kd_temperature;      /* tau (default 1) */
     int kd_reverse;             /* 1: reverse KL(p_s || p_t) */
+    /* Intermediate-state distillation (NeurIPS 2024 §3, App. A.6; needs
+     * `teacher`): with kd_n_pairs > 0 the loss becomes
+     *   L = kd_w_ce * L_CE + L_logits + alpha * L_is,
+     *   L_is = sum over pairs of mean over counted tokens of 1 - cos(h_s W^T, h_t)
+     * with the post-norm states of minitron/kd.h (hx_kd_state) and ONE shared
+     * learned map W [teacher hidden, student hidden] (train/kd_is.h: init,
+     * trained by its own AdamW with the same lr schedule, weight decay and
+     * clipping as the model, saved as kd_map.safetensors in each checkpoint).
+     * alpha is kd_alpha when kd_alpha_const, else L_logits / L_is of each
+     * micro-batch (dynamic, detached). The train table gains loss_is (L_is)
+     * and alpha (the effective weight: sum alpha_m L_is,m / sum L_is,m, so
+     * loss = kd_w_ce * loss_ce + loss_kd + alpha * loss_is). */
+    int kd_n_pairs;
+    const hx_kd_pair *kd_pairs;
+    int kd_alpha_const;
+    double kd_alpha;
+    /* Added to the `tokens` column of every logged row (train and eval) and
+     * to the truncation point on resume, so consecutive runs (rounds of
+     * iterative pruning) log one cumulative curve into the same arm. The
+     * budget, schedule and checkpoints still count this run's tokens only. */
+    int64_t log_token_offset;
 } hx_train_config;
 
 /* Defaults: micro_batch 1, grad_accum 1, cosine schedule with min_lr =
