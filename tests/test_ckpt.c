@@ -24,20 +24,7 @@ static char tmpdir[64];
 
 static hx_config tiny_config(void)
 {
-    hx_config c = {0};
-    strcpy(c.model_type, "llama");
-    c.vocab_size = 11;
-    c.hidden_size = 8;
-    c.intermediate_size = 12;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 2;
-    c.num_key_value_heads = 1;
-    c.head_dim = 4;
-    c.max_position_embeddings = 32;
-    c.rms_norm_eps = 1e-5f;
-    c.rope_theta = 10000;
-    c.bos_token_id = c.eos_token_id = -1;
-    return c;
+    return hx_test_config(11, 8, 12, 2, 2, 1, 4, 0);
 }
 
 typedef struct {

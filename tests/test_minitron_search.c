@@ -26,21 +26,7 @@ static char tmp[64];
 
 static hx_config tiny(void)
 {
-    hx_config c = {0};
-    strcpy(c.model_type, "llama");
-    c.vocab_size = 32;
-    c.hidden_size = 16;
-    c.intermediate_size = 32;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 2;
-    c.num_key_value_heads = 1;
-    c.head_dim = 8;
-    c.max_position_embeddings = 64;
-    c.rms_norm_eps = 1e-5f;
-    c.rope_theta = 10000;
-    c.bos_token_id = -1;
-    c.eos_token_id = 0;
-    return c;
+    return hx_test_config(32, 16, 32, 2, 2, 1, 8, 0);
 }
 
 /* Learnable documents (counting up mod 31) into tmp/<name>; returns the dir. */

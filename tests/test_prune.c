@@ -12,21 +12,7 @@
 
 static hx_config make_cfg(int hidden, int heads, int kv, int head_dim, int ffn, int layers, int vocab, int tied)
 {
-    hx_config c;
-    memset(&c, 0, sizeof c);
-    strcpy(c.model_type, "llama");
-    c.vocab_size = vocab;
-    c.hidden_size = hidden;
-    c.intermediate_size = ffn;
-    c.num_hidden_layers = layers;
-    c.num_attention_heads = heads;
-    c.num_key_value_heads = kv;
-    c.head_dim = head_dim;
-    c.max_position_embeddings = 128;
-    c.rms_norm_eps = 1e-5f;
-    c.rope_theta = 10000.0;
-    c.tie_word_embeddings = tied;
-    return c;
+    return hx_test_config(vocab, hidden, ffn, layers, heads, kv, head_dim, tied);
 }
 
 /* Fills every parameter with a value that encodes its position, so slicing

@@ -66,31 +66,6 @@ static void test_f16_conversion(void **state)
 
 /* ---- helpers ---- */
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/hx_st_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *tpath(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
 
 /* Writes a safetensors file by hand: header text `hdr` (not padded) and
  * `data_len` bytes of data (byte i = i & 0xff), and `hlen_override` as the
@@ -183,11 +158,11 @@ static void test_roundtrip_single(void **state)
     for (int k = 0; k < 2; k++) {
         hx_st_entry e[5];
         fill_entries(e, dts[k]);
-        assert_int_equal(hx_st_write(tmpdir, NULL, e, 5, 0), HX_OK);
+        assert_int_equal(hx_st_write(hx_tmpdir, NULL, e, 5, 0), HX_OK);
         /* HF layout: header length a multiple of 8, padded with spaces. */
         char *buf;
         size_t len;
-        assert_int_equal(hx_read_file(tpath("model.safetensors"), &buf, &len), HX_OK);
+        assert_int_equal(hx_read_file(hx_tmp_path("model.safetensors"), &buf, &len), HX_OK);
         uint64_t hl;
         memcpy(&hl, buf, 8);
         assert_int_equal(hl % 8, 0);
@@ -198,10 +173,10 @@ static void test_roundtrip_single(void **state)
         assert_non_null(strstr(buf + 8, "\"__metadata__\":{\"format\":\"pt\"}"));
         free(buf);
         hx_st *st;
-        assert_int_equal(hx_st_open(tpath("model.safetensors"), &st), HX_OK);
+        assert_int_equal(hx_st_open(hx_tmp_path("model.safetensors"), &st), HX_OK);
         check_entries(st, dts[k]);
         hx_st_close(st);
-        assert_int_equal(hx_st_open(tmpdir, &st), HX_OK); /* the directory form */
+        assert_int_equal(hx_st_open(hx_tmpdir, &st), HX_OK); /* the directory form */
         check_entries(st, dts[k]);
         hx_st_close(st);
     }
@@ -213,12 +188,12 @@ static void test_roundtrip_sharded(void **state)
     hx_st_entry e[5];
     fill_entries(e, HX_DT_F32);
     /* 24 + 16 + 20 + 4 + 0 bytes, 30-byte limit, greedy: {model.a}, {b}, {ids, scalar, empty}. */
-    assert_int_equal(hx_st_write(tmpdir, NULL, e, 5, 30), HX_OK);
-    assert_int_equal(access(tpath("model-00001-of-00003.safetensors"), F_OK), 0);
-    assert_int_equal(access(tpath("model-00003-of-00003.safetensors"), F_OK), 0);
-    assert_int_not_equal(access(tpath("model.safetensors"), F_OK), 0);
+    assert_int_equal(hx_st_write(hx_tmpdir, NULL, e, 5, 30), HX_OK);
+    assert_int_equal(access(hx_tmp_path("model-00001-of-00003.safetensors"), F_OK), 0);
+    assert_int_equal(access(hx_tmp_path("model-00003-of-00003.safetensors"), F_OK), 0);
+    assert_int_not_equal(access(hx_tmp_path("model.safetensors"), F_OK), 0);
     json_error_t je;
-    json_t *idx = json_load_file(tpath("model.safetensors.index.json"), 0, &je);
+    json_t *idx = json_load_file(hx_tmp_path("model.safetensors.index.json"), 0, &je);
     assert_non_null(idx);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(idx, "metadata"), "total_size")), 64);
     json_t *wm = json_object_get(idx, "weight_map");
@@ -227,37 +202,37 @@ static void test_roundtrip_sharded(void **state)
     assert_string_equal(json_string_value(json_object_get(wm, "ids")), "model-00003-of-00003.safetensors");
     json_decref(idx);
     hx_st *st;
-    assert_int_equal(hx_st_open(tmpdir, &st), HX_OK);
+    assert_int_equal(hx_st_open(hx_tmpdir, &st), HX_OK);
     check_entries(st, HX_DT_F32);
-    assert_string_equal(hx_st_path(st, hx_st_find(st, "b")), tpath("model-00002-of-00003.safetensors"));
+    assert_string_equal(hx_st_path(st, hx_st_find(st, "b")), hx_tmp_path("model-00002-of-00003.safetensors"));
     hx_st_close(st);
-    assert_int_equal(hx_st_open(tpath("model.safetensors.index.json"), &st), HX_OK);
+    assert_int_equal(hx_st_open(hx_tmp_path("model.safetensors.index.json"), &st), HX_OK);
     check_entries(st, HX_DT_F32);
     hx_st_close(st);
 
     /* An index that puts a tensor in the wrong shard is refused, naming it:
      * found in a shard the index does not name for it, ... */
-    idx = json_load_file(tpath("model.safetensors.index.json"), 0, &je);
+    idx = json_load_file(hx_tmp_path("model.safetensors.index.json"), 0, &je);
     json_t *wm2 = json_object_get(idx, "weight_map");
     json_object_set_new(wm2, "ids", json_string("model-00002-of-00003.safetensors"));
-    assert_int_equal(hx_json_write_atomic(tpath("model.safetensors.index.json"), idx), HX_OK);
-    expect_open_error(tmpdir, HX_EFORMAT, "'ids'", "model-00003-of-00003.safetensors: ");
+    assert_int_equal(hx_json_write_atomic(hx_tmp_path("model.safetensors.index.json"), idx), HX_OK);
+    expect_open_error(hx_tmpdir, HX_EFORMAT, "'ids'", "model-00003-of-00003.safetensors: ");
     /* ... or mapped to a shard that does not hold it. */
     json_object_set_new(wm2, "ids", json_string("model-00003-of-00003.safetensors"));
     json_object_set_new(wm2, "b", json_string("model-00001-of-00003.safetensors"));
-    assert_int_equal(hx_json_write_atomic(tpath("model.safetensors.index.json"), idx), HX_OK);
-    expect_open_error(tmpdir, HX_EFORMAT, "'b'", "model-00001-of-00003.safetensors");
+    assert_int_equal(hx_json_write_atomic(hx_tmp_path("model.safetensors.index.json"), idx), HX_OK);
+    expect_open_error(hx_tmpdir, HX_EFORMAT, "'b'", "model-00001-of-00003.safetensors");
     /* An index naming a tensor no shard holds. */
     json_object_set_new(wm2, "b", json_string("model-00002-of-00003.safetensors"));
     json_object_set_new(wm2, "ghost", json_string("model-00002-of-00003.safetensors"));
-    assert_int_equal(hx_json_write_atomic(tpath("model.safetensors.index.json"), idx), HX_OK);
-    expect_open_error(tmpdir, HX_EFORMAT, "'ghost'", "model.safetensors.index.json");
+    assert_int_equal(hx_json_write_atomic(hx_tmp_path("model.safetensors.index.json"), idx), HX_OK);
+    expect_open_error(hx_tmpdir, HX_EFORMAT, "'ghost'", "model.safetensors.index.json");
     json_decref(idx);
 
     /* Re-saving as one file removes the stale index. */
-    assert_int_equal(hx_st_write(tmpdir, NULL, e, 5, 0), HX_OK);
-    assert_int_not_equal(access(tpath("model.safetensors.index.json"), F_OK), 0);
-    assert_int_equal(hx_st_open(tmpdir, &st), HX_OK);
+    assert_int_equal(hx_st_write(hx_tmpdir, NULL, e, 5, 0), HX_OK);
+    assert_int_not_equal(access(hx_tmp_path("model.safetensors.index.json"), F_OK), 0);
+    assert_int_equal(hx_st_open(hx_tmpdir, &st), HX_OK);
     check_entries(st, HX_DT_F32);
     hx_st_close(st);
 }
@@ -280,10 +255,10 @@ static void test_read_f16_and_i64(void **state)
     for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)hl >> (8 * i));
     memcpy(buf + 8, hdr, hl); /* odd header length: data is unaligned in the map */
     memcpy(buf + 8 + hl, data, sizeof data);
-    assert_int_equal(hx_write_file_atomic(tpath("x.safetensors"), buf, 8 + hl + sizeof data), HX_OK);
+    assert_int_equal(hx_write_file_atomic(hx_tmp_path("x.safetensors"), buf, 8 + hl + sizeof data), HX_OK);
     free(buf);
     hx_st *st;
-    assert_int_equal(hx_st_open(tpath("x.safetensors"), &st), HX_OK);
+    assert_int_equal(hx_st_open(hx_tmp_path("x.safetensors"), &st), HX_OK);
     float f[4];
     assert_int_equal(hx_st_read_f32(st, hx_st_find(st, "h"), f, 4), HX_OK);
     assert_true(f[0] == 1.0f && f[1] == ldexpf(1, -24) && isinf(f[2]) && f[2] < 0 && f[3] == 65504.0f);
@@ -305,31 +280,31 @@ static void test_bad_files(void **state)
     (void)state;
     hx_st_entry e[5];
     fill_entries(e, HX_DT_F32);
-    assert_int_equal(hx_st_write(tmpdir, NULL, e, 5, 0), HX_OK);
+    assert_int_equal(hx_st_write(hx_tmpdir, NULL, e, 5, 0), HX_OK);
     char *good;
     size_t len;
-    assert_int_equal(hx_read_file(tpath("model.safetensors"), &good, &len), HX_OK);
+    assert_int_equal(hx_read_file(hx_tmp_path("model.safetensors"), &good, &len), HX_OK);
     uint64_t hl;
     memcpy(&hl, good, 8);
     const char *p;
 
     /* Truncated data: the last tensor by offset runs past the end. F32 entries
      * come first (size 4, by name): b, empty, ids, model.a, scalar. */
-    p = tpath("trunc.safetensors");
+    p = hx_tmp_path("trunc.safetensors");
     assert_int_equal(hx_write_file_atomic(p, good, len - 3), HX_OK);
     expect_open_error(p, HX_EFORMAT, p, "'scalar'");
     /* Header length past the end of the file. */
     memcpy(good, &(uint64_t){len}, 8);
-    p = tpath("hlen.safetensors");
+    p = hx_tmp_path("hlen.safetensors");
     assert_int_equal(hx_write_file_atomic(p, good, len), HX_OK);
     expect_open_error(p, HX_EFORMAT, p, "past the end of the file");
     memcpy(good, &hl, 8);
     /* Shorter than the 8-byte length field. */
-    p = tpath("tiny.safetensors");
+    p = hx_tmp_path("tiny.safetensors");
     assert_int_equal(hx_write_file_atomic(p, good, 5), HX_OK);
     expect_open_error(p, HX_EFORMAT, p, "too short");
     /* Malformed JSON: cut the header's closing brace. */
-    p = tpath("json.safetensors");
+    p = hx_tmp_path("json.safetensors");
     char *bad = malloc(len);
     memcpy(bad, good, len);
     char *brace = memrchr(bad + 8, '}', hl);
@@ -340,14 +315,14 @@ static void test_bad_files(void **state)
     memcpy(bad, good, len);
     char *dt = strstr(bad + 8, "\"I32\"");
     memcpy(dt, "\"Q32\"", 5);
-    p = tpath("dtype.safetensors");
+    p = hx_tmp_path("dtype.safetensors");
     assert_int_equal(hx_write_file_atomic(p, bad, len), HX_OK);
     expect_open_error(p, HX_EFORMAT, "'ids'", "Q32");
     free(bad);
     free(good);
 
     /* Overlapping offsets. */
-    p = tpath("overlap.safetensors");
+    p = hx_tmp_path("overlap.safetensors");
     raw_file(p,
              "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
              "\"y\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
@@ -355,15 +330,15 @@ static void test_bad_files(void **state)
     expect_open_error(p, HX_EFORMAT, "'x'", "'y'");
     assert_non_null(strstr(hx_errmsg(), "overlap"));
     /* Offsets out of range (file otherwise whole). */
-    p = tpath("range.safetensors");
+    p = hx_tmp_path("range.safetensors");
     raw_file(p, "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[16,32]}}", 16, 0);
     expect_open_error(p, HX_EFORMAT, "'x'", "past the 16-byte data buffer");
     /* shape x dtype != end - begin. */
-    p = tpath("size.safetensors");
+    p = hx_tmp_path("size.safetensors");
     raw_file(p, "{\"x\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[0,16]}}", 16, 0);
     expect_open_error(p, HX_EFORMAT, "'x'", "8 bytes");
     /* end < begin, negative shape, missing data_offsets, duplicate names. */
-    p = tpath("order.safetensors");
+    p = hx_tmp_path("order.safetensors");
     raw_file(p, "{\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", 16, 0);
     expect_open_error(p, HX_EFORMAT, "'x'", "end 0 < begin 8");
     raw_file(p, "{\"x\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}", 16, 0);
@@ -381,8 +356,8 @@ static void test_bad_files(void **state)
     raw_file(p, "[1,2]", 0, 0);
     expect_open_error(p, HX_EFORMAT, p, "'{'");
     /* Missing file and a directory without weights. */
-    expect_open_error(tpath("none.safetensors"), HX_EIO, "none.safetensors", NULL);
-    char *sub = hx_path_join(tmpdir, "emptydir");
+    expect_open_error(hx_tmp_path("none.safetensors"), HX_EIO, "none.safetensors", NULL);
+    char *sub = hx_path_join(hx_tmpdir, "emptydir");
     assert_int_equal(hx_mkdir_p(sub), HX_OK);
     expect_open_error(sub, HX_EIO, "emptydir", "no model.safetensors");
     free(sub);
@@ -392,10 +367,10 @@ static void test_write_rejects_bad_entries(void **state)
 {
     (void)state;
     hx_st_entry e[2] = {{"a", b4, HX_DT_F32, HX_DT_F16, 1, {4}}, {"a", b4, HX_DT_F32, HX_DT_F32, 1, {4}}};
-    assert_int_equal(hx_st_write(tmpdir, NULL, e, 1, 0), HX_EINVAL); /* F16 output not offered */
+    assert_int_equal(hx_st_write(hx_tmpdir, NULL, e, 1, 0), HX_EINVAL); /* F16 output not offered */
     assert_non_null(strstr(hx_errmsg(), "'a'"));
     e[0].dtype = HX_DT_F32;
-    assert_int_equal(hx_st_write(tmpdir, NULL, e, 2, 0), HX_EINVAL); /* duplicate name */
+    assert_int_equal(hx_st_write(hx_tmpdir, NULL, e, 2, 0), HX_EINVAL); /* duplicate name */
     assert_non_null(strstr(hx_errmsg(), "twice"));
 }
 
@@ -404,11 +379,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bf16_rounding),
         cmocka_unit_test(test_f16_conversion),
-        cmocka_unit_test_setup_teardown(test_roundtrip_single, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip_sharded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_f16_and_i64, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_rejects_bad_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_single, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_sharded, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_read_f16_and_i64, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_files, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_write_rejects_bad_entries, hx_tmp_setup, hx_tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,31 +112,6 @@ static void test_load_hf_tied(void **state)
 
 #include "core/rng.h"
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/hx_w_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *tpath(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -236,16 +211,16 @@ static void test_save_load_roundtrip(void **state)
         hx_model m, r;
         random_model(&m, &c, 7 + (uint64_t)tied);
         /* F32, sharded at ~8 KB: exact. */
-        assert_int_equal(hx_model_save(tmpdir, &m, HX_DT_F32, 8000), HX_OK);
-        assert_int_equal(access(tpath("model.safetensors.index.json"), F_OK), 0);
-        if (hx_model_load(tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
+        assert_int_equal(hx_model_save(hx_tmpdir, &m, HX_DT_F32, 8000), HX_OK);
+        assert_int_equal(access(hx_tmp_path("model.safetensors.index.json"), F_OK), 0);
+        if (hx_model_load(hx_tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
         assert_models_equal(&m, &r);
         assert_true(!tied || r.lm_head == r.embed_tokens);
         hx_model_free(&r);
         /* BF16, one file: every value is its bf16 rounding. */
-        assert_int_equal(hx_model_save(tmpdir, &m, HX_DT_BF16, 0), HX_OK);
-        assert_int_not_equal(access(tpath("model.safetensors.index.json"), F_OK), 0);
-        if (hx_model_load(tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
+        assert_int_equal(hx_model_save(hx_tmpdir, &m, HX_DT_BF16, 0), HX_OK);
+        assert_int_not_equal(access(hx_tmp_path("model.safetensors.index.json"), F_OK), 0);
+        if (hx_model_load(hx_tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
         assert_configs_equal(&m.cfg, &r.cfg);
         size_t diff = 0;
         for (size_t i = 0; i < m.n_floats; i++) diff += r.data[i] != hx_bf16_to_f32(hx_f32_to_bf16(m.data[i]));
@@ -254,7 +229,7 @@ static void test_save_load_roundtrip(void **state)
         hx_model_free(&r);
         /* The config says what transformers needs. */
         json_error_t je;
-        json_t *j = json_load_file(tpath("config.json"), 0, &je);
+        json_t *j = json_load_file(hx_tmp_path("config.json"), 0, &je);
         assert_non_null(j);
         assert_string_equal(json_string_value(json_array_get(json_object_get(j, "architectures"), 0)), "LlamaForCausalLM");
         assert_string_equal(json_string_value(json_object_get(j, "torch_dtype")), "bfloat16");
@@ -286,15 +261,15 @@ static void test_c05_renumbered_layers(void **state)
     size_t layer_floats = (size_t)(full.layers[1].input_layernorm - full.layers[0].input_layernorm);
     for (int l = 0; l < 4; l++)
         memcpy(pruned.layers[l].input_layernorm, full.layers[keep[l]].input_layernorm, layer_floats * sizeof(float));
-    assert_int_equal(hx_model_save(tmpdir, &pruned, HX_DT_F32, 0), HX_OK);
-    if (hx_model_load(tmpdir, &back) < 0) fail_msg("%s", hx_errmsg());
+    assert_int_equal(hx_model_save(hx_tmpdir, &pruned, HX_DT_F32, 0), HX_OK);
+    if (hx_model_load(hx_tmpdir, &back) < 0) fail_msg("%s", hx_errmsg());
     assert_int_equal(back.cfg.num_hidden_layers, 4);
     assert_models_equal(&pruned, &back);
     for (int l = 0; l < 4; l++)
         assert_memory_equal(back.layers[l].down_proj, full.layers[keep[l]].down_proj,
                             (size_t)c6.hidden_size * c6.intermediate_size * sizeof(float));
     hx_st *st;
-    assert_int_equal(hx_st_open(tmpdir, &st), HX_OK);
+    assert_int_equal(hx_st_open(hx_tmpdir, &st), HX_OK);
     assert_non_null(hx_st_find(st, "model.layers.3.mlp.up_proj.weight"));
     assert_null(hx_st_find(st, "model.layers.4.mlp.up_proj.weight"));
     assert_null(hx_st_find(st, "model.layers.5.mlp.up_proj.weight"));
@@ -315,23 +290,23 @@ static void test_c02_head_dim_shapes(void **state)
     c.head_dim = 32; /* 96/4 = 24 */
     hx_model m, r;
     random_model(&m, &c, 3);
-    assert_int_equal(hx_model_save(tmpdir, &m, HX_DT_F32, 0), HX_OK);
+    assert_int_equal(hx_model_save(hx_tmpdir, &m, HX_DT_F32, 0), HX_OK);
     hx_st *st;
-    assert_int_equal(hx_st_open(tmpdir, &st), HX_OK);
+    assert_int_equal(hx_st_open(hx_tmpdir, &st), HX_OK);
     const hx_st_tensor *q = hx_st_find(st, "model.layers.0.self_attn.q_proj.weight");
     assert_true(q->shape[0] == 128 && q->shape[1] == 96);
     const hx_st_tensor *o = hx_st_find(st, "model.layers.0.self_attn.o_proj.weight");
     assert_true(o->shape[0] == 96 && o->shape[1] == 128);
     hx_st_close(st);
-    if (hx_model_load(tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
+    if (hx_model_load(hx_tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
     assert_int_equal(r.cfg.head_dim, 32);
     assert_models_equal(&m, &r);
     hx_model_free(&r);
     /* A q_proj shaped by hidden/heads (96x96) is rejected, naming file, tensor and both shapes. */
     float *q96 = calloc(96 * 96, sizeof(float));
     hx_st_entry bad = {"model.layers.0.self_attn.q_proj.weight", q96, HX_DT_F32, HX_DT_F32, 2, {96, 96}};
-    write_tensors(tmpdir, &m, bad.name, &bad, NULL);
-    expect_load_error(tmpdir, HX_EFORMAT, "model.safetensors: tensor 'model.layers.0.self_attn.q_proj.weight'",
+    write_tensors(hx_tmpdir, &m, bad.name, &bad, NULL);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, "model.safetensors: tensor 'model.layers.0.self_attn.q_proj.weight'",
                       "[96, 96]", "[128, 96]");
     free(q96);
     hx_model_free(&m);
@@ -350,13 +325,13 @@ static void test_c11_tied_embeddings(void **state)
     memcpy(lm, m.embed_tokens, emb * sizeof(float));
     lm[17] += 0.5f;
     hx_st_entry extra = {"lm_head.weight", lm, HX_DT_F32, HX_DT_F32, 2, {c.vocab_size, c.hidden_size}};
-    write_tensors(tmpdir, &m, NULL, NULL, &extra);
-    assert_int_equal(hx_config_save(tpath("config.json"), &c), HX_OK);
+    write_tensors(hx_tmpdir, &m, NULL, NULL, &extra);
+    assert_int_equal(hx_config_save(hx_tmp_path("config.json"), &c), HX_OK);
     fflush(stderr);
     int saved = dup(2);
-    FILE *cap = fopen(tpath("stderr.txt"), "w+");
+    FILE *cap = fopen(hx_tmp_path("stderr.txt"), "w+");
     dup2(fileno(cap), 2);
-    int rc = hx_model_load(tmpdir, &r);
+    int rc = hx_model_load(hx_tmpdir, &r);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -375,16 +350,16 @@ static void test_c11_tied_embeddings(void **state)
     hx_model_free(&r);
     /* Same tensors, equal values: loads without complaint (no warning path). */
     memcpy(lm, m.embed_tokens, emb * sizeof(float));
-    write_tensors(tmpdir, &m, NULL, NULL, &extra);
-    if (hx_model_load(tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
+    write_tensors(hx_tmpdir, &m, NULL, NULL, &extra);
+    if (hx_model_load(hx_tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
     assert_ptr_equal(r.lm_head, r.embed_tokens);
     hx_model_free(&r);
     /* (a) is the HF fixture llama-tied (test_load_hf_tied) and the save round trip.
      * Untied config without lm_head.weight: an error naming it. */
     c.tie_word_embeddings = 0;
-    assert_int_equal(hx_config_save(tpath("config.json"), &c), HX_OK);
-    write_tensors(tmpdir, &m, NULL, NULL, NULL);
-    expect_load_error(tmpdir, HX_EFORMAT, "missing tensors: lm_head.weight", "tie_word_embeddings is false", NULL);
+    assert_int_equal(hx_config_save(hx_tmp_path("config.json"), &c), HX_OK);
+    write_tensors(hx_tmpdir, &m, NULL, NULL, NULL);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, "missing tensors: lm_head.weight", "tie_word_embeddings is false", NULL);
     free(lm);
     hx_model_free(&m);
 }
@@ -395,26 +370,26 @@ static void test_missing_unexpected_ignorable(void **state)
     hx_config c = small_config(2, 1);
     hx_model m, r;
     random_model(&m, &c, 9);
-    assert_int_equal(hx_config_save(tpath("config.json"), &c), HX_OK);
+    assert_int_equal(hx_config_save(hx_tmp_path("config.json"), &c), HX_OK);
     /* Missing tensor. */
-    write_tensors(tmpdir, &m, "model.layers.1.mlp.up_proj.weight", NULL, NULL);
-    expect_load_error(tmpdir, HX_EFORMAT, tmpdir, "missing tensors: model.layers.1.mlp.up_proj.weight", NULL);
+    write_tensors(hx_tmpdir, &m, "model.layers.1.mlp.up_proj.weight", NULL, NULL);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, hx_tmpdir, "missing tensors: model.layers.1.mlp.up_proj.weight", NULL);
     /* Unexpected tensor (e.g. a third layer the config does not have). */
     float x[24] = {0};
     hx_st_entry extra = {"model.layers.2.input_layernorm.weight", x, HX_DT_F32, HX_DT_F32, 1, {24}};
-    write_tensors(tmpdir, &m, NULL, NULL, &extra);
-    expect_load_error(tmpdir, HX_EFORMAT, "unexpected tensors", "model.layers.2.input_layernorm.weight", NULL);
+    write_tensors(hx_tmpdir, &m, NULL, NULL, &extra);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, "unexpected tensors", "model.layers.2.input_layernorm.weight", NULL);
     /* rotary_emb.inv_freq buffers of old conversions are ignored. */
     hx_st_entry inv = {"model.layers.0.self_attn.rotary_emb.inv_freq", x, HX_DT_F32, HX_DT_F32, 1, {4}};
-    write_tensors(tmpdir, &m, NULL, NULL, &inv);
-    if (hx_model_load(tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
+    write_tensors(hx_tmpdir, &m, NULL, NULL, &inv);
+    if (hx_model_load(hx_tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
     assert_models_equal(&m, &r);
     hx_model_free(&r);
     /* An integer tensor where a weight belongs. */
     int32_t ints[24] = {0};
     hx_st_entry bad = {"model.norm.weight", ints, HX_DT_I32, HX_DT_I32, 1, {24}};
-    write_tensors(tmpdir, &m, "model.norm.weight", &bad, NULL);
-    expect_load_error(tmpdir, HX_EFORMAT, "'model.norm.weight'", "I32", NULL);
+    write_tensors(hx_tmpdir, &m, "model.norm.weight", &bad, NULL);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, "'model.norm.weight'", "I32", NULL);
     hx_model_free(&m);
 }
 
@@ -427,13 +402,13 @@ static void test_bad_configs(void **state)
     assert_int_equal(hx_read_file(FIX "llama-f32/config.json", &cfg_text, &len), HX_OK);
     char *st_text;
     assert_int_equal(hx_read_file(FIX "llama-f32/model.safetensors", &st_text, &len), HX_OK);
-    assert_int_equal(hx_write_file_atomic(tpath("model.safetensors"), st_text, len), HX_OK);
+    assert_int_equal(hx_write_file_atomic(hx_tmp_path("model.safetensors"), st_text, len), HX_OK);
     free(st_text);
     json_error_t je;
     json_t *good = json_loads(cfg_text, 0, &je);
     assert_non_null(good);
     free(cfg_text);
-    const char *cfg = tpath("config.json");
+    const char *cfg = hx_tmp_path("config.json");
     struct {
         const char *key, *value; /* JSON text; NULL value deletes the key */
         int code;
@@ -463,7 +438,7 @@ static void test_bad_configs(void **state)
             json_object_del(j, cases[i].key);
         assert_int_equal(hx_json_write_atomic(cfg, j), HX_OK);
         json_decref(j);
-        expect_load_error(tmpdir, cases[i].code, cases[i].s1, cases[i].s2, NULL);
+        expect_load_error(hx_tmpdir, cases[i].code, cases[i].s1, cases[i].s2, NULL);
     }
     /* rope_theta null and none in rope_parameters. */
     json_t *j = json_deep_copy(good);
@@ -471,13 +446,13 @@ static void test_bad_configs(void **state)
     json_object_del(json_object_get(j, "rope_parameters"), "rope_theta");
     assert_int_equal(hx_json_write_atomic(cfg, j), HX_OK);
     json_decref(j);
-    expect_load_error(tmpdir, HX_EFORMAT, "config.json", "rope_theta\" is null", NULL);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, "config.json", "rope_theta\" is null", NULL);
     /* Malformed JSON names the file and the position. */
     write_text(cfg, "{\"vocab_size\": 64,\n \"hidden_size\": }\n");
-    expect_load_error(tmpdir, HX_EFORMAT, "config.json: malformed JSON", "line 2", NULL);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, "config.json: malformed JSON", "line 2", NULL);
     /* No config at all. */
     unlink(cfg);
-    expect_load_error(tmpdir, HX_EIO, "config.json", "cannot open", NULL);
+    expect_load_error(hx_tmpdir, HX_EIO, "config.json", "cannot open", NULL);
     json_decref(good);
 }
 
@@ -486,7 +461,7 @@ static void test_config_defaults(void **state)
 {
     (void)state;
     hx_config c;
-    const char *p = tpath("config.json");
+    const char *p = hx_tmp_path("config.json");
     /* Llama-1 style: no num_key_value_heads, no head_dim, no rope, bos list, eos null. */
     write_text(p, "{\"model_type\": \"llama\", \"vocab_size\": 32000, \"hidden_size\": 4096, \"intermediate_size\": 11008,"
                   " \"num_hidden_layers\": 32, \"num_attention_heads\": 32, \"bos_token_id\": [1, 5],"
@@ -551,13 +526,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_hf_fp32_bf16_sharded),
         cmocka_unit_test(test_load_hf_tied),
-        cmocka_unit_test_setup_teardown(test_save_load_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_c05_renumbered_layers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_c02_head_dim_shapes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_c11_tied_embeddings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_unexpected_ignorable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_configs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_load_roundtrip, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_c05_renumbered_layers, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_c02_head_dim_shapes, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_c11_tied_embeddings, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_unexpected_ignorable, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_configs, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_config_defaults, hx_tmp_setup, hx_tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
