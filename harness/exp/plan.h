@@ -30,8 +30,10 @@
 #include <stdio.h>
 
 /* Effective fp32 throughput assumed for time estimates when none is given:
- * 2 CPU cores running small OpenBLAS GEMMs plus the non-GEMM ops, in GFLOP/s. */
-#define HX_PLAN_DEFAULT_GFLOPS 20.0
+ * 2 CPU cores running small OpenBLAS GEMMs plus the non-GEMM ops, in GFLOP/s.
+ * Measured: `make demo` (1.73e13 FLOP by this model) took 403 s on the 2-core
+ * development VM, about 43 GFLOP/s. */
+#define HX_PLAN_DEFAULT_GFLOPS 40.0
 
 typedef struct {
     double train;      /* student (or teacher) forward+backward */
