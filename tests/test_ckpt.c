@@ -20,7 +20,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char tmpdir[64];
 
 static hx_config tiny_config(void)
 {
@@ -62,7 +61,7 @@ static void test_save_keep_latest_roundtrip(void **state)
 {
     (void)state;
     char root[128];
-    snprintf(root, sizeof root, "%s/run1/ckpt", tmpdir);
+    snprintf(root, sizeof root, "%s/run1/ckpt", hx_tmpdir);
     hx_config cfg = tiny_config();
     hx_model m, g;
     assert_int_equal(hx_model_alloc(&m, &cfg), HX_OK);
@@ -176,7 +175,7 @@ static void test_incomplete_and_stale(void **state)
 {
     (void)state;
     char root[128], path[256];
-    snprintf(root, sizeof root, "%s/run2", tmpdir);
+    snprintf(root, sizeof root, "%s/run2", hx_tmpdir);
     char *latest;
     int64_t step;
     assert_int_equal(hx_ckpt_latest(root, &latest, &step), 0); /* no root yet: none */
@@ -212,7 +211,7 @@ static void test_unwritable_output(void **state)
 {
     (void)state;
     char file[128], root[160];
-    snprintf(file, sizeof file, "%s/plainfile", tmpdir);
+    snprintf(file, sizeof file, "%s/plainfile", hx_tmpdir);
     assert_int_equal(hx_write_file_atomic(file, "x", 1), HX_OK);
     snprintf(root, sizeof root, "%s/ckpt", file); /* a directory below a regular file */
     assert_int_equal(hx_ckpt_save(root, 1, 0, write_marker, NULL, NULL), HX_EIO);
@@ -221,7 +220,7 @@ static void test_unwritable_output(void **state)
         printf("NOTE: running as root; the read-only-directory case is covered by the non-directory parent only\n");
         return;
     }
-    snprintf(root, sizeof root, "%s/ro", tmpdir);
+    snprintf(root, sizeof root, "%s/ro", hx_tmpdir);
     assert_int_equal(hx_ckpt_save(root, 1, 0, write_marker, NULL, NULL), HX_OK);
     assert_int_equal(chmod(root, 0555), 0);
     assert_int_equal(hx_ckpt_save(root, 2, 0, write_marker, NULL, NULL), HX_EIO);
@@ -234,21 +233,6 @@ static void test_unwritable_output(void **state)
     free(latest);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/hx_ckpt_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,5 +240,5 @@ int main(void)
         cmocka_unit_test(test_incomplete_and_stale),
         cmocka_unit_test(test_unwritable_output),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, hx_tmp_setup, hx_tmp_teardown);
 }

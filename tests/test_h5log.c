@@ -15,14 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char tmpdir[64];
 
 static char *tmp_path(const char *name)
 {
     static char buf[4][256];
     static int k;
     char *p = buf[k++ & 3];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
+    snprintf(p, 256, "%s/%s", hx_tmpdir, name);
     return p;
 }
 
@@ -239,26 +238,11 @@ static void test_sigkill_then_resume(void **state)
     assert_string_equal(line, TABLE " rows=46 step_sum=1035\n");
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/hx_h5log_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tables_attrs_arrays),
         cmocka_unit_test(test_sigkill_then_resume),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, hx_tmp_setup, hx_tmp_teardown);
 }

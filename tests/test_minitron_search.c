@@ -22,34 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char tmp[64];
 
 static hx_config tiny(void)
 {
     return hx_test_config(32, 16, 32, 2, 2, 1, 8, 0);
 }
 
-/* Learnable documents (counting up mod 31) into tmp/<name>; returns the dir. */
+/* Learnable documents (counting up mod 31) into hx_tmpdir/<name>; returns the dir. */
 static const char *write_shards(const char *name, uint64_t seed, int docs)
 {
-    static char dirs[4][128];
-    static int k;
-    char *dir = dirs[k++ & 3];
-    snprintf(dir, 128, "%s/%s", tmp, name);
-    hx_shard_writer *w;
-    char sha[65];
-    memset(sha, '0', 64);
-    sha[64] = '\0';
-    assert_int_equal(hx_shard_writer_open(dir, "part", sha, 32, HX_BOUNDARY_EOS_AFTER, 0, 4096, &w), HX_OK);
-    hx_rng r;
-    hx_rng_seed(&r, seed);
-    int32_t ids[64];
-    for (int d = 0; d < docs; d++) {
-        int n = 20 + (int)hx_rng_below(&r, 40), s = (int)hx_rng_below(&r, 31);
-        for (int i = 0; i < n; i++) ids[i] = 1 + (s + i) % 31;
-        assert_int_equal(hx_shard_writer_add(w, ids, (size_t)n), HX_OK);
-    }
-    assert_int_equal(hx_shard_writer_close(w, NULL, NULL, NULL), HX_OK);
+    char *dir = hx_tmp_path(name);
+    hx_test_write_counting_shards(dir, seed, docs);
     return dir;
 }
 
@@ -76,7 +59,7 @@ static void test_store_roundtrip(void **state)
     o.depth = HX_DEPTH_BI;
     o.block_len = 2;
     char path[128];
-    snprintf(path, sizeof path, "%s/store.h5", tmp);
+    snprintf(path, sizeof path, "%s/store.h5", hx_tmpdir);
     hx_h5log *log;
     assert_int_equal(hx_h5log_open(path, HX_H5LOG_APPEND, &log), HX_OK);
     hx_importance_meta meta = {"model_dir", "shards", 10, 64, 77};
@@ -290,9 +273,9 @@ static void test_search_end_to_end(void **state)
     assert_int_equal(hx_model_alloc(&m, &c), HX_OK);
     assert_int_equal(hx_model_init_random(&m, 3), HX_OK);
     char teacher[128], log_path[128], work[128];
-    snprintf(teacher, sizeof teacher, "%s/teacher", tmp);
-    snprintf(log_path, sizeof log_path, "%s/search.h5", tmp);
-    snprintf(work, sizeof work, "%s/work", tmp);
+    snprintf(teacher, sizeof teacher, "%s/teacher", hx_tmpdir);
+    snprintf(log_path, sizeof log_path, "%s/search.h5", hx_tmpdir);
+    snprintf(work, sizeof work, "%s/work", hx_tmpdir);
     assert_int_equal(hx_model_save(teacher, &m, HX_DT_F32, 0), HX_OK);
     const char *train = write_shards("train", 1, 80), *val = write_shards("val", 2, 20);
     hx_dataset d;
@@ -384,18 +367,8 @@ static void test_search_end_to_end(void **state)
 
 static int setup(void **state)
 {
-    (void)state;
     hx_threads_init();
-    snprintf(tmp, sizeof tmp, "/tmp/hx_search_XXXXXX");
-    return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return hx_tmp_setup(state);
 }
 
 int main(void)
@@ -405,5 +378,5 @@ int main(void)
         cmocka_unit_test(test_budget_targets),     cmocka_unit_test(test_iterative_schedule),
         cmocka_unit_test(test_enumeration),        cmocka_unit_test(test_search_end_to_end),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, hx_tmp_teardown);
 }

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static char tmpdir[64];
 static char train_spec[128], val_spec[128];
 
 static hx_config tiny_config(void)
@@ -27,32 +26,14 @@ static hx_config tiny_config(void)
     return hx_test_config(32, 16, 32, 2, 2, 1, 8, 0);
 }
 
-/* Documents with a learnable pattern (counting up mod 31, from a random start). */
-static void write_shards(const char *dir, uint64_t seed, int docs)
-{
-    hx_shard_writer *w;
-    char sha[65];
-    memset(sha, '0', 64);
-    sha[64] = '\0';
-    assert_int_equal(hx_shard_writer_open(dir, "part", sha, 32, HX_BOUNDARY_EOS_AFTER, 0, 4096, &w), HX_OK);
-    hx_rng r;
-    hx_rng_seed(&r, seed);
-    int32_t ids[64];
-    for (int d = 0; d < docs; d++) {
-        int n = 20 + (int)hx_rng_below(&r, 40), s = (int)hx_rng_below(&r, 31);
-        for (int i = 0; i < n; i++) ids[i] = 1 + (s + i) % 31;
-        assert_int_equal(hx_shard_writer_add(w, ids, (size_t)n), HX_OK);
-    }
-    assert_int_equal(hx_shard_writer_close(w, NULL, NULL, NULL), HX_OK);
-}
 
 static hx_train_config base_config(const char *name)
 {
     static char ck[4][160], lg[4][160];
     static int k;
     int i = k++ & 3;
-    snprintf(ck[i], sizeof ck[i], "%s/%s/ckpt", tmpdir, name);
-    snprintf(lg[i], sizeof lg[i], "%s/%s.h5", tmpdir, name);
+    snprintf(ck[i], sizeof ck[i], "%s/%s/ckpt", hx_tmpdir, name);
+    snprintf(lg[i], sizeof lg[i], "%s/%s.h5", hx_tmpdir, name);
     hx_train_config c = hx_train_defaults();
     c.model = tiny_config();
     c.seed = 5;
@@ -260,7 +241,7 @@ static void test_distillation(void **state)
     for (int v = 32; v < 40; v++) /* padding rows: large logits that must not matter */
         for (int j = 0; j < pc.hidden_size; j++) p.lm_head[v * pc.hidden_size + j] = 5.0f;
     char padded[256];
-    snprintf(padded, sizeof padded, "%s/padded_teacher", tmpdir);
+    snprintf(padded, sizeof padded, "%s/padded_teacher", hx_tmpdir);
     assert_int_equal(hx_model_save(padded, &p, HX_DT_F32, 0), HX_OK);
     c = base_config("kd_pad");
     c.init_from = teacher;
@@ -405,13 +386,13 @@ static void test_cli(void **state)
     (void)state;
     const char *harness = getenv("HX_HARNESS") ? getenv("HX_HARNESS") : "bin/harness";
     char cfg_path[128], cmd[1024];
-    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", tmpdir);
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", hx_tmpdir);
     hx_config cfg = tiny_config();
     assert_int_equal(hx_config_save(cfg_path, &cfg), HX_OK);
     snprintf(cmd, sizeof cmd,
              "%s train --config %s --train %s --val %s --tokens 256 --seq-len 16 --micro-batch 2 --grad-accum 2 "
              "--lr 1e-2 --warmup 1 --ckpt-dir %s/cli/ckpt --log %s/cli.h5 --arm cli 2>&1",
-             harness, cfg_path, train_spec, val_spec, tmpdir, tmpdir);
+             harness, cfg_path, train_spec, val_spec, hx_tmpdir, hx_tmpdir);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char line[512], last[512] = "";
@@ -419,7 +400,7 @@ static void test_cli(void **state)
     assert_int_equal(pclose(p), 0);
     assert_non_null(strstr(last, "trained 4 steps, 256 tokens (0 skipped steps)"));
     assert_non_null(strstr(last, "val loss"));
-    snprintf(cmd, sizeof cmd, "%s/cli/ckpt/step-00000004/COMPLETE", tmpdir);
+    snprintf(cmd, sizeof cmd, "%s/cli/ckpt/step-00000004/COMPLETE", hx_tmpdir);
     FILE *f = fopen(cmd, "r");
     assert_non_null(f);
     fclose(f);
@@ -429,22 +410,12 @@ static void test_cli(void **state)
 
 static int setup(void **state)
 {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/hx_trainer_XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
-    snprintf(train_spec, sizeof train_spec, "%s/train", tmpdir);
-    snprintf(val_spec, sizeof val_spec, "%s/val", tmpdir);
-    write_shards(train_spec, 1, 120);
-    write_shards(val_spec, 2, 10);
+    if (hx_tmp_setup(state) != 0) return -1;
+    snprintf(train_spec, sizeof train_spec, "%s/train", hx_tmpdir);
+    snprintf(val_spec, sizeof val_spec, "%s/val", hx_tmpdir);
+    hx_test_write_counting_shards(train_spec, 1, 120);
+    hx_test_write_counting_shards(val_spec, 2, 10);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -457,5 +428,5 @@ int main(void)
         cmocka_unit_test(test_intermediate_kd),
         cmocka_unit_test(test_cli),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, hx_tmp_teardown);
 }

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/rng.h"
 #include "core/util.h"
+#include "data/shard.h"
 #include "model/config.h"
 
 /* A Llama config with the given sizes: max_position_embeddings 64, RMSNorm
@@ -66,6 +68,27 @@ static inline char *hx_tmp_path(const char *name)
     k = (k + 1) % 4;
     snprintf(buf[k], sizeof buf[k], "%s/%s", hx_tmpdir, name);
     return buf[k];
+}
+
+/* Writes `docs` learnable documents (ids counting up mod 31 from a random
+ * start, 20..59 tokens each, vocabulary 32) as token shards into `dir`, with
+ * a placeholder tokenizer hash. */
+static inline void hx_test_write_counting_shards(const char *dir, uint64_t seed, int docs)
+{
+    hx_shard_writer *w;
+    char sha[65];
+    memset(sha, '0', 64);
+    sha[64] = '\0';
+    assert_int_equal(hx_shard_writer_open(dir, "part", sha, 32, HX_BOUNDARY_EOS_AFTER, 0, 4096, &w), HX_OK);
+    hx_rng r;
+    hx_rng_seed(&r, seed);
+    int32_t ids[64];
+    for (int d = 0; d < docs; d++) {
+        int n = 20 + (int)hx_rng_below(&r, 40), s = (int)hx_rng_below(&r, 31);
+        for (int i = 0; i < n; i++) ids[i] = 1 + (s + i) % 31;
+        assert_int_equal(hx_shard_writer_add(w, ids, (size_t)n), HX_OK);
+    }
+    assert_int_equal(hx_shard_writer_close(w, NULL, NULL, NULL), HX_OK);
 }
 
 #endif
