@@ -810,6 +810,11 @@ static int check_budget(const char *what, const hx_train_spec *s, int seq_len)
                       "%s: tokens (%" PRId64 ") must be a multiple of micro_batch x seq_len (%" PRId64
                       ") so the run stops at exactly that many tokens; e.g. %" PRId64 " or %" PRId64,
                       what, s->tokens, per, s->tokens / per * per, (s->tokens / per + 1) * per);
+    int64_t steps = (s->tokens / per + s->grad_accum - 1) / s->grad_accum;
+    if (s->warmup_steps > steps)
+        return HX_ERR(HX_EINVAL, "%s: warmup_steps (%d) exceeds the %" PRId64 " optimizer steps of its %" PRId64
+                                 " tokens",
+                      what, s->warmup_steps, steps, s->tokens);
     return HX_OK;
 }
 
