@@ -834,6 +834,11 @@ static int check_iterative(const hx_arm *a, int seq_len)
     if (a->train.tokens / per < a->iterations)
         return HX_ERR(HX_EINVAL, "arm %s: train.tokens (%" PRId64 ") is less than one micro-batch (%" PRId64
                                  " tokens) per round for %d rounds", a->name, a->train.tokens, per, a->iterations);
+    /* Each round runs its own schedule over its share of the budget. */
+    int64_t round_steps = (a->train.tokens / per / a->iterations + a->train.grad_accum - 1) / a->train.grad_accum;
+    if (a->train.warmup_steps > round_steps)
+        return HX_ERR(HX_EINVAL, "arm %s: warmup_steps (%d) exceeds the %" PRId64 " optimizer steps of each of its %d "
+                                 "rounds", a->name, a->train.warmup_steps, round_steps, a->iterations);
     return HX_OK;
 }
 
