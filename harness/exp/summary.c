@@ -68,8 +68,8 @@ int hx_write_summary(const char *h5, const char *dir, const hx_plan *plan, FILE 
     add(&t, "\n|---|---|---:|---:|---:|---:|");
     for (int k = 0; k < m->eval.n_tasks; k++) add(&t, "---:|---:|");
     add(&t, "\n");
-    double loss_of[8];
-    for (int i = 0; i < 8; i++) loss_of[i] = NAN;
+    double loss_of[8], tokens_of[8];
+    for (int i = 0; i < 8; i++) loss_of[i] = tokens_of[i] = NAN;
     for (int i = 0; i < plan->n_arms; i++) {
         const hx_arm *a = plan->arms[i].arm;
         char table[200];
@@ -93,15 +93,23 @@ int hx_write_summary(const char *h5, const char *dir, const hx_plan *plan, FILE 
             cell(&t, 100 * last_of(log, table, col), " %.1f |");
         }
         add(&t, "\n");
-        if ((int)a->kind < 8 && isnan(loss_of[a->kind])) loss_of[a->kind] = loss;
+        if ((int)a->kind < 8 && isnan(loss_of[a->kind])) {
+            loss_of[a->kind] = loss;
+            tokens_of[a->kind] = tokens;
+        }
     }
     double kd = loss_of[HX_ARM_PRUNE_KD], ce = loss_of[HX_ARM_PRUNE_CE], sc = loss_of[HX_ARM_SCRATCH];
     if (!isnan(kd) && !isnan(ce) && !isnan(sc)) {
         int holds = kd < ce && ce < sc;
+        double tk = tokens_of[HX_ARM_PRUNE_KD], tc = tokens_of[HX_ARM_PRUNE_CE], ts = tokens_of[HX_ARM_SCRATCH];
+        if (tk == tc && tc == ts)
+            add(&t, "\nPaper's ordering at equal token budgets (%.0f tokens each)", tk);
+        else
+            add(&t, "\nPaper's ordering at these budgets (prune_kd %.0f, prune_ce %.0f, scratch %.0f tokens)", tk, tc,
+                ts);
         add(&t,
-            "\nPaper's ordering at equal token budgets (NeurIPS 2024 Table 14: distillation beats conventional "
-            "retraining, which beats training from scratch): val loss prune_kd %.4f %s prune_ce %.4f %s scratch "
-            "%.4f: **%s**.\n",
+            " (NeurIPS 2024 Table 14: distillation beats conventional retraining, which beats training from "
+            "scratch): val loss prune_kd %.4f %s prune_ce %.4f %s scratch %.4f: **%s**.\n",
             kd, kd < ce ? "<" : ">=", ce, ce < sc ? "<" : ">=", sc, holds ? "holds" : "does not hold");
     }
     hx_h5log_close(log);
