@@ -9,7 +9,9 @@
 #include <string.h>
 
 /* log-softmax of z[0..V)/tau into logp and its exponent (the softmax) into p,
- * both double, with one exp per element. */
+ * both double, with one exp per element. The exponential is taken in single
+ * precision (expf, about 4x cheaper than exp, relative error ~1e-7 on values
+ * in (0, 1]); the shift, the normaliser and the outputs stay in double. */
 static void log_softmax(const float *z, int V, double tau, double *logp, double *p)
 {
     double mx = -INFINITY, itau = 1.0 / tau;
@@ -17,7 +19,7 @@ static void log_softmax(const float *z, int V, double tau, double *logp, double 
     double s = 0;
     for (int v = 0; v < V; v++) {
         logp[v] = (double)z[v] * itau - mx;
-        p[v] = exp(logp[v]);
+        p[v] = (double)expf((float)logp[v]);
         s += p[v];
     }
     double ls = log(s), is = 1.0 / s;
