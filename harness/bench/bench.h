@@ -61,8 +61,9 @@ int hx_bench_step_seconds(const hx_config *cfg, int B, int T, int steps, int qui
  *   Python has it (tools/bench_tokenizers.py), and their ratio.
  * trainer: per-step tokens/s of hx_train (sampler, forward, backward,
  *   gradient reduction, clipping, AdamW; the median over steps 2.., from its
- *   HDF5 log) on the mini configuration next to bare training steps, the
- *   overhead 1 - trainer / bare, and the whole run's tokens/s (setup, first
+ *   HDF5 log) on the mini configuration next to bare training steps (the
+ *   faster of two medians, taken before and after), the overhead
+ *   1 - trainer / bare, and the whole run's tokens/s (setup, first
  *   step and the HDF5 rows included). */
 int hx_bench_tokenizer_suite(json_t *out, const hx_bench_opts *opts);
 int hx_bench_trainer_suite(json_t *out, const hx_bench_opts *opts);
