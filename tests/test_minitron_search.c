@@ -4,6 +4,7 @@
  * filtering, and a tiny end-to-end architecture search on synthetic shards. */
 #include "test_util.h"
 
+#include "bench/bench.h"
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -134,18 +135,8 @@ static void test_calib_windows(void **state)
     hx_dataset_close(&d);
 }
 
-static hx_config mini(void)
-{
-    hx_config c = tiny();
-    c.vocab_size = 2048;
-    c.hidden_size = 256;
-    c.intermediate_size = 768;
-    c.num_hidden_layers = 6;
-    c.num_attention_heads = 8;
-    c.num_key_value_heads = 4;
-    c.head_dim = 32;
-    return c;
-}
+/* The mini configuration of the benchmarks. */
+static hx_config mini(void) { return hx_bench_mini_config(); }
 
 static void test_budget_targets(void **state)
 {

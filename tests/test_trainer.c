@@ -173,6 +173,21 @@ static int eval_hook(void *ctx, const hx_model *m, int64_t tokens, const char **
     return 1;
 }
 
+/* A teacher trained briefly with CE (20 steps), once per run of this suite;
+ * returns its final checkpoint directory. */
+static const char *trained_teacher(void)
+{
+    static char teacher[256];
+    if (teacher[0]) return teacher;
+    hx_train_result r;
+    hx_train_config tc = base_config("teacher");
+    tc.ckpt_every_steps = 0;
+    tc.keep_last = 1;
+    assert_int_equal(hx_train(&tc, &r), HX_OK);
+    snprintf(teacher, sizeof teacher, "%s/step-00000020", tc.ckpt_dir);
+    return teacher;
+}
+
 /* Distillation: a student identical to its teacher has zero KL and gets no
  * gradient from it (weights unchanged without decay); a random student's KL
  * falls; a teacher with a padded vocabulary (C07) works and is logged. */
@@ -180,13 +195,7 @@ static void test_distillation(void **state)
 {
     (void)state;
     hx_train_result r;
-    /* The teacher: trained briefly with CE. */
-    hx_train_config tc = base_config("kd_teacher");
-    tc.ckpt_every_steps = 0;
-    tc.keep_last = 1;
-    assert_int_equal(hx_train(&tc, &r), HX_OK);
-    char teacher[256];
-    snprintf(teacher, sizeof teacher, "%s/step-00000020", tc.ckpt_dir);
+    const char *teacher = trained_teacher();
 
     hx_train_config c = base_config("kd_same");
     c.init_from = teacher;
@@ -272,12 +281,7 @@ static void test_intermediate_kd(void **state)
 {
     (void)state;
     hx_train_result r;
-    hx_train_config tc = base_config("is_teacher");
-    tc.ckpt_every_steps = 0;
-    tc.keep_last = 1;
-    assert_int_equal(hx_train(&tc, &r), HX_OK);
-    char teacher[256];
-    snprintf(teacher, sizeof teacher, "%s/step-00000020", tc.ckpt_dir);
+    const char *teacher = trained_teacher();
     static const hx_kd_pair pairs[] = {{HX_KD_BLOCK_OUTPUT, 0, 0}, {HX_KD_MLP_INPUT, 1, 1}, {HX_KD_BLOCK_OUTPUT, 1, 1}};
 
     hx_train_config c = base_config("is_same");

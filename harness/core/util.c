@@ -159,6 +159,17 @@ int hx_rm_rf(const char *path)
     return HX_OK;
 }
 
+char *hx_strfmt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    if (!s) HX_ERR(HX_ENOMEM, "out of memory formatting a string");
+    return s;
+}
+
 char *hx_path_join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;

@@ -36,6 +36,10 @@ int hx_mkdir_p(const char *path);
  * Errors: HX_EIO naming the path. */
 int hx_rm_rf(const char *path);
 
+/* printf into a fresh malloc'd string (caller frees); NULL with HX_ENOMEM
+ * recorded on allocation failure. */
+char *hx_strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Joins two path components into a malloc'd string ("a/b"). */
 char *hx_path_join(const char *a, const char *b);
 

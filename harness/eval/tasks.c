@@ -7,7 +7,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +24,6 @@ int hx_task_kind_parse(const char *name)
     return -1;
 }
 
-/* printf into a fresh malloc'd string (NULL on allocation failure). */
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
-    va_end(ap);
-    if (!s) HX_ERR(HX_ENOMEM, "out of memory building a prompt");
-    return s;
-}
 
 char *hx_hellaswag_preprocess(const char *in)
 {
@@ -136,7 +123,7 @@ static int parse_hellaswag(hx_task_doc *d, json_t *o, where w)
     if (!bcap) return HX_ERR(HX_ENOMEM, "out of memory");
     /* Python str.capitalize(): first character upper, the rest lower. */
     for (char *p = bcap; *p; p++) *p = (char)(p == bcap ? toupper((unsigned char)*p) : tolower((unsigned char)*p));
-    char *raw = xprintf("%s: %s %s", act, a, bcap);
+    char *raw = hx_strfmt("%s: %s %s", act, a, bcap);
     free(bcap);
     if (!raw) return HX_ENOMEM;
     d->text = hx_hellaswag_preprocess(raw);
@@ -184,7 +171,7 @@ static int parse_arc(hx_task_doc *d, json_t *o, where w)
     json_decref(labels);
     HX_TRY(rc);
     if (d->gold < 0) return HX_ERR(HX_EFORMAT, "%s:%ld: answerKey \"%s\" is not among the choice labels", w.path, w.line, key);
-    d->text = xprintf("Question: %s\nAnswer:", stem);
+    d->text = hx_strfmt("Question: %s\nAnswer:", stem);
     return d->text ? HX_OK : HX_ENOMEM;
 }
 
@@ -202,13 +189,13 @@ static int parse_winogrande(hx_task_doc *d, json_t *o, where w)
     d->n_choices = 2;
     d->choices = hx_calloc(2, sizeof(char *));
     if (!d->choices) return HX_ENOMEM;
-    d->choices[0] = xprintf("%.*s%s", pre, s, o1);
-    d->choices[1] = xprintf("%.*s%s", pre, s, o2);
+    d->choices[0] = hx_strfmt("%.*s%s", pre, s, o1);
+    d->choices[1] = hx_strfmt("%.*s%s", pre, s, o2);
     const char *rest = blank + 1;
     while (isspace((unsigned char)*rest)) rest++;
     size_t rl = strlen(rest);
     while (rl > 0 && isspace((unsigned char)rest[rl - 1])) rl--;
-    d->suffix = xprintf(" %.*s", (int)rl, rest);
+    d->suffix = hx_strfmt(" %.*s", (int)rl, rest);
     d->gold = ans - 1;
     return d->choices[0] && d->choices[1] && d->suffix ? HX_OK : HX_ENOMEM;
 }
@@ -224,7 +211,7 @@ static int parse_piqa(hx_task_doc *d, json_t *o, where w)
     json_decref(arr);
     HX_TRY(rc);
     d->gold = label;
-    d->text = xprintf("Question: %s\nAnswer:", goal);
+    d->text = hx_strfmt("Question: %s\nAnswer:", goal);
     return d->text ? HX_OK : HX_ENOMEM;
 }
 
@@ -247,7 +234,7 @@ static int parse_mmlu(hx_task_doc *d, json_t *o, where w)
     int ql = (int)strlen(q);
     while (ql > 0 && isspace((unsigned char)q[ql - 1])) ql--;
     if (rc == HX_OK)
-        d->text = xprintf("%.*s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:", ql, q, tmp.choices[0], tmp.choices[1],
+        d->text = hx_strfmt("%.*s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:", ql, q, tmp.choices[0], tmp.choices[1],
                           tmp.choices[2], tmp.choices[3]);
     for (int i = 0; i < tmp.n_choices; i++) free(tmp.choices[i]);
     free(tmp.choices);
@@ -415,7 +402,7 @@ int hx_task_build_item(const hx_task_set *ts, int i, const hx_prompt_opts *o, hx
     sbuf prefix = {0};
     int rc = sb_add(&prefix, "");
     if (rc == HX_OK && ts->kind == HX_TASK_MMLU) {
-        char *header = xprintf("The following are multiple choice questions (with answers) about %s.\n\n", d->subject);
+        char *header = hx_strfmt("The following are multiple choice questions (with answers) about %s.\n\n", d->subject);
         if (!header) rc = HX_ENOMEM;
         for (char *p = header; p && *p; p++)
             if (*p == '_') *p = ' ';
@@ -440,11 +427,11 @@ int hx_task_build_item(const hx_task_set *ts, int i, const hx_prompt_opts *o, hx
     for (int c = 0; rc == HX_OK && c < d->n_choices; c++) {
         hx_ll_request *r = &item->req[c];
         if (ts->kind == HX_TASK_WINOGRANDE) { /* partial scoring */
-            r->context = xprintf("%s%s", prefix.p, d->choices[c]);
+            r->context = hx_strfmt("%s%s", prefix.p, d->choices[c]);
             r->continuation = strdup(d->suffix);
         } else {
-            r->context = xprintf("%s%s", prefix.p, d->text);
-            r->continuation = xprintf("%s%s", delim, d->choices[c]);
+            r->context = hx_strfmt("%s%s", prefix.p, d->text);
+            r->continuation = hx_strfmt("%s%s", delim, d->choices[c]);
         }
         if (!r->context || !r->continuation) rc = HX_ERR(HX_ENOMEM, "out of memory building a prompt");
         item->len_chars[c] = utf8_chars(d->choices[c]);

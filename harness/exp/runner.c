@@ -24,7 +24,6 @@
 #include <glob.h>
 #include <math.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,17 +53,6 @@ typedef struct {
     } imp[16];
 } runner;
 
-static char *xfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xfmt(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
-    va_end(ap);
-    if (!s) HX_ERR(HX_ENOMEM, "out of memory");
-    return s;
-}
 
 static int is_dir(const char *p)
 {
@@ -91,7 +79,7 @@ static int copy_file(const char *src, const char *dst)
 static int is_shard_dir(const char *p)
 {
     if (!is_dir(p)) return 0;
-    char *pat = xfmt("%s/*.hxs", p);
+    char *pat = hx_strfmt("%s/*.hxs", p);
     glob_t g;
     int found = pat && glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0;
     if (pat && found) globfree(&g);
@@ -106,7 +94,7 @@ static int shards_for(runner *r, const char *const *files, int n, const char *wh
         return *spec ? HX_OK : HX_ERR(HX_ENOMEM, "out of memory");
     }
     /* Key: tokenizer, text field and every input's bytes. */
-    char *key_text = xfmt("%s|%s", r->tok_sha, r->m->data.text_field ? r->m->data.text_field : "text");
+    char *key_text = hx_strfmt("%s|%s", r->tok_sha, r->m->data.text_field ? r->m->data.text_field : "text");
     for (int i = 0; key_text && i < n; i++) {
         char sha[65];
         int rc = hx_sha256_file(files[i], sha);
@@ -114,7 +102,7 @@ static int shards_for(runner *r, const char *const *files, int n, const char *wh
             free(key_text);
             return hx_adderr(rc, "data.%s", what);
         }
-        char *k = xfmt("%s|%s", key_text, sha);
+        char *k = hx_strfmt("%s|%s", key_text, sha);
         free(key_text);
         key_text = k;
     }
@@ -122,7 +110,7 @@ static int shards_for(runner *r, const char *const *files, int n, const char *wh
     char key[65];
     hx_sha256_hex(key_text, strlen(key_text), key);
     free(key_text);
-    char *out = xfmt("%s/shards-%.16s", r->cache, key), *done = out ? xfmt("%s/COMPLETE", out) : NULL;
+    char *out = hx_strfmt("%s/shards-%.16s", r->cache, key), *done = out ? hx_strfmt("%s/COMPLETE", out) : NULL;
     if (!done) {
         free(out);
         return HX_ENOMEM;
@@ -312,7 +300,7 @@ static int prepare_teacher(runner *r)
     } else {
         char key[65];
         HX_TRY(base_teacher_hash(r, key));
-        char *root = xfmt("%s/teacher-%.16s/ckpt", r->cache, key);
+        char *root = hx_strfmt("%s/teacher-%.16s/ckpt", r->cache, key);
         if (!root) return HX_ENOMEM;
         HX_TRY(hx_mkdir_p(root));
         hx_train_config c = train_config(r, &t->train, r->m->seed, "teacher", root);
@@ -341,7 +329,7 @@ static int correct_teacher(runner *r)
 {
     const hx_teacher_spec *t = &r->m->teacher;
     if (t->correction_tokens <= 0) return HX_OK;
-    char *root = xfmt("%s/teacher-%.16s/ckpt", r->cache, r->plan->teacher_hash);
+    char *root = hx_strfmt("%s/teacher-%.16s/ckpt", r->cache, r->plan->teacher_hash);
     if (!root) return HX_ENOMEM;
     hx_train_spec s = t->train;
     s.tokens = t->correction_tokens;
@@ -712,7 +700,7 @@ static int iterative_round(runner *r, const hx_arm *arm, int round, const hx_mod
     }
     hx_importance_free(&own);
     if (rc < 0) return hx_adderr(rc, "arm %s: pruning round %d", arm->name, round);
-    char *root = xfmt("%s/checkpoints/%s", r->dir, name);
+    char *root = hx_strfmt("%s/checkpoints/%s", r->dir, name);
     if (!root) return HX_ENOMEM;
     hx_train_config c = train_config(r, &arm->train, arm->seed, arm->name, root);
     c.init_from = dir;
@@ -786,7 +774,7 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
         return run_iterative(r, arm, &scfg);
     }
     if (arm->kind != HX_ARM_SCRATCH) HX_TRY(make_student(r, arm, student, sizeof student, &scfg));
-    char *root = xfmt("%s/checkpoints/%s", r->dir, arm->name);
+    char *root = hx_strfmt("%s/checkpoints/%s", r->dir, arm->name);
     if (!root) return HX_ENOMEM;
     hx_train_config c = train_config(r, &arm->train, arm->seed, arm->name, root);
     if (arm->kind == HX_ARM_SCRATCH) c.model = scfg;
