@@ -2,6 +2,7 @@
 #include "bench/bench.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/util.h"
 #include "minitron/bench_minitron.h"
 
@@ -51,8 +52,8 @@ int hx_cmd_bench(int argc, char **argv)
         } else if (!strcmp(argv[i], "--suite") && i + 1 < argc && nsel < 16) {
             sel[nsel++] = argv[++i];
         } else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
-            o.steps = atoi(argv[++i]);
-            if (o.steps < 1) return hx_report(HX_ERR(HX_EINVAL, "bench: --steps must be >= 1"));
+            int rc = hx_opt_int("steps", argv[++i], 1, 1 << 20, &o.steps);
+            if (rc < 0) return hx_report(rc);
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;

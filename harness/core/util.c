@@ -3,6 +3,7 @@
 #include "core/util.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -37,8 +38,12 @@ void hx_set_threads(int n)
 void hx_threads_init(void)
 {
     const char *env = getenv("HX_THREADS");
-    int n = env ? atoi(env) : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    hx_set_threads(n);
+    int64_t n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (env && (hx_parse_count(env, &n) || n < 1 || n > 4096)) {
+        fprintf(stderr, "error: HX_THREADS='%s' is not a thread count in [1, 4096]\n", env);
+        exit(2);
+    }
+    hx_set_threads((int)n);
 }
 
 int hx_threads(void)

@@ -12,7 +12,8 @@ double hx_now(void);
 
 /* Number of threads used for non-GEMM ops (OpenMP) and set for OpenBLAS.
  * hx_threads_init() reads HX_THREADS (default: all online cores) and applies
- * it to both OpenMP and OpenBLAS. Call once at start-up. (Idle OpenMP threads
+ * it to both OpenMP and OpenBLAS. Call once at start-up. A malformed HX_THREADS
+ * (not an integer in [1, 4096]) is reported and exits with status 2. (Idle OpenMP threads
  * must wait passively so they do not steal cores from OpenBLAS: libgomp reads
  * OMP_WAIT_POLICY before main, so bin/harness sets it and re-executes itself,
  * and tests/run-tests.sh exports it.) */

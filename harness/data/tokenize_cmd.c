@@ -5,6 +5,7 @@
 #include "data/data_cmds.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/util.h"
 #include "data/ingest.h"
 #include "data/shard.h"
@@ -162,17 +163,24 @@ int hx_cmd_tokenize(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(0);
         if (i + 1 >= argc) return usage(2);
         const char *v = argv[++i];
+        int64_t n = 0;
+        int rc = HX_OK;
         if (!strcmp(argv[i - 1], "--tokenizer")) tok = v;
         else if (!strcmp(argv[i - 1], "--out")) out = v;
         else if (!strcmp(argv[i - 1], "--prefix")) prefix = v;
         else if (!strcmp(argv[i - 1], "--text-field")) opts.text_field = v;
-        else if (!strcmp(argv[i - 1], "--shard-tokens")) shard_tokens = strtoull(v, NULL, 10);
-        else if (!strcmp(argv[i - 1], "--max-doc-bytes")) opts.max_doc_bytes = strtoull(v, NULL, 10);
-        else if (!strcmp(argv[i - 1], "--on-error") && (!strcmp(v, "stop") || !strcmp(v, "skip")))
-            opts.on_error = !strcmp(v, "skip") ? HX_INGEST_SKIP : HX_INGEST_STOP;
-        else return usage(2);
+        else if (!strcmp(argv[i - 1], "--shard-tokens")) {
+            if ((rc = hx_opt_i64("shard-tokens", v, 1, INT64_MAX, &n)) == HX_OK) shard_tokens = (uint64_t)n;
+        } else if (!strcmp(argv[i - 1], "--max-doc-bytes")) {
+            if ((rc = hx_opt_i64("max-doc-bytes", v, 0, INT64_MAX, &n)) == HX_OK) opts.max_doc_bytes = (size_t)n;
+        } else if (!strcmp(argv[i - 1], "--on-error")) {
+            static const char *const policies[] = {"stop", "skip", NULL};
+            int k = 0;
+            if ((rc = hx_opt_enum("on-error", v, policies, &k)) == HX_OK) opts.on_error = k ? HX_INGEST_SKIP : HX_INGEST_STOP;
+        } else return usage(2);
+        if (rc < 0) return hx_report(rc);
     }
-    if (!tok || !out || i >= argc || shard_tokens == 0) return usage(2);
+    if (!tok || !out || i >= argc) return usage(2);
     int rc = hx_tokenize_files(tok, out, prefix, &opts, shard_tokens, (const char *const *)argv + i, argc - i);
     return rc < 0 ? hx_report(rc) : 0;
 }

@@ -4,6 +4,7 @@
 #include "data/tokenizer_cmds.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/util.h"
 #include "data/ingest.h"
 
@@ -65,13 +66,15 @@ int hx_cmd_tokenizer_train(int argc, char **argv)
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--help")) return train_usage(), 0;
         if (i + 1 >= argc) return train_usage();
-        if (!strcmp(argv[i], "--vocab")) vocab = atoi(argv[++i]);
+        int rc = HX_OK;
+        if (!strcmp(argv[i], "--vocab")) rc = hx_opt_int("vocab", argv[++i], 1, 1 << 24, &vocab);
         else if (!strcmp(argv[i], "--out")) out = argv[++i];
-        else if (!strcmp(argv[i], "--min-frequency")) opts.min_frequency = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-frequency")) rc = hx_opt_int("min-frequency", argv[++i], 0, INT32_MAX, &opts.min_frequency);
         else if (!strcmp(argv[i], "--bos")) bos = argv[++i];
         else if (!strcmp(argv[i], "--text-field")) text_field = argv[++i];
         else if (!strcmp(argv[i], "--special") && n_special < MAX_SPECIAL) special[n_special++] = argv[++i];
         else return train_usage();
+        if (rc < 0) return hx_report(rc);
     }
     if (vocab <= 0 || !out || i >= argc) return train_usage();
     if (n_special == 0) {

@@ -4,6 +4,7 @@
 #include "eval/eval_cmds.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/util.h"
 #include "model/weights.h"
 
@@ -46,13 +47,12 @@ static int usage(int rc)
     return rc;
 }
 
+/* A non-negative count (hx_parse_count: k/M/B/T suffixes allowed) into a long. */
 static int parse_count(const char *s, long *out)
 {
-    if (!*s) return 0;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v < 0 || s[0] == '-' || s[0] == '+') return 0;
-    *out = v;
+    int64_t v;
+    if (hx_parse_count(s, &v) || v < 0 || v > 1000000000000000L) return 0;
+    *out = (long)v;
     return 1;
 }
 
@@ -224,9 +224,12 @@ int hx_cmd_eval(int argc, char **argv)
             }
             i++;
         } else if (!strcmp(a, "--seed")) {
-            char *end;
-            seed = strtoull(v, &end, 10);
-            if (*end || !*v || v[0] == '-') fprintf(stderr, "eval: --seed needs an integer >= 0, got \"%s\"\n", v), rc = 2;
+            uint64_t s64 = 0;
+            if (hx_opt_u64("seed", v, &s64) < 0) {
+                hx_report(HX_EINVAL);
+                rc = 2;
+            }
+            seed = s64;
             i++;
         } else if (!strcmp(a, "--model")) {
             model_dir = argv[++i];

@@ -3,6 +3,7 @@
 #include "eval/corpus_task.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/ingest.h"
@@ -249,7 +250,7 @@ int hx_cmd_make_corpus_task(int argc, char **argv)
     hx_corpus_task_opts o = {4, 300, 1234};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
+        int rc = HX_OK;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(0);
         if (!v) {
             fprintf(stderr, "make-corpus-task: unknown option or missing value: %s\n", a);
@@ -258,14 +259,11 @@ int hx_cmd_make_corpus_task(int argc, char **argv)
         i++;
         if (!strcmp(a, "--valid")) valid = v;
         else if (!strcmp(a, "--out")) outp = v;
-        else if (!strcmp(a, "--choices")) o.choices = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--n")) o.n = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--seed")) o.seed = strtoull(v, &end, 10);
+        else if (!strcmp(a, "--choices")) rc = hx_opt_int("choices", v, 2, 26, &o.choices);
+        else if (!strcmp(a, "--n")) rc = hx_opt_int("n", v, 1, 1 << 30, &o.n);
+        else if (!strcmp(a, "--seed")) rc = hx_opt_u64("seed", v, &o.seed);
         else return usage(2);
-        if (end && (*end || !*v || *v == '-')) {
-            fprintf(stderr, "make-corpus-task: %s needs a non-negative integer, got \"%s\"\n", a, v);
-            return 2;
-        }
+        if (rc < 0) return hx_report(rc);
     }
     if (!valid || !outp) {
         fprintf(stderr, "make-corpus-task: --valid and --out are required\n");

@@ -5,9 +5,11 @@
 #include "exp/runner.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "exp/manifest.h"
 #include "exp/plan.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +48,7 @@ static int parse_args(int argc, char **argv, run_opts *o)
             if (a[2] == 'o') {
                 o->only = argv[++i];
             } else {
-                char *end;
-                o->gflops = strtod(argv[++i], &end);
-                if (*end || !(o->gflops > 0)) return HX_ERR(HX_EINVAL, "run: --gflops expects a positive number");
+                HX_TRY(hx_opt_double("gflops", argv[++i], 1e-6, INFINITY, &o->gflops));
             }
         } else if (a[0] == '-') {
             return HX_ERR(HX_EINVAL, "run: unknown option '%s'", a);

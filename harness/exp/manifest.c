@@ -5,6 +5,7 @@
 #include "exp/manifest.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/util.h"
 #include "model/model.h"
 
@@ -506,46 +507,6 @@ static int expand_env(ctx *c, const yaml_node_t *n, const char *path, const char
     return *out ? HX_OK : HX_ENOMEM;
 }
 
-/* Parses an integer with optional k/M/B/G/T suffix or exponent ("60k",
- * "1.8B", "94e9"); the result must be integral. Returns 0 on success. */
-static int parse_count(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long iv = strtoll(s, &end, 10);
-    if (end != s && !*end && !errno) {
-        *out = iv;
-        return 0;
-    }
-    double v = strtod(s, &end);
-    if (end == s || errno) return -1;
-    double mult = 1;
-    if (*end) {
-        switch (*end) {
-        case 'k': case 'K': mult = 1e3; break;
-        case 'M': mult = 1e6; break;
-        case 'B': case 'G': mult = 1e9; break;
-        case 'T': mult = 1e12; break;
-        default: return -1;
-        }
-        if (end[1]) return -1;
-    }
-    v *= mult;
-    if (!isfinite(v) || fabs(v) > 9.2e18 || v != floor(v)) return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v)) return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_bool(const char *s, int *out)
 {
     static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On", NULL};
@@ -554,13 +515,6 @@ static int parse_bool(const char *s, int *out)
         if (!strcmp(s, t[i])) return *out = 1, 0;
     for (int i = 0; f[i]; i++)
         if (!strcmp(s, f[i])) return *out = 0, 0;
-    return -1;
-}
-
-static int enum_index(const char *const *names, const char *s)
-{
-    for (int i = 0; names[i]; i++)
-        if (!strcmp(names[i], s)) return i;
     return -1;
 }
 
@@ -611,7 +565,7 @@ static int apply_scalar(ctx *c, const field *f, char *dst, const yaml_node_t *n,
     switch (f->k) {
     case K_INT: case K_COUNT: case K_INTLIST: {
         int64_t v;
-        int bad = f->k == K_COUNT ? parse_count(s, &v) : 0;
+        int bad = f->k == K_COUNT ? hx_parse_count(s, &v) : 0;
         if (f->k != K_COUNT) {
             char *end;
             errno = 0;
@@ -630,18 +584,14 @@ static int apply_scalar(ctx *c, const field *f, char *dst, const yaml_node_t *n,
         return HX_OK;
     }
     case K_SEED: {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (end == s || *end || errno || s[0] == '-')
-            return perr(c, n, path, "expected a non-negative integer, got \"%s\"", s);
-        uint64_t u = v;
+        uint64_t u;
+        if (hx_parse_u64(s, &u)) return perr(c, n, path, "expected a non-negative integer, got \"%s\"", s);
         memcpy(dst, &u, sizeof u);
         return HX_OK;
     }
     case K_DOUBLE: case K_FLOAT: {
         double v;
-        if (parse_double(s, &v)) return perr(c, n, path, "expected %s, got \"%s\"", expect_number(f), s);
+        if (hx_parse_double(s, &v)) return perr(c, n, path, "expected %s, got \"%s\"", expect_number(f), s);
         HX_TRY(check_range(c, n, path, f, v));
         if (f->k == K_FLOAT) {
             float fv = (float)v;
@@ -658,7 +608,7 @@ static int apply_scalar(ctx *c, const field *f, char *dst, const yaml_node_t *n,
         return HX_OK;
     }
     case K_ENUM: case K_CSTR: {
-        int i = enum_index(f->names, s);
+        int i = hx_parse_enum(f->names, s);
         if (i < 0) {
             enum_list(f->names, opts, sizeof opts);
             return perr(c, n, path, "expected one of %s, got \"%s\"", opts, s);
@@ -738,14 +688,14 @@ static void apply_defaults(const table *t, char *base)
         case K_SECTION: case K_INLINE: apply_defaults(f->sub, dst); break;
         case K_INT: case K_ENUM: case K_BOOL: {
             int v = 0;
-            if (f->def) v = f->k == K_ENUM ? enum_index(f->names, f->def)
+            if (f->def) v = f->k == K_ENUM ? hx_parse_enum(f->names, f->def)
                            : f->k == K_BOOL ? !strcmp(f->def, "true") : atoi(f->def);
             memcpy(dst, &v, sizeof v);
             break;
         }
         case K_COUNT: {
             int64_t v = 0;
-            if (f->def) parse_count(f->def, &v);
+            if (f->def) hx_parse_count(f->def, &v);
             memcpy(dst, &v, sizeof v);
             break;
         }

@@ -1,6 +1,7 @@
 /* Command-line front ends of the importance pass, pruning and the
  * architecture search. */
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/util.h"
 #include "data/shard.h"
 #include "minitron/calib.h"
@@ -12,60 +13,11 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Parses a whole decimal integer option value. */
-static int parse_i64(const char *opt, const char *s, int64_t lo, int64_t *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < lo) return HX_ERR(HX_EINVAL, "--%s: '%s' is not an integer >= %lld", opt, s, (long long)lo);
-    *out = v;
-    return HX_OK;
-}
-
-static int parse_int(const char *opt, const char *s, int lo, int *out)
-{
-    int64_t v;
-    HX_TRY(parse_i64(opt, s, lo, &v));
-    if (v > 1000000000) return HX_ERR(HX_EINVAL, "--%s: %s is too large", opt, s);
-    *out = (int)v;
-    return HX_OK;
-}
-
-static int parse_double(const char *opt, const char *s, double *out)
-{
-    char *end;
-    *out = strtod(s, &end);
-    if (!*s || *end) return HX_ERR(HX_EINVAL, "--%s: '%s' is not a number", opt, s);
-    return HX_OK;
-}
-
-/* Parses a comma-separated list of integers >= lo into a malloc'd array. */
-static int parse_list(const char *opt, const char *s, int lo, int **out, int *n)
-{
-    int cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
-    int *v = hx_malloc(sizeof(int) * (size_t)cap);
-    if (!v) return HX_ENOMEM;
-    char *copy = strdup(s), *save = NULL;
-    int k = 0, rc = copy ? HX_OK : HX_ERR(HX_ENOMEM, "out of memory");
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && rc == HX_OK; tok = strtok_r(NULL, ",", &save))
-        rc = parse_int(opt, tok, lo, &v[k++]);
-    free(copy);
-    if (rc == HX_OK && k == 0) rc = HX_ERR(HX_EINVAL, "--%s: empty list", opt);
-    if (rc < 0) {
-        free(v);
-        return rc;
-    }
-    free(*out);
-    *out = v;
-    *n = k;
-    return HX_OK;
-}
 
 static int open_existing(const char *path, hx_h5log **log)
 {
@@ -140,16 +92,16 @@ int hx_cmd_importance(int argc, char **argv)
     hx_importance_opts io = hx_importance_defaults();
     const char *model = NULL, *data = NULL, *out = NULL, *group = HX_IMPORTANCE_GROUP;
     int samples = 1024, seq_len = 0, o, rc = HX_OK, a;
-    int64_t seed = 1234;
+    uint64_t seed = 1234;
     optind = 1;
     while (rc == HX_OK && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'm': model = optarg; break;
         case 'd': data = optarg; break;
-        case 'n': rc = parse_int("samples", optarg, 1, &samples); break;
-        case 'T': rc = parse_int("seq-len", optarg, 1, &seq_len); break;
-        case 'S': rc = parse_i64("seed", optarg, 0, &seed); break;
-        case 'B': rc = parse_int("micro-batch", optarg, 1, &io.micro_batch); break;
+        case 'n': rc = hx_opt_int("samples", optarg, 1, 1000000000, &samples); break;
+        case 'T': rc = hx_opt_int("seq-len", optarg, 1, 1000000000, &seq_len); break;
+        case 'S': rc = hx_opt_u64("seed", optarg, &seed); break;
+        case 'B': rc = hx_opt_int("micro-batch", optarg, 1, 1000000000, &io.micro_batch); break;
         case 'b':
         case 's':
             a = hx_agg_parse(optarg);
@@ -167,7 +119,7 @@ int hx_cmd_importance(int argc, char **argv)
             else if (!strcmp(optarg, "block")) io.depth = HX_DEPTH_BLOCK;
             else rc = HX_ERR(HX_EINVAL, "--depth: '%s' is not ppl, bi or block", optarg);
             break;
-        case 'k': rc = parse_int("block-len", optarg, 1, &io.block_len); break;
+        case 'k': rc = hx_opt_int("block-len", optarg, 1, 1000000000, &io.block_len); break;
         case 'x': io.depth_loss = 0; break;
         case 'o': out = optarg; break;
         case 'g': group = optarg; break;
@@ -191,13 +143,13 @@ int hx_cmd_importance(int argc, char **argv)
     rc = hx_dataset_open(data, NULL, &ds);
     if (rc == HX_OK) {
         win = hx_malloc(sizeof(int32_t) * (size_t)samples * (seq_len + 1));
-        rc = win ? hx_calib_draw(&ds, samples, seq_len, (uint64_t)seed, win) : HX_ENOMEM;
+        rc = win ? hx_calib_draw(&ds, samples, seq_len, seed, win) : HX_ENOMEM;
         hx_dataset_close(&ds);
     }
     if (rc == HX_OK) rc = hx_importance_run(&m, win, samples, seq_len, &io, &r);
     hx_h5log *log = NULL;
     if (rc == HX_OK) rc = hx_h5log_open(out, HX_H5LOG_APPEND, &log);
-    hx_importance_meta meta = {model, data, samples, seq_len, (uint64_t)seed};
+    hx_importance_meta meta = {model, data, samples, seq_len, seed};
     if (rc == HX_OK) rc = hx_importance_write(log, group, &r, &io, &meta);
     if (log) {
         int rc2 = hx_h5log_close(log);
@@ -264,7 +216,8 @@ typedef struct {
     const char *model, *scores, *group, *out, *log, *log_group;
     hx_prune_targets t;
     int *drop, n_drop, drop_block, random, head_residual, bf16, divisor;
-    int64_t budget, seed;
+    int64_t budget;
+    uint64_t seed;
     double tolerance;
 } prune_args;
 
@@ -292,7 +245,7 @@ static int prune_run(prune_args *a)
     if (rc == HX_OK && a->budget) rc = hx_budget_targets(&src.cfg, a->budget, a->tolerance, a->divisor, &a->t);
     if (rc == HX_OK && a->random) {
         hx_rng g;
-        hx_rng_seed(&g, (uint64_t)a->seed);
+        hx_rng_seed(&g, a->seed);
         rc = hx_prune_plan_random(&src.cfg, &a->t, &g, &plan);
     } else if (rc == HX_OK) {
         rc = hx_prune_plan_build(&src.cfg, &r.scores, &a->t, &plan);
@@ -304,7 +257,7 @@ static int prune_run(prune_args *a)
         hx_h5log *log;
         char where[1024];
         snprintf(where, sizeof where, "%s:%s", a->scores ? a->scores : "", a->group);
-        hx_prune_meta meta = {a->random, (uint64_t)a->seed, a->head_residual, a->scores ? where : NULL};
+        hx_prune_meta meta = {a->random, a->seed, a->head_residual, a->scores ? where : NULL};
         rc = hx_h5log_open(a->log, HX_H5LOG_APPEND, &log);
         if (rc == HX_OK) {
             rc = hx_prune_plan_write(log, a->log_group, &plan, &meta);
@@ -351,18 +304,18 @@ int hx_cmd_prune(int argc, char **argv)
         case 'm': a.model = optarg; break;
         case 's': a.scores = optarg; break;
         case 'g': a.group = optarg; break;
-        case 'H': rc = parse_int("hidden-size", optarg, -1000000000, &a.t.hidden_size); break;
-        case 'F': rc = parse_int("intermediate-size", optarg, -1000000000, &a.t.intermediate_size); break;
-        case 'A': rc = parse_int("num-attention-heads", optarg, -1000000000, &a.t.num_attention_heads); break;
-        case 'K': rc = parse_int("num-key-value-heads", optarg, -1000000000, &a.t.num_key_value_heads); break;
-        case 'L': rc = parse_int("num-hidden-layers", optarg, -1000000000, &a.t.num_hidden_layers); break;
-        case 'd': rc = parse_list("drop-layers", optarg, 0, &a.drop, &a.n_drop); break;
-        case 'b': rc = parse_int("drop-block", optarg, 1, &a.drop_block); break;
-        case 'P': rc = parse_i64("param-budget", optarg, 1, &a.budget); break;
-        case 't': rc = parse_double("tolerance", optarg, &a.tolerance); break;
-        case 'v': rc = parse_int("divisor", optarg, 1, &a.divisor); break;
+        case 'H': rc = hx_opt_int("hidden-size", optarg, -1000000000, 1000000000, &a.t.hidden_size); break;
+        case 'F': rc = hx_opt_int("intermediate-size", optarg, -1000000000, 1000000000, &a.t.intermediate_size); break;
+        case 'A': rc = hx_opt_int("num-attention-heads", optarg, -1000000000, 1000000000, &a.t.num_attention_heads); break;
+        case 'K': rc = hx_opt_int("num-key-value-heads", optarg, -1000000000, 1000000000, &a.t.num_key_value_heads); break;
+        case 'L': rc = hx_opt_int("num-hidden-layers", optarg, -1000000000, 1000000000, &a.t.num_hidden_layers); break;
+        case 'd': rc = hx_opt_int_list("drop-layers", optarg, 0, 1000000000, &a.drop, &a.n_drop); break;
+        case 'b': rc = hx_opt_int("drop-block", optarg, 1, 1000000000, &a.drop_block); break;
+        case 'P': rc = hx_opt_i64("param-budget", optarg, 1, INT64_MAX, &a.budget); break;
+        case 't': rc = hx_opt_double("tolerance", optarg, 0, 1, &a.tolerance); break;
+        case 'v': rc = hx_opt_int("divisor", optarg, 1, 1000000000, &a.divisor); break;
         case 'r': a.random = 1; break;
-        case 'S': rc = parse_i64("seed", optarg, 0, &a.seed); break;
+        case 'S': rc = hx_opt_u64("seed", optarg, &a.seed); break;
         case 'R': a.head_residual = 1; break;
         case 'f': a.bf16 = 1; break;
         case 'o': a.out = optarg; break;
@@ -424,7 +377,8 @@ int hx_cmd_search(int argc, char **argv)
     so.train.schedule.peak_lr = 1e-4;
     so.train.quiet = 1;
     const char *scores = NULL, *group = HX_IMPORTANCE_GROUP;
-    int64_t budget = 0, seed = 1234;
+    int64_t budget = 0;
+    uint64_t seed = 1234;
     double tol = 0.05;
     int o, rc = HX_OK, dry = 0;
     optind = 1;
@@ -433,22 +387,22 @@ int hx_cmd_search(int argc, char **argv)
         case 'm': so.teacher_dir = optarg; break;
         case 's': scores = optarg; break;
         case 'g': group = optarg; break;
-        case 'P': rc = parse_i64("param-budget", optarg, 1, &budget); break;
-        case 't': rc = parse_double("tolerance", optarg, &tol); break;
-        case 'L': rc = parse_list("layers", optarg, 1, &lists[0], &sp.n_layers); break;
-        case 'A': rc = parse_list("heads", optarg, 1, &lists[1], &sp.n_heads); break;
-        case 'F': rc = parse_list("intermediate-sizes", optarg, 1, &lists[2], &sp.n_intermediate); break;
-        case 'H': rc = parse_list("hidden-sizes", optarg, 1, &lists[3], &sp.n_hidden); break;
+        case 'P': rc = hx_opt_i64("param-budget", optarg, 1, INT64_MAX, &budget); break;
+        case 't': rc = hx_opt_double("tolerance", optarg, 0, 1, &tol); break;
+        case 'L': rc = hx_opt_int_list("layers", optarg, 1, 1000000000, &lists[0], &sp.n_layers); break;
+        case 'A': rc = hx_opt_int_list("heads", optarg, 1, 1000000000, &lists[1], &sp.n_heads); break;
+        case 'F': rc = hx_opt_int_list("intermediate-sizes", optarg, 1, 1000000000, &lists[2], &sp.n_intermediate); break;
+        case 'H': rc = hx_opt_int_list("hidden-sizes", optarg, 1, 1000000000, &lists[3], &sp.n_hidden); break;
         case 'd': so.train.train_data = optarg; break;
         case 'V': so.train.val_data = optarg; break;
-        case 'n': rc = parse_i64("tokens", optarg, 1, &so.train.token_budget); break;
-        case 'T': rc = parse_int("seq-len", optarg, 1, &so.train.seq_len); break;
-        case 'B': rc = parse_int("micro-batch", optarg, 1, &so.train.micro_batch); break;
-        case 'l': rc = parse_double("lr", optarg, &so.train.schedule.peak_lr); break;
-        case 'E': rc = parse_int("eval-batches", optarg, 1, &so.train.eval_batches); break;
-        case 'S': rc = parse_i64("seed", optarg, 0, &seed); break;
+        case 'n': rc = hx_opt_i64("tokens", optarg, 1, INT64_MAX, &so.train.token_budget); break;
+        case 'T': rc = hx_opt_int("seq-len", optarg, 1, 1000000000, &so.train.seq_len); break;
+        case 'B': rc = hx_opt_int("micro-batch", optarg, 1, 1000000000, &so.train.micro_batch); break;
+        case 'l': rc = hx_opt_double("lr", optarg, 0, INFINITY, &so.train.schedule.peak_lr); break;
+        case 'E': rc = hx_opt_int("eval-batches", optarg, 1, 1000000000, &so.train.eval_batches); break;
+        case 'S': rc = hx_opt_u64("seed", optarg, &seed); break;
         case 'c': so.distill = 0; break;
-        case 'X': rc = parse_double("kd-temperature", optarg, &so.train.kd_temperature); break;
+        case 'X': rc = hx_opt_double("kd-temperature", optarg, 0, INFINITY, &so.train.kd_temperature); break;
         case 'w': so.work_dir = optarg; break;
         case 'o': so.log_path = optarg; break;
         case 'y': dry = 1; break;
@@ -457,7 +411,7 @@ int hx_cmd_search(int argc, char **argv)
         }
     }
     sp.layers = lists[0], sp.heads = lists[1], sp.intermediate = lists[2], sp.hidden = lists[3];
-    so.train.seed = (uint64_t)seed;
+    so.train.seed = seed;
     so.train.schedule.min_lr = so.train.schedule.peak_lr / 10;
     if (rc == HX_OK && (!so.teacher_dir || !budget || optind < argc))
         rc = HX_ERR(HX_EINVAL, "search: --model and --param-budget are required");

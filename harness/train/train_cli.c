@@ -1,10 +1,12 @@
 /* `bin/harness train`: command-line front end of hx_train. */
 #include "core/err.h"
+#include "core/parse.h"
 #include "model/weights.h"
 #include "train/trainer.h"
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,41 +58,46 @@ int hx_cmd_train(int argc, char **argv)
     const char *config_path = NULL;
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int rc = HX_OK;
+    while (rc == HX_OK && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'c': config_path = optarg; break;
         case 'i': c.init_from = optarg; break;
         case 't': c.train_data = optarg; break;
         case 'v': c.val_data = optarg; break;
-        case 'n': c.token_budget = strtoll(optarg, NULL, 10); break;
-        case 'T': c.seq_len = atoi(optarg); break;
-        case 'B': c.micro_batch = atoi(optarg); break;
-        case 'K': c.grad_accum = atoi(optarg); break;
-        case 'l': c.schedule.peak_lr = atof(optarg); break;
-        case 'm': min_lr = atof(optarg); break;
-        case 's':
-            if (hx_sched_kind_parse(optarg, &c.schedule.kind) < 0) return hx_report(HX_EINVAL);
-            break;
-        case 'w': c.schedule.warmup = strtoll(optarg, NULL, 10); break;
-        case 'd': c.adamw.weight_decay = atof(optarg); break;
-        case 'C': c.grad_clip = atof(optarg); break;
-        case 'e': c.eval_every_tokens = strtoll(optarg, NULL, 10); break;
-        case 'E': c.eval_batches = atoi(optarg); break;
+        case 'n': rc = hx_opt_i64("tokens", optarg, 1, INT64_MAX, &c.token_budget); break;
+        case 'T': rc = hx_opt_int("seq-len", optarg, 1, 1 << 24, &c.seq_len); break;
+        case 'B': rc = hx_opt_int("micro-batch", optarg, 1, 1 << 20, &c.micro_batch); break;
+        case 'K': rc = hx_opt_int("grad-accum", optarg, 1, 1 << 20, &c.grad_accum); break;
+        case 'l': rc = hx_opt_double("lr", optarg, 0, INFINITY, &c.schedule.peak_lr); break;
+        case 'm': rc = hx_opt_double("min-lr", optarg, 0, INFINITY, &min_lr); break;
+        case 's': rc = hx_sched_kind_parse(optarg, &c.schedule.kind); break;
+        case 'w': rc = hx_opt_i64("warmup", optarg, 0, INT64_MAX, &c.schedule.warmup); break;
+        case 'd': rc = hx_opt_double("wd", optarg, 0, INFINITY, &c.adamw.weight_decay); break;
+        case 'C': rc = hx_opt_double("clip", optarg, 0, INFINITY, &c.grad_clip); break;
+        case 'e': rc = hx_opt_i64("eval-every", optarg, 0, INT64_MAX, &c.eval_every_tokens); break;
+        case 'E': rc = hx_opt_int("eval-batches", optarg, 1, 1 << 30, &c.eval_batches); break;
         case 'o': c.ckpt_dir = optarg; break;
-        case 'k': c.ckpt_every_steps = strtoll(optarg, NULL, 10); break;
-        case 'p': c.keep_last = atoi(optarg); break;
+        case 'k': rc = hx_opt_i64("ckpt-every", optarg, 0, INT64_MAX, &c.ckpt_every_steps); break;
+        case 'p': rc = hx_opt_int("keep", optarg, 1, 1 << 30, &c.keep_last); break;
         case 'L': c.log_path = optarg; break;
         case 'a': c.arm = optarg; break;
-        case 'S': c.seed = strtoull(optarg, NULL, 10); break;
+        case 'S': rc = hx_opt_u64("seed", optarg, &c.seed); break;
         case 'r': c.resume = 1; break;
         case 'N': c.nan_policy = HX_NAN_SKIP; break;
         case 'x': c.teacher = optarg; break;
-        case 'X': c.kd_temperature = atof(optarg); break;
-        case 'W': c.kd_w_ce = atof(optarg); break;
+        case 'X': rc = hx_opt_double("kd-temperature", optarg, 1e-6, INFINITY, &c.kd_temperature); break;
+        case 'W': rc = hx_opt_double("kd-w-ce", optarg, 0, INFINITY, &c.kd_w_ce); break;
         case 'R': c.kd_reverse = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (rc < 0) return hx_report(rc);
+    if (optind < argc) {
+        fprintf(stderr, "harness train: unexpected argument '%s'\n\n", argv[optind]);
+        usage(stderr);
+        return 2;
     }
     if (!strcmp(argv[0], "distill") && !c.teacher) {
         fprintf(stderr, "harness distill: --teacher DIR is required\n\n");
@@ -103,12 +110,12 @@ int hx_cmd_train(int argc, char **argv)
         return 2;
     }
     if (config_path) {
-        int rc = hx_config_load(config_path, &c.model);
+        rc = hx_config_load(config_path, &c.model);
         if (rc < 0) return hx_report(rc);
     }
     c.schedule.min_lr = min_lr >= 0 ? min_lr : c.schedule.peak_lr / 10;
     hx_train_result r;
-    int rc = hx_train(&c, &r);
+    rc = hx_train(&c, &r);
     if (rc < 0) return hx_report(rc);
     printf("trained %" PRId64 " steps, %" PRId64 " tokens (%" PRId64 " skipped steps); last loss %.4f", r.steps,
            r.tokens, r.skipped_steps, r.last_loss);
