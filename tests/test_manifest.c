@@ -84,7 +84,8 @@ static void test_shipped_manifests_validate(void **state)
     assert_true(m.teacher.trained && m.teacher.has_config);
     /* About half the teacher by width. */
     hx_config s;
-    assert_int_equal(hx_student_config(&m.teacher.config, &m.arms[3].prune, &s), 1);
+    hx_prune_targets t;
+    assert_int_equal(hx_plan_targets(&m.teacher.config, &m.arms[3].prune, &t, &s), HX_OK);
     double ratio = (double)hx_config_param_count(&s) / (double)hx_config_param_count(&m.teacher.config);
     assert_true(ratio > 0.4 && ratio < 0.6);
     assert_int_equal(s.num_attention_heads % s.num_key_value_heads, 0);
@@ -245,25 +246,26 @@ static void test_c03_gqa_targets(void **state)
                            &m),
                      HX_OK);
     hx_config s;
-    hx_student_config(&m.teacher.config, &m.arms[0].prune, &s);
+    hx_prune_targets t;
+    assert_int_equal(hx_plan_targets(&m.teacher.config, &m.arms[0].prune, &t, &s), HX_OK);
     assert_int_equal(s.num_attention_heads, 16);
     assert_int_equal(s.num_key_value_heads, 8);
     assert_int_equal(s.head_dim, 8);
     hx_manifest_free(&m);
     const char *e = parse_err(MINI_HEAD "prune:\n  num_attention_heads: 20\narms: [{name: a, kind: prune_kd, tokens: 5}]\n",
                               HX_EINVAL);
-    assert_contains(e, "x.yaml:17:24: prune.num_attention_heads: 20 query heads cannot be split evenly over 8 KV heads");
+    assert_contains(e, "x.yaml:17:24: prune.num_attention_heads: prune targets: 20 query heads cannot be split evenly over 8 KV heads");
     assert_contains(e, "try 16 or 24");
     assert_contains(e, "inherited by arm 'a'");
     /* Other cross-field checks. */
     assert_contains(parse_err(MINI_HEAD "arms: [{name: a, kind: prune_kd, tokens: 5, prune: {hidden_size: 128}}]\n",
                               HX_EINVAL),
-                    "arms[0].prune.hidden_size: target 128 is larger than the teacher's hidden_size (64)");
+                    "arms[0].prune.hidden_size: prune target hidden_size = 128 is larger than the source model's 64");
     assert_contains(parse_err(MINI_HEAD "arms: [{name: a, kind: prune_kd, tokens: 5}]\n", HX_EINVAL),
                     "arms[0].prune: arm kind prune_kd needs prune targets");
     assert_contains(parse_err(MINI_HEAD "arms: [{name: a, kind: depth_kd, tokens: 5, prune: {drop_layers: [1, 4]}}]\n",
                               HX_EINVAL),
-                    "arms[0].prune.drop_layers: layer 4 does not exist (the teacher has 4 layers, 0..3)");
+                    "arms[0].prune.drop_layers: prune drop_layers: layer 4 does not exist (the source has 4 layers, [0, 4))");
     assert_contains(parse_err(MINI_HEAD "arms:\n  - {name: a, kind: scratch, tokens: 5, prune: {hidden_size: 32}}\n"
                                         "  - {name: a, kind: scratch, tokens: 5, prune: {hidden_size: 32}}\n",
                               HX_EINVAL),
@@ -327,7 +329,7 @@ static void test_sweep_expansion(void **state)
     /* Cross-field checks see swept values, and name the sweep entry. */
     assert_contains(parse_err(MINI_HEAD "arms: [{name: a, kind: prune_kd, tokens: 5, sweep: {prune.num_attention_heads: [8, 12]}}]\n",
                               HX_EINVAL),
-                    "arms[0].sweep.prune.num_attention_heads[1]: 12 query heads cannot be split evenly over 8 KV heads");
+                    "arms[0].sweep.prune.num_attention_heads[1]: prune targets: 12 query heads cannot be split evenly over 8 KV heads");
 }
 
 static char *hash_of(const char *text, hx_artifact what, int arm)
@@ -337,7 +339,7 @@ static char *hash_of(const char *text, hx_artifact what, int arm)
     int rc = parse(text, &m);
     if (rc < 0) fprintf(stderr, "%s\n", hx_errmsg());
     assert_int_equal(rc, HX_OK);
-    assert_int_equal(hx_manifest_hash(&m, &m.arms[arm], what, 0, out), HX_OK);
+    assert_int_equal(hx_manifest_hash(&m, &m.arms[arm], what, out), HX_OK);
     hx_manifest_free(&m);
     return out;
 }
@@ -376,10 +378,10 @@ static void test_content_hash(void **state)
     hx_manifest m;
     assert_int_equal(hx_manifest_load("experiments/minitron-mini.yaml", &m), HX_OK);
     char s_ce[65], s_kd[65], s_scratch[65], t_mini[65];
-    hx_manifest_hash(&m, &m.arms[2], HX_ART_STUDENT, 0, s_ce);
-    hx_manifest_hash(&m, &m.arms[3], HX_ART_STUDENT, 0, s_kd);
-    hx_manifest_hash(&m, &m.arms[1], HX_ART_STUDENT, 0, s_scratch);
-    hx_manifest_hash(&m, NULL, HX_ART_TEACHER, 0, t_mini);
+    hx_manifest_hash(&m, &m.arms[2], HX_ART_STUDENT, s_ce);
+    hx_manifest_hash(&m, &m.arms[3], HX_ART_STUDENT, s_kd);
+    hx_manifest_hash(&m, &m.arms[1], HX_ART_STUDENT, s_scratch);
+    hx_manifest_hash(&m, NULL, HX_ART_TEACHER, t_mini);
     assert_string_equal(s_ce, s_kd);
     assert_string_not_equal(s_ce, s_scratch);
     hx_manifest_free(&m);
@@ -390,7 +392,7 @@ static void test_content_hash(void **state)
     for (size_t i = 0; i < g.gl_pathc; i++) {
         char t[65];
         assert_int_equal(hx_manifest_load(g.gl_pathv[i], &m), HX_OK);
-        hx_manifest_hash(&m, NULL, HX_ART_TEACHER, 0, t);
+        hx_manifest_hash(&m, NULL, HX_ART_TEACHER, t);
         assert_string_equal(t, t_mini);
         hx_manifest_free(&m);
     }
@@ -413,11 +415,48 @@ static void test_content_hash(void **state)
                  "data: {train: %s, validation: v, tokenizer: t}\narms: [{name: t, kind: teacher}]\n",
                  k == 0 ? p1 : p2);
         assert_int_equal(parse(text, &m), HX_OK);
-        assert_int_equal(hx_manifest_hash(&m, NULL, HX_ART_TEACHER, 1, k == 0 ? d1 : k == 1 ? d2 : d3), HX_OK);
+        assert_int_equal(hx_manifest_hash(&m, NULL, HX_ART_TEACHER, k == 0 ? d1 : k == 1 ? d2 : d3), HX_OK);
         hx_manifest_free(&m);
     }
     assert_string_equal(d1, d2);
     assert_string_not_equal(d2, d3);
+
+    /* The issue's case: the training file replaced by other text of the same
+     * name and size gives the teacher (and every arm) a new cache key, as
+     * the runner computes it (hx_plan_build); so does a teacher directory
+     * whose file changes bytes but not names or sizes. */
+    char model[160], weights[200];
+    snprintf(model, sizeof model, "%s/model", dir);
+    snprintf(weights, sizeof weights, "%s/model.safetensors", model);
+    assert_int_equal(hx_mkdir_p(model), HX_OK);
+    char keys[4][2][65];
+    for (int k = 0; k < 4; k++) {
+        if (k == 1) assert_int_equal(hx_write_file_atomic(p2, "{\"text\": \"hu\"}\n", 15), HX_OK);
+        if (k == 3) assert_int_equal(hx_write_file_atomic(weights, "BBBB", 4), HX_OK);
+        else if (k == 2) assert_int_equal(hx_write_file_atomic(weights, "AAAA", 4), HX_OK);
+        snprintf(text, sizeof text,
+                 "teacher: {train: {tokens: 5}, config: {vocab_size: 8, hidden_size: 8, intermediate_size: 8, "
+                 "num_hidden_layers: 1, num_attention_heads: 2}}\n"
+                 "data: {train: %s, validation: v, tokenizer: t, seq_len: 4}\n"
+                 "arms: [{name: s, kind: scratch, tokens: 8, micro_batch: 2, prune: {hidden_size: 4}}]\n", p2);
+        if (k >= 2)
+            snprintf(text, sizeof text,
+                     "teacher: {model: %s}\ndata: {train: %s, validation: v, tokenizer: t, seq_len: 4}\n"
+                     "arms: [{name: t, kind: teacher}]\n", model, p2);
+        assert_int_equal(parse(text, &m), HX_OK);
+        hx_plan p;
+        assert_int_equal(hx_plan_build(&m, NULL, 0, &p), HX_OK);
+        memcpy(keys[k][0], p.teacher_hash, 65);
+        memcpy(keys[k][1], p.arms[0].hash, 65);
+        hx_plan_free(&p);
+        hx_manifest_free(&m);
+    }
+    assert_string_not_equal(keys[0][0], keys[1][0]);
+    assert_string_not_equal(keys[0][1], keys[1][1]);
+    assert_string_not_equal(keys[2][0], keys[3][0]);
+    assert_string_not_equal(keys[2][1], keys[3][1]);
+    unlink(weights);
+    rmdir(model);
     unlink(p1);
     unlink(p2);
     rmdir(dir);
@@ -500,6 +539,50 @@ static char *run_capture(const char *cmd, int *status)
     buf[n] = '\0';
     *status = pclose(f);
     return buf;
+}
+
+/* Impossible pruning targets are refused before any work: at parse time when
+ * the teacher's config is inline, at plan time (run --dry-run) when it is a
+ * model directory's config.json; both through hx_prune_target_check. */
+static void test_impossible_targets_refused_up_front(void **state)
+{
+    (void)state;
+    /* 24 heads over 8 KV heads = 3 per group; 4 KV heads would need 6 per group. */
+    const char *e = parse_err(MINI_HEAD "arms:\n  - {name: a, kind: prune_kd, tokens: 5, prune: {num_key_value_heads: 4}}\n",
+                              HX_EINVAL);
+    assert_contains(e, "prune.num_key_value_heads: prune target 24 query heads over 4 KV heads needs 6 per KV group");
+    /* The case: 4 heads / 2 KV heads pruned to 1 KV head keeping 4 heads, teacher loaded from a directory. */
+    char dir[] = "/tmp/hx-targets-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], text[1024];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"model_type\": \"llama\", \"vocab_size\": 64, \"hidden_size\": 32, \"intermediate_size\": 64, "
+          "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, "
+          "\"max_position_embeddings\": 64, \"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0, "
+          "\"tie_word_embeddings\": true}", f);
+    fclose(f);
+    snprintf(text, sizeof text,
+             "teacher: {model: %s}\ndata: {train: a.jsonl, validation: b.jsonl, tokenizer: t.json, seq_len: 16}\n"
+             "arms:\n  - {name: kd, kind: prune_kd, tokens: 32, prune: {num_key_value_heads: 1}}\n", dir);
+    hx_manifest m;
+    assert_int_equal(parse(text, &m), HX_OK);
+    hx_plan p;
+    assert_int_equal(hx_plan_build(&m, NULL, 0, &p), HX_EINVAL);
+    assert_contains(hx_errmsg(), "arm kd: prune targets against the teacher's config");
+    assert_contains(hx_errmsg(), "4 query heads over 1 KV heads needs 4 per KV group");
+    hx_manifest_free(&m);
+    /* A parameter budget the grid cannot meet fails at plan time too. */
+    snprintf(text, sizeof text,
+             "teacher: {model: %s}\ndata: {train: a.jsonl, validation: b.jsonl, tokenizer: t.json, seq_len: 16}\n"
+             "arms:\n  - {name: kd, kind: prune_kd, tokens: 32, prune: {param_budget: 10}}\n", dir);
+    assert_int_equal(parse(text, &m), HX_OK);
+    assert_true(hx_plan_build(&m, NULL, 0, &p) < 0);
+    assert_contains(hx_errmsg(), "arm kd");
+    hx_manifest_free(&m);
+    remove(path);
+    rmdir(dir);
 }
 
 static void test_dry_run_lists_every_arm(void **state)
@@ -600,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_content_hash),
         cmocka_unit_test(test_env_expansion),
         cmocka_unit_test(test_plan_numbers),
+        cmocka_unit_test(test_impossible_targets_refused_up_front),
         cmocka_unit_test(test_dry_run_lists_every_arm),
         cmocka_unit_test(test_readme_documents_every_key),
     };

@@ -9,11 +9,13 @@
 #define HX_ERRMSG_MAX 1024
 
 static _Thread_local char errbuf[HX_ERRMSG_MAX];
+static _Thread_local size_t textoff; /* where the text after "file:line: " starts */
 
 int hx_seterr(int code, const char *file, int line, const char *fmt, ...)
 {
     int n = snprintf(errbuf, sizeof errbuf, "%s:%d: ", file, line);
     if (n < 0 || (size_t)n >= sizeof errbuf) n = 0;
+    textoff = (size_t)n;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(errbuf + n, sizeof errbuf - (size_t)n, fmt, ap);
@@ -35,12 +37,19 @@ int hx_adderr(int code, const char *fmt, ...)
     size_t m = strnlen(old, sizeof errbuf - n - 3);
     memcpy(errbuf + n + 2, old, m);
     errbuf[n + 2 + m] = '\0';
+    textoff = 0;
     return code;
 }
 
 const char *hx_errmsg(void) { return errbuf; }
 
-void hx_clearerr(void) { errbuf[0] = '\0'; }
+const char *hx_errtext(void) { return errbuf + textoff; }
+
+void hx_clearerr(void)
+{
+    errbuf[0] = '\0';
+    textoff = 0;
+}
 
 const char *hx_strstatus(int code)
 {

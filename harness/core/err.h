@@ -31,6 +31,11 @@ int hx_adderr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* The calling thread's last error message ("" if none). */
 const char *hx_errmsg(void);
 
+/* The same message without the "file:line: " of hx_seterr, for callers that
+ * restate an error at another position (a manifest's line:column). A message
+ * extended by hx_adderr is returned whole. */
+const char *hx_errtext(void);
+
 /* Clears the calling thread's error message. */
 void hx_clearerr(void);
 

@@ -44,9 +44,21 @@ char *hx_strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Joins two path components into a malloc'd string ("a/b"). */
 char *hx_path_join(const char *a, const char *b);
 
-/* SHA-256 of a buffer, or of a file, as 64 lowercase hex chars + NUL. */
+/* SHA-256 of a buffer, or of a file, as 64 lowercase hex chars + NUL. A
+ * file's digest is remembered for the rest of the process under its device,
+ * inode, size and modification time, so a file named by several cache keys is
+ * read once; rewriting it (or replacing it) changes that key. */
 void hx_sha256_hex(const void *data, size_t len, char out[65]);
 int hx_sha256_file(const char *path, char out[65]);
+
+/* SHA-256 of a directory tree: of the sorted "relpath sha256\n" listing of
+ * every regular file under it (hidden entries skipped), so changing any
+ * file's bytes, adding, removing or renaming one changes it. */
+int hx_sha256_dir(const char *path, char out[65]);
+
+/* hx_sha256_file for a file, hx_sha256_dir for a directory. Errors: HX_EIO
+ * (missing or unreadable), HX_ENOMEM. */
+int hx_sha256_path(const char *path, char out[65]);
 
 /* Progress display. On a terminal it redraws one line (\r) at most 10 times a
  * second; otherwise it prints a plain line every `interval_s` seconds. */

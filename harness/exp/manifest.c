@@ -7,10 +7,10 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/util.h"
+#include "minitron/prune.h"
 #include "model/model.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /* ------------------------------------------------------------------ tables */
@@ -1002,34 +1002,17 @@ static int validate_prune(const hx_manifest *m, const hx_arm *a)
                 return aerr(m, a, "prune.drop_layers", "layer %d is listed twice", p->drop_layers[i]);
     if (!m->teacher.has_config) return HX_OK; /* checked against config.json at run time */
     const hx_config *t = &m->teacher.config;
-#define NOT_LARGER(f)                                                                                          \
-    if (p->f > t->f)                                                                                           \
-        return aerr(m, a, "prune." #f, "target %d is larger than the teacher's %s (%d)", p->f, #f, t->f);
-    NOT_LARGER(hidden_size);
-    NOT_LARGER(intermediate_size);
-    NOT_LARGER(num_attention_heads);
-    NOT_LARGER(num_key_value_heads);
-    NOT_LARGER(num_hidden_layers);
-#undef NOT_LARGER
-    int kv = p->num_key_value_heads ? p->num_key_value_heads : t->num_key_value_heads;
-    int heads = p->num_attention_heads ? p->num_attention_heads : t->num_attention_heads;
-    if (heads % kv) { /* field case C03 */
-        int lo = heads / kv * kv, hi = lo + kv;
-        const char *which = p->num_attention_heads ? "prune.num_attention_heads" : "prune.num_key_value_heads";
-        return aerr(m, a, which,
-                    "%d query heads cannot be split evenly over %d KV heads: every KV group must keep the same "
-                    "number of query heads (try %d or %d)",
-                    heads, kv, lo ? lo : kv, hi);
+    /* The pruner's own rule (hx_prune_target_check), at the field's position. */
+    hx_prune_targets tg = {p->hidden_size, p->intermediate_size, p->num_attention_heads, p->num_key_value_heads,
+                           p->n_drop_layers ? 0 : p->num_hidden_layers, p->drop_layers, p->n_drop_layers};
+    hx_config dst;
+    const char *bad = NULL;
+    if (hx_prune_target_check(t, &tg, &dst, &bad) < 0) {
+        char msg[800], field[64];
+        snprintf(msg, sizeof msg, "%s", hx_errtext());
+        snprintf(field, sizeof field, "prune%s%s", bad ? "." : "", bad ? bad : "");
+        return aerr(m, a, field, "%s", msg);
     }
-    if (p->num_key_value_heads && t->num_key_value_heads % kv)
-        return aerr(m, a, "prune.num_key_value_heads", "%d KV heads do not divide the teacher's %d", kv,
-                    t->num_key_value_heads);
-    for (int i = 0; i < p->n_drop_layers; i++)
-        if (p->drop_layers[i] >= t->num_hidden_layers)
-            return aerr(m, a, "prune.drop_layers", "layer %d does not exist (the teacher has %d layers, 0..%d)",
-                        p->drop_layers[i], t->num_hidden_layers, t->num_hidden_layers - 1);
-    if (p->n_drop_layers >= t->num_hidden_layers)
-        return aerr(m, a, "prune.drop_layers", "would drop every layer");
     if (p->n_drop_layers && p->num_hidden_layers &&
         p->num_hidden_layers != t->num_hidden_layers - p->n_drop_layers)
         return aerr(m, a, "prune.num_hidden_layers", "%d disagrees with dropping %d of %d layers", p->num_hidden_layers,
@@ -1333,41 +1316,11 @@ int hx_arm_needs_student(hx_arm_kind k) { return k != HX_ARM_TEACHER; }
 
 /* ------------------------------------------------------------- hashing */
 
-/* A directory's digest: SHA-256 of its sorted "name size\n" listing. */
-static int digest_dir(const char *path, char out[65])
+static int canon_str(FILE *f, const char *s, int is_path)
 {
-    struct dirent **ents;
-    int n = scandir(path, &ents, NULL, alphasort);
-    if (n < 0) return HX_ERR(HX_EIO, "%s: cannot list: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    for (int i = 0; i < n; i++) {
-        if (f && ents[i]->d_name[0] != '.') {
-            char *p = hx_path_join(path, ents[i]->d_name);
-            struct stat st;
-            if (p && !stat(p, &st)) fprintf(f, "%s %lld\n", ents[i]->d_name, (long long)st.st_size);
-            free(p);
-        }
-        free(ents[i]);
-    }
-    free(ents);
-    if (!f) return HX_ERR(HX_ENOMEM, "out of memory");
-    fclose(f);
-    hx_sha256_hex(buf, len, out);
-    free(buf);
-    return HX_OK;
-}
-
-static int canon_str(FILE *f, const char *s, int is_path, int digests)
-{
-    struct stat st;
-    if (s && is_path && digests && !stat(s, &st)) {
+    if (s && is_path && access(s, F_OK) == 0) {
         char d[65];
-        if (S_ISDIR(st.st_mode))
-            HX_TRY(digest_dir(s, d));
-        else
-            HX_TRY(hx_sha256_file(s, d));
+        HX_TRY(hx_sha256_path(s, d));
         fprintf(f, "sha256:%s", d);
         return HX_OK;
     }
@@ -1388,7 +1341,7 @@ static int canon_str(FILE *f, const char *s, int is_path, int digests)
 }
 
 /* Writes "prefix.key=value" lines for every field of `t` in table order. */
-static int canon_table(FILE *out, const table *t, const char *base, const char *prefix, int digests)
+static int canon_table(FILE *out, const table *t, const char *base, const char *prefix)
 {
     for (int i = 0; i < t->n; i++) {
         const field *f = &t->f[i];
@@ -1397,11 +1350,11 @@ static int canon_table(FILE *out, const table *t, const char *base, const char *
         snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", f->key);
         if (f->k == K_DEFER) continue;
         if (f->k == K_INLINE) {
-            HX_TRY(canon_table(out, f->sub, src, prefix, digests));
+            HX_TRY(canon_table(out, f->sub, src, prefix));
             continue;
         }
         if (f->k == K_SECTION) {
-            HX_TRY(canon_table(out, f->sub, src, p, digests));
+            HX_TRY(canon_table(out, f->sub, src, p));
             continue;
         }
         int n = 0;
@@ -1412,7 +1365,7 @@ static int canon_table(FILE *out, const table *t, const char *base, const char *
             for (int j = 0; j < n; j++) {
                 char q[280];
                 snprintf(q, sizeof q, "%s[%d]", p, j);
-                HX_TRY(canon_table(out, f->sub, arr + f->elem_size * (size_t)j, q, digests));
+                HX_TRY(canon_table(out, f->sub, arr + f->elem_size * (size_t)j, q));
             }
             continue;
         }
@@ -1425,14 +1378,14 @@ static int canon_table(FILE *out, const table *t, const char *base, const char *
         case K_SEED: { uint64_t v; memcpy(&v, src, sizeof v); fprintf(out, "%llu", (unsigned long long)v); break; }
         case K_DOUBLE: { double v; memcpy(&v, src, sizeof v); fprintf(out, "%.17g", v); break; }
         case K_FLOAT: { float v; memcpy(&v, src, sizeof v); fprintf(out, "%.9g", (double)v); break; }
-        case K_CSTR: HX_TRY(canon_str(out, src, 0, 0)); break;
-        case K_STR: HX_TRY(canon_str(out, load_ptr(src), f->is_path, digests)); break;
+        case K_CSTR: HX_TRY(canon_str(out, src, 0)); break;
+        case K_STR: HX_TRY(canon_str(out, load_ptr(src), f->is_path)); break;
         case K_STRLIST: {
             const char **v = load_ptr(src);
             fputc('[', out);
             for (int j = 0; j < n; j++) {
                 if (j) fputc(',', out);
-                HX_TRY(canon_str(out, v[j], f->is_path, digests));
+                HX_TRY(canon_str(out, v[j], f->is_path));
             }
             fputc(']', out);
             break;
@@ -1452,45 +1405,46 @@ static int canon_table(FILE *out, const table *t, const char *base, const char *
 }
 
 /* One field of the root tables by key, canonicalised with its path. */
-static int canon_one(FILE *out, const table *t, const char *base, const char *prefix, const char *key, int digests)
+static int canon_one(FILE *out, const table *t, const char *base, const char *prefix, const char *key)
 {
     const field *f = field_by_key(t, key);
     if (!f) return HX_ERR(HX_EINVAL, "internal: no field %s.%s", prefix, key);
     table one = {f, 1};
-    return canon_table(out, &one, base, prefix, digests);
+    return canon_table(out, &one, base, prefix);
 }
 
-static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifact what, int digests)
+static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifact what)
 {
     const char *d = (const char *)&m->data;
     if (what == HX_ART_TEACHER) {
         fputs("artifact=teacher\n", f);
         const hx_teacher_spec *t = &m->teacher;
-        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "model", digests));
-        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config_file", digests));
-        if (t->has_config) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config", digests));
+        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "model"));
+        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config_file"));
+        if (t->has_config) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config"));
         if (!t->trained && !t->correction_tokens) return HX_OK; /* a loaded teacher is its files */
-        if (t->trained) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "train", digests));
+        fprintf(f, "harness=%s\n", HX_VERSION); /* the code that trains it */
+        if (t->trained) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "train"));
         /* only an active correction changes the teacher, so a manifest with
          * tokens: 0 shares the uncorrected teacher's cache entry */
-        if (t->correction_tokens) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "correction", digests));
+        if (t->correction_tokens) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "correction"));
         static const char *const keys[] = {"train", "validation", "tokenizer", "seq_len", "text_field"};
-        for (int i = 0; i < 5; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i], digests));
+        for (int i = 0; i < 5; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i]));
         fprintf(f, "seed=%llu\n", (unsigned long long)m->seed);
         return HX_OK;
     }
     char parent[65];
-    HX_TRY(hx_manifest_hash(m, a, (hx_artifact)(what - 1), digests, parent));
+    HX_TRY(hx_manifest_hash(m, a, (hx_artifact)(what - 1), parent));
     static const char *const art[] = {"teacher", "importance", "student", "arm"};
     fprintf(f, "artifact=%s\nparent=%s\n", art[what], parent);
     const char *ab = (const char *)a;
     if (what == HX_ART_IMPORTANCE) {
-        HX_TRY(canon_one(f, &arm_table, ab, "", "importance", digests));
+        HX_TRY(canon_one(f, &arm_table, ab, "", "importance"));
         static const char *const keys[] = {"calibration", "tokenizer", "text_field"};
-        for (int i = 0; i < 3; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i], digests));
+        for (int i = 0; i < 3; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i]));
         fprintf(f, "seed=%llu\n", (unsigned long long)a->seed);
     } else if (what == HX_ART_STUDENT) {
-        HX_TRY(canon_one(f, &arm_table, ab, "", "prune", digests));
+        HX_TRY(canon_one(f, &arm_table, ab, "", "prune"));
         /* prune_ce, prune_kd and depth_kd share the pruned student; scratch
          * and random pruning depend on the seed, iterative on its rounds. */
         fprintf(f, "init=%s\n", a->kind == HX_ARM_SCRATCH ? "random" : "pruned");
@@ -1498,23 +1452,23 @@ static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifa
             fprintf(f, "seed=%llu\n", (unsigned long long)a->seed);
         if (a->kind == HX_ARM_ITERATIVE_KD) fprintf(f, "iterations=%d\n", a->iterations);
     } else {
-        HX_TRY(canon_one(f, &arm_table, ab, "", "train", digests));
-        HX_TRY(canon_one(f, &arm_table, ab, "", "kd", digests));
+        HX_TRY(canon_one(f, &arm_table, ab, "", "train"));
+        HX_TRY(canon_one(f, &arm_table, ab, "", "kd"));
         static const char *const keys[] = {"train", "validation", "seq_len"};
-        for (int i = 0; i < 3; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i], digests));
-        HX_TRY(canon_table(f, &eval_table, (const char *)&m->eval, "eval", digests));
+        for (int i = 0; i < 3; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i]));
+        HX_TRY(canon_table(f, &eval_table, (const char *)&m->eval, "eval"));
     }
     return HX_OK;
 }
 
-int hx_manifest_canonical(const hx_manifest *m, const hx_arm *a, hx_artifact what, int digests, char **text)
+int hx_manifest_canonical(const hx_manifest *m, const hx_arm *a, hx_artifact what, char **text)
 {
     if (what != HX_ART_TEACHER && !a) return HX_ERR(HX_EINVAL, "hx_manifest_canonical: this artifact needs an arm");
     size_t len;
     *text = NULL;
     FILE *f = open_memstream(text, &len);
     if (!f) return HX_ERR(HX_ENOMEM, "out of memory");
-    int rc = canon_write(f, m, a, what, digests);
+    int rc = canon_write(f, m, a, what);
     fclose(f);
     if (rc < 0) {
         free(*text);
@@ -1523,10 +1477,10 @@ int hx_manifest_canonical(const hx_manifest *m, const hx_arm *a, hx_artifact wha
     return rc;
 }
 
-int hx_manifest_hash(const hx_manifest *m, const hx_arm *a, hx_artifact what, int digests, char out[65])
+int hx_manifest_hash(const hx_manifest *m, const hx_arm *a, hx_artifact what, char out[65])
 {
     char *text;
-    HX_TRY(hx_manifest_canonical(m, a, what, digests, &text));
+    HX_TRY(hx_manifest_canonical(m, a, what, &text));
     hx_sha256_hex(text, strlen(text), out);
     free(text);
     return HX_OK;

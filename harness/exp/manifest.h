@@ -216,16 +216,16 @@ typedef enum { HX_ART_TEACHER = 0, HX_ART_IMPORTANCE, HX_ART_STUDENT, HX_ART_ARM
  * `what` for `arm` (ignored for HX_ART_TEACHER; may then be NULL). The
  * canonical form is built from the typed, defaults-applied structs, so key
  * order, formatting and explicitly written defaults do not change it; any
- * value change does. With file_digests, each input path that names a regular
- * file is replaced by the SHA-256 of its contents, and a directory by its
- * sorted (name, size) listing, so moving data keeps the hash and editing it
- * changes it. Errors: HX_EIO (a file could not be read). */
-int hx_manifest_hash(const hx_manifest *m, const hx_arm *arm, hx_artifact what, int file_digests, char out[65]);
+ * value change does. Every input path that exists is replaced by the SHA-256
+ * of its contents (a directory: of the sorted "relpath sha256" listing of
+ * every file under it), so moving data keeps the hash and editing a single
+ * byte changes it; a path that does not exist yet is hashed as text.
+ * Errors: HX_EIO (a file could not be read). */
+int hx_manifest_hash(const hx_manifest *m, const hx_arm *arm, hx_artifact what, char out[65]);
 
 /* Writes the canonical text that hx_manifest_hash digests (for debugging and
  * provenance). Same arguments; the caller frees *text. */
-int hx_manifest_canonical(const hx_manifest *m, const hx_arm *arm, hx_artifact what, int file_digests,
-                          char **text);
+int hx_manifest_canonical(const hx_manifest *m, const hx_arm *arm, hx_artifact what, char **text);
 
 /* Every key path the manifest accepts ("teacher.config.hidden_size",
  * "arms[].kd.temperature", ...), one per call: returns NULL past the end.

@@ -3,11 +3,15 @@
 #include "exp/plan.h"
 
 #include "core/err.h"
+#include "core/util.h"
+#include "minitron/targets.h"
+#include "model/weights.h"
 #include "model/model.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Nemotron's MLP is not gated (up and down projections only). */
 static int mlp_matrices(const hx_config *c) { return strcmp(c->model_type, "nemotron") ? 3 : 2; }
@@ -26,17 +30,14 @@ double hx_flops_forward_per_token(const hx_config *c, int seq_len)
     return 2 * n_mm + 2 * L * q * (seq_len + 1);
 }
 
-int hx_student_config(const hx_config *t, const hx_prune_spec *p, hx_config *out)
+int hx_plan_targets(const hx_config *teacher, const hx_prune_spec *p, hx_prune_targets *t, hx_config *student)
 {
-    *out = *t;
-    if (p->param_budget) return 0;
-    if (p->hidden_size) out->hidden_size = p->hidden_size;
-    if (p->intermediate_size) out->intermediate_size = p->intermediate_size;
-    if (p->num_attention_heads) out->num_attention_heads = p->num_attention_heads;
-    if (p->num_key_value_heads) out->num_key_value_heads = p->num_key_value_heads;
-    if (p->num_hidden_layers) out->num_hidden_layers = p->num_hidden_layers;
-    if (p->n_drop_layers) out->num_hidden_layers = t->num_hidden_layers - p->n_drop_layers;
-    return 1;
+    *t = (hx_prune_targets){p->hidden_size, p->intermediate_size, p->num_attention_heads, p->num_key_value_heads,
+                            p->n_drop_layers ? 0 : p->num_hidden_layers, p->drop_layers, p->n_drop_layers};
+    if (p->param_budget > 0)
+        HX_TRY(hx_budget_targets(teacher, p->param_budget, p->budget_tolerance, hx_width_divisor(teacher), t));
+    hx_config s;
+    return hx_prune_target_config(teacher, t, student ? student : &s);
 }
 
 static int lerp_axis(int s, int t, int r, int T) { return s - (int)((int64_t)(r + 1) * (s - t) / T); }
@@ -87,21 +88,44 @@ static int selected(const hx_arm *a, const char *only)
     return !only || !strcmp(a->name, only) || !strcmp(a->base_name, only);
 }
 
+/* The teacher's architecture when it is known before the run: the inline
+ * `config`, else the config.json named by config_file or found in the
+ * model directory (a model directory that does not exist yet leaves it
+ * unknown; the runner then checks the targets once the teacher is loaded). */
+static int teacher_config(const hx_manifest *m, hx_plan *p)
+{
+    const hx_teacher_spec *ts = &m->teacher;
+    if (ts->has_config) {
+        p->teacher = ts->config;
+        p->teacher_known = 1;
+        return HX_OK;
+    }
+    char *path = ts->config_file ? strdup(ts->config_file) : hx_path_join(ts->model, "config.json");
+    if (!path) return HX_ERR(HX_ENOMEM, "out of memory");
+    int rc = HX_OK;
+    if (ts->config_file || access(path, R_OK) == 0) {
+        rc = hx_config_load(path, &p->teacher);
+        p->teacher_known = rc == HX_OK;
+        if (rc < 0) hx_adderr(rc, "teacher.%s", ts->config_file ? "config_file" : "model");
+    }
+    free(path);
+    return rc;
+}
+
 int hx_plan_build(const hx_manifest *m, const char *only, double gflops, hx_plan *p)
 {
     memset(p, 0, sizeof *p);
     p->m = m;
     p->gflops = gflops > 0 ? gflops : HX_PLAN_DEFAULT_GFLOPS;
     p->unsupported = unsupported_reason(m);
-    HX_TRY(hx_manifest_hash(m, NULL, HX_ART_TEACHER, 0, p->teacher_hash));
+    HX_TRY(hx_manifest_hash(m, NULL, HX_ART_TEACHER, p->teacher_hash));
     p->arms = hx_calloc((size_t)m->n_arms, sizeof *p->arms);
     if (!p->arms) return HX_ENOMEM;
     const hx_teacher_spec *ts = &m->teacher;
-    p->teacher_known = ts->has_config;
     int T = m->data.seq_len;
     double fwd_t = 0;
+    HX_TRY(teacher_config(m, p));
     if (p->teacher_known) {
-        p->teacher = ts->config;
         p->teacher_params = hx_plan_param_count(&p->teacher);
         fwd_t = hx_flops_forward_per_token(&p->teacher, T);
         if (ts->trained)
@@ -120,8 +144,8 @@ int hx_plan_build(const hx_manifest *m, const char *only, double gflops, hx_plan
         hx_arm_plan *ap = &p->arms[p->n_arms];
         ap->arm = a;
         ap->importance_shared_with = -1;
-        int rc = hx_manifest_hash(m, a, HX_ART_ARM, 0, ap->hash);
-        if (rc >= 0) rc = hx_manifest_hash(m, a, HX_ART_IMPORTANCE, 0, imp_hash[p->n_arms]);
+        int rc = hx_manifest_hash(m, a, HX_ART_ARM, ap->hash);
+        if (rc >= 0) rc = hx_manifest_hash(m, a, HX_ART_IMPORTANCE, imp_hash[p->n_arms]);
         if (rc < 0) {
             free(imp_hash);
             hx_plan_free(p);
@@ -132,16 +156,16 @@ int hx_plan_build(const hx_manifest *m, const char *only, double gflops, hx_plan
             p->n_arms++;
             continue;
         }
-        ap->student_known = a->kind == HX_ARM_TEACHER ? 1 : hx_student_config(&p->teacher, &a->prune, &ap->student);
-        if (a->kind == HX_ARM_TEACHER) ap->student = p->teacher;
-        double fwd_s, D = (double)a->train.tokens;
-        if (ap->student_known) {
-            ap->student_params = hx_plan_param_count(&ap->student);
-            fwd_s = hx_flops_forward_per_token(&ap->student, T);
-        } else { /* architecture search: scale the teacher to the budget */
-            ap->student_params = (size_t)a->prune.param_budget;
-            fwd_s = fwd_t * (double)ap->student_params / (double)p->teacher_params;
+        ap->student = p->teacher;
+        hx_prune_targets tg;
+        if (a->kind != HX_ARM_TEACHER && (rc = hx_plan_targets(&p->teacher, &a->prune, &tg, &ap->student)) < 0) {
+            free(imp_hash);
+            hx_plan_free(p);
+            return hx_adderr(rc, "arm %s: prune targets against the teacher's config", a->name);
         }
+        double D = (double)a->train.tokens;
+        ap->student_params = hx_plan_param_count(&ap->student);
+        double fwd_s = hx_flops_forward_per_token(&ap->student, T);
         int needs_importance = a->kind != HX_ARM_TEACHER && a->kind != HX_ARM_SCRATCH && a->prune.method == HX_PRUNE_IMPORTANCE;
         if (needs_importance) {
             for (int j = 0; j < p->n_arms && ap->importance_shared_with < 0; j++)
@@ -151,7 +175,7 @@ int hx_plan_build(const hx_manifest *m, const char *only, double gflops, hx_plan
                 ap->flops.importance = fwd_t * (double)a->importance.samples * a->importance.seq_len *
                                        importance_passes(&a->importance, &a->prune, p->teacher.num_hidden_layers);
         }
-        if (a->kind == HX_ARM_ITERATIVE_KD && ap->student_known) {
+        if (a->kind == HX_ARM_ITERATIVE_KD) {
             /* Rounds share the budget; each trains the round's architecture
              * and re-scores the previous round's model. */
             hx_config prev = p->teacher;
@@ -324,13 +348,9 @@ void hx_plan_print(FILE *out, const hx_plan *p)
             continue;
         }
         if (hx_arm_needs_student(a->kind)) {
-            if (ap->student_known) {
-                fprintf(out, "    student: ");
-                print_config(out, &ap->student);
-                fprintf(out, "\n");
-            }
-            fprintf(out, "    params: %s%s (%.1f%% of the teacher)\n", ap->student_known ? "" : "~",
-                    human((double)ap->student_params, b1, sizeof b1),
+            fprintf(out, "    student: ");
+            print_config(out, &ap->student);
+            fprintf(out, "\n    params: %s (%.1f%% of the teacher)\n", human((double)ap->student_params, b1, sizeof b1),
                     100.0 * (double)ap->student_params / (double)p->teacher_params);
         }
         fprintf(out, "    FLOPs: %.3g total = %.3g train + %.3g teacher forwards + %.3g importance + %.3g eval; ~%s\n",

@@ -24,6 +24,7 @@
 #define HX_EXP_PLAN_H
 
 #include "exp/manifest.h"
+#include "minitron/prune.h"
 #include "model/config.h"
 
 #include <stddef.h>
@@ -45,12 +46,11 @@ typedef struct {
 
 typedef struct {
     const hx_arm *arm;
-    int student_known;   /* 0 when the architecture comes from a param_budget search */
     hx_config student;   /* the (final) student architecture */
     size_t student_params;
     int n_eval_points;   /* including token 0 and the final budget */
     int importance_shared_with; /* index into hx_plan.arms of the arm whose pass is reused, or -1 */
-    char hash[65];       /* HX_ART_ARM content hash (without file digests) */
+    char hash[65];       /* HX_ART_ARM content hash (inputs digested by content) */
     hx_flops flops;
     double seconds;
 } hx_arm_plan;
@@ -76,11 +76,14 @@ size_t hx_plan_param_count(const hx_config *c);
 /* Forward FLOPs per token of `c` at sequence length T (formula above). */
 double hx_flops_forward_per_token(const hx_config *c, int seq_len);
 
-/* The student architecture obtained by applying `p` to `teacher` (targets of
- * 0 keep the teacher's value; drop_layers removes layers; head_dim never
- * changes). Returns 1 when it is known, 0 for a param_budget search (then
- * `out` is the teacher's). */
-int hx_student_config(const hx_config *teacher, const hx_prune_spec *p, hx_config *out);
+/* The prune targets of arm spec `p` on `teacher` into `t`: as written, or
+ * for a param_budget the hidden_size and intermediate_size that
+ * hx_budget_targets picks on the hx_width_divisor(teacher) grid. `student`
+ * (may be NULL) receives the student architecture. Validated by
+ * hx_prune_target_config, the rule the pruner applies, so an impossible
+ * target fails here, before any work starts. Errors: those of
+ * hx_budget_targets and hx_prune_target_config. */
+int hx_plan_targets(const hx_config *teacher, const hx_prune_spec *p, hx_prune_targets *t, hx_config *student);
 
 /* Architecture after round r (0-based) of T iterative rounds: every pruned
  * axis moves linearly, d_s − (r+1)·(d_s − d_t)/T (NeurIPS 2024 §2.3), query

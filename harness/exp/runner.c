@@ -281,7 +281,7 @@ static int base_teacher_hash(const runner *r, char out[65])
 {
     hx_manifest base = *r->m;
     base.teacher.correction_tokens = 0;
-    return hx_manifest_hash(&base, NULL, HX_ART_TEACHER, 0, out);
+    return hx_manifest_hash(&base, NULL, HX_ART_TEACHER, out);
 }
 
 static int copy_tokenizer(const runner *r, const char *model_dir)
@@ -314,7 +314,16 @@ static int prepare_teacher(runner *r)
     }
     printf("teacher: %s\n", r->teacher_dir);
     snprintf(r->kd_teacher_dir, sizeof r->kd_teacher_dir, "%s", r->teacher_dir);
-    return hx_model_load(r->teacher_dir, &r->teacher);
+    HX_TRY(hx_model_load(r->teacher_dir, &r->teacher));
+    /* Every arm's targets against the loaded config, before any arm runs
+     * (the planner already did so when the config was known up front). */
+    for (int i = 0; i < r->plan->n_arms; i++) {
+        const hx_arm *a = r->plan->arms[i].arm;
+        hx_prune_targets t;
+        int rc = a->kind == HX_ARM_TEACHER ? HX_OK : hx_plan_targets(&r->teacher.cfg, &a->prune, &t, NULL);
+        if (rc < 0) return hx_adderr(rc, "arm %s: prune targets against %s", a->name, r->teacher_dir);
+    }
+    return HX_OK;
 }
 
 /* Teacher correction ([P] §3 / Fig. 5): fine-tunes the teacher on the
@@ -454,38 +463,23 @@ static int log_prune(runner *r, const char *group, const hx_prune_plan *p, int r
     return rc < 0 ? rc : rc2;
 }
 
-/* Width divisor for budget targets and iterative schedules: ModelOpt's
- * HX_WIDTH_DIVISOR (64), halved while the teacher's hidden_size has fewer
- * than 8 multiples of it, so mini-scale models (hidden 32..256) still get a
- * grid of candidate widths; paper-scale models keep 64. */
-static int width_divisor(const hx_config *teacher)
-{
-    int d = HX_WIDTH_DIVISOR;
-    while (d > 1 && teacher->hidden_size / d < 8) d /= 2;
-    return d;
-}
-
 /* The arm's prune targets on the teacher: as written, or for
  * prune.param_budget the hidden_size/intermediate_size chosen by
- * hx_budget_targets on the width_divisor grid (the other axes as written), printed and recorded as
+ * hx_budget_targets on the hx_width_divisor grid (the other axes as written), printed and recorded as
  * attributes param_budget, budget_tolerance, budget_hidden_size and
  * budget_intermediate_size on prune/<arm> (by the caller, via *budget). */
 static int arm_targets(runner *r, const hx_arm *arm, hx_prune_targets *t, int *budget)
 {
     const hx_prune_spec *ps = &arm->prune;
-    *t = (hx_prune_targets){ps->hidden_size, ps->intermediate_size, ps->num_attention_heads, ps->num_key_value_heads,
-                            ps->num_hidden_layers, ps->drop_layers, ps->n_drop_layers};
     *budget = ps->param_budget > 0;
-    if (!*budget) return HX_OK;
-    int rc = hx_budget_targets(&r->teacher.cfg, ps->param_budget, ps->budget_tolerance, width_divisor(&r->teacher.cfg),
-                               t);
-    if (rc < 0) return hx_adderr(rc, "arm %s: prune.param_budget %" PRId64, arm->name, ps->param_budget);
     hx_config dst;
-    HX_TRY(hx_prune_target_config(&r->teacher.cfg, t, &dst));
-    printf("%s: param_budget %" PRId64 " (+-%.0f%%) -> hidden_size %d, intermediate_size %d, %d heads, %d layers: "
-           "%zu parameters\n",
-           arm->name, ps->param_budget, 100 * ps->budget_tolerance, dst.hidden_size, dst.intermediate_size,
-           dst.num_attention_heads, dst.num_hidden_layers, hx_config_param_count(&dst));
+    int rc = hx_plan_targets(&r->teacher.cfg, ps, t, &dst);
+    if (rc < 0) return hx_adderr(rc, "arm %s: prune targets", arm->name);
+    if (*budget)
+        printf("%s: param_budget %" PRId64 " (+-%.0f%%) -> hidden_size %d, intermediate_size %d, %d heads, %d layers: "
+               "%zu parameters\n",
+               arm->name, ps->param_budget, 100 * ps->budget_tolerance, dst.hidden_size, dst.intermediate_size,
+               dst.num_attention_heads, dst.num_hidden_layers, hx_config_param_count(&dst));
     return HX_OK;
 }
 
@@ -495,7 +489,7 @@ static int log_budget(runner *r, const char *group, const hx_arm *arm, const hx_
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
     int rc = hx_h5log_attr_int(log, group, "param_budget", arm->prune.param_budget);
     if (rc == HX_OK) rc = hx_h5log_attr_double(log, group, "budget_tolerance", arm->prune.budget_tolerance);
-    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_divisor", width_divisor(&r->teacher.cfg));
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_divisor", hx_width_divisor(&r->teacher.cfg));
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_hidden_size", dst->hidden_size);
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, group, "budget_intermediate_size", dst->intermediate_size);
     int rc2 = hx_h5log_close(log);
@@ -727,7 +721,7 @@ static int run_iterative(runner *r, const hx_arm *arm, const hx_config *target)
     int T = arm->iterations;
     hx_config *rounds = hx_calloc((size_t)T, sizeof *rounds);
     if (!rounds) return HX_ENOMEM;
-    int rc = hx_iterative_schedule(&r->teacher.cfg, target, T, width_divisor(&r->teacher.cfg), rounds);
+    int rc = hx_iterative_schedule(&r->teacher.cfg, target, T, hx_width_divisor(&r->teacher.cfg), rounds);
     int64_t per = (int64_t)arm->train.micro_batch * r->m->data.seq_len, units = arm->train.tokens / per;
     int64_t offset = 0;
     char prev[800] = "", final[800];

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_target(const char *field, int target, int src, int *out)
+static int check_target(const char *field, int target, int src, int *out, const char **bad)
 {
     if (target == 0) {
         *out = src;
         return HX_OK;
     }
+    *bad = field;
     if (target < 0) return HX_ERR(HX_EINVAL, "prune target %s must be positive (got %d)", field, target);
     if (target > src)
         return HX_ERR(HX_EINVAL, "prune target %s = %d is larger than the source model's %d", field, target, src);
@@ -20,16 +21,20 @@ static int check_target(const char *field, int target, int src, int *out)
     return HX_OK;
 }
 
-int hx_prune_target_config(const hx_config *src, const hx_prune_targets *t, hx_config *dst)
+int hx_prune_target_check(const hx_config *src, const hx_prune_targets *t, hx_config *dst, const char **field)
 {
+    const char *unused;
+    const char **bad = field ? field : &unused;
     *dst = *src;
-    HX_TRY(check_target("hidden_size", t->hidden_size, src->hidden_size, &dst->hidden_size));
-    HX_TRY(check_target("intermediate_size", t->intermediate_size, src->intermediate_size, &dst->intermediate_size));
+    HX_TRY(check_target("hidden_size", t->hidden_size, src->hidden_size, &dst->hidden_size, bad));
+    HX_TRY(check_target("intermediate_size", t->intermediate_size, src->intermediate_size, &dst->intermediate_size,
+                        bad));
     HX_TRY(check_target("num_attention_heads", t->num_attention_heads, src->num_attention_heads,
-                        &dst->num_attention_heads));
+                        &dst->num_attention_heads, bad));
     HX_TRY(check_target("num_key_value_heads", t->num_key_value_heads, src->num_key_value_heads,
-                        &dst->num_key_value_heads));
+                        &dst->num_key_value_heads, bad));
     if (t->n_drop_layers > 0) {
+        *bad = "drop_layers";
         if (t->num_hidden_layers)
             return HX_ERR(HX_EINVAL, "prune targets: give either num_hidden_layers or drop_layers, not both");
         char *seen = hx_calloc((size_t)src->num_hidden_layers, 1);
@@ -38,8 +43,10 @@ int hx_prune_target_config(const hx_config *src, const hx_prune_targets *t, hx_c
             int l = t->drop_layers[i];
             if (l < 0 || l >= src->num_hidden_layers || seen[l]) {
                 free(seen);
-                return HX_ERR(HX_EINVAL, "prune drop_layers: layer %d is out of range [0, %d) or listed twice", l,
-                              src->num_hidden_layers);
+                if (l >= 0 && l < src->num_hidden_layers)
+                    return HX_ERR(HX_EINVAL, "prune drop_layers: layer %d is listed twice", l);
+                return HX_ERR(HX_EINVAL, "prune drop_layers: layer %d does not exist (the source has %d layers, [0, %d))",
+                              l, src->num_hidden_layers, src->num_hidden_layers);
             }
             seen[l] = 1;
         }
@@ -49,16 +56,34 @@ int hx_prune_target_config(const hx_config *src, const hx_prune_targets *t, hx_c
         dst->num_hidden_layers = src->num_hidden_layers - t->n_drop_layers;
     } else {
         HX_TRY(check_target("num_hidden_layers", t->num_hidden_layers, src->num_hidden_layers,
-                            &dst->num_hidden_layers));
+                            &dst->num_hidden_layers, bad));
     }
+    *bad = t->num_attention_heads || !t->num_key_value_heads ? "num_attention_heads" : "num_key_value_heads";
     /* Field case C03: every KV group keeps the same number of query heads. */
-    if (dst->num_attention_heads % dst->num_key_value_heads != 0)
+    int kv = dst->num_key_value_heads, lo = dst->num_attention_heads / kv * kv;
+    if (dst->num_attention_heads % kv != 0)
         return HX_ERR(HX_EINVAL,
-                      "prune target num_attention_heads = %d does not split evenly over %d KV heads: every KV group "
-                      "must keep the same number of query heads (use a multiple of %d)",
-                      dst->num_attention_heads, dst->num_key_value_heads, dst->num_key_value_heads);
+                      "prune targets: %d query heads cannot be split evenly over %d KV heads: every KV group must "
+                      "keep the same number of query heads (try %d or %d)",
+                      dst->num_attention_heads, kv, lo ? lo : kv, lo + kv);
+    /* A kept KV group keeps query heads of its own group only, so a group
+     * cannot end up with more query heads than a source group has. */
+    int rep = src->num_attention_heads / src->num_key_value_heads;
+    int per_group = dst->num_attention_heads / dst->num_key_value_heads;
+    if (per_group > rep)
+        return HX_ERR(HX_EINVAL,
+                      "prune target %d query heads over %d KV heads needs %d per KV group, but the source's groups "
+                      "have only %d (%d heads over %d KV heads): keep at most %d query heads, or more KV heads",
+                      dst->num_attention_heads, dst->num_key_value_heads, per_group, rep, src->num_attention_heads,
+                      src->num_key_value_heads, rep * dst->num_key_value_heads);
+    *bad = NULL;
     dst->head_dim = src->head_dim; /* C02: never derived from hidden/heads */
     return hx_config_validate(dst);
+}
+
+int hx_prune_target_config(const hx_config *src, const hx_prune_targets *t, hx_config *dst)
+{
+    return hx_prune_target_check(src, t, dst, NULL);
 }
 
 /* Sorts idx[0..n) by descending score (ties: lower index first). */
@@ -120,11 +145,7 @@ static int choose_heads(const hx_config *src, const hx_config *dst, const double
                         int *keep_heads)
 {
     int rep = src->num_attention_heads / src->num_key_value_heads;
-    int per_group = dst->num_attention_heads / dst->num_key_value_heads;
-    if (per_group > rep)
-        return HX_ERR(HX_EINVAL,
-                      "prune: %d query heads over %d KV heads needs %d per group, but source groups have only %d",
-                      dst->num_attention_heads, dst->num_key_value_heads, per_group, rep);
+    int per_group = dst->num_attention_heads / dst->num_key_value_heads; /* <= rep: hx_prune_target_config */
     double *group = hx_calloc((size_t)src->num_key_value_heads, sizeof(double));
     if (!group) return HX_ENOMEM;
     for (int h = 0; h < src->num_attention_heads; h++) group[h / rep] += head[h];

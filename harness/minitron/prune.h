@@ -35,8 +35,17 @@ typedef struct {
 /* Checks `t` against `src` and writes the resulting student config to `dst`.
  * head_dim never changes (field case C02). Errors (HX_EINVAL) for a target
  * larger than the source, a non-positive value, query heads that do not split
- * evenly over the kept KV heads (C03), or an invalid drop list. */
+ * evenly over the kept KV heads (C03), more query heads per KV group than
+ * the source's groups have, or an invalid drop list. The manifest planner,
+ * the runner and `harness prune` all validate targets here. */
 int hx_prune_target_config(const hx_config *src, const hx_prune_targets *t, hx_config *dst);
+
+/* hx_prune_target_config that also names the target at fault: on error
+ * *field (if non-NULL) receives "hidden_size", "intermediate_size",
+ * "num_attention_heads", "num_key_value_heads", "num_hidden_layers",
+ * "drop_layers", or NULL when the resulting config itself is invalid. The
+ * manifest validator uses it to point at the offending line and column. */
+int hx_prune_target_check(const hx_config *src, const hx_prune_targets *t, hx_config *dst, const char **field);
 
 /* Builds a plan that keeps the highest-scoring elements of each axis.
  * Layers: the num_hidden_layers highest `layer` scores (ties: lower index), or

@@ -105,3 +105,10 @@ int hx_iterative_schedule(const hx_config *src, const hx_config *dst, int T, int
     }
     return HX_OK;
 }
+
+int hx_width_divisor(const hx_config *teacher)
+{
+    int d = HX_WIDTH_DIVISOR;
+    while (d > 1 && teacher->hidden_size / d < 8) d /= 2;
+    return d;
+}

@@ -10,6 +10,12 @@
 /* ModelOpt's (v0.2x "MO-old") divisor for hidden_size and intermediate_size. */
 #define HX_WIDTH_DIVISOR 64
 
+/* Width divisor for budget targets and iterative schedules: ModelOpt's
+ * HX_WIDTH_DIVISOR (64), halved while the teacher's hidden_size has fewer
+ * than 8 multiples of it, so mini-scale models (hidden 32..256) still get a
+ * grid of candidate widths; paper-scale models keep 64. */
+int hx_width_divisor(const hx_config *teacher);
+
 /* Nearest multiple of `divisor` to x (halves round up), clamped into
  * [lo, hi]; when no multiple lies in [lo, hi] the clamped x itself. */
 int hx_round_divisor(double x, int divisor, int lo, int hi);
