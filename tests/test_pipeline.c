@@ -101,6 +101,11 @@ static void test_run_tiny_pipeline(void **state)
         assert_true(strlen(s) > 0);
         free(s);
     }
+    /* Run-level attributes come from the runner alone: the arms' trainers
+     * did not mark this fresh run as resumed. */
+    s = NULL;
+    assert_true(hx_h5log_get_attr_str(log, "/", "resume_time", &s) < 0);
+    hx_clearerr();
     /* Task accuracy at every eval point, with its settings recorded. */
     double *acc;
     assert_int_equal(hx_h5log_read_column(log, "arms/prune_kd/eval", "corpus_mc.acc_norm", &acc, &n), HX_OK);

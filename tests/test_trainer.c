@@ -132,6 +132,30 @@ static void test_bit_exact_resume(void **state)
     assert_int_equal(nb, 5); /* at the start, then every 320 tokens: 0, 320, 640, 960, 1280 */
     assert_true(ev[0] == 0 && ev[1] == 320 && ev[4] == 1280);
     free(ev);
+
+    /* Run-level attributes: only a trainer that owns the run writes them
+     * (`harness train` sets run_provenance); under a runner (NULL) the
+     * trainer leaves "/" alone, so no start, resume or end time appears. */
+    const char *run_attrs[] = {"manifest", "start_time", "resume_time", "end_time"};
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(b.log_path, HX_H5LOG_APPEND, &log), HX_OK);
+    for (int i = 0; i < 4; i++) {
+        char *v = NULL;
+        assert_true(hx_h5log_get_attr_str(log, "/", run_attrs[i], &v) < 0);
+    }
+    hx_h5log_close(log);
+    hx_clearerr();
+    hx_train_config own = base_config("owned");
+    own.run_provenance = "(test)";
+    assert_int_equal(hx_train(&own, &ra), HX_OK);
+    assert_int_equal(hx_h5log_open(own.log_path, HX_H5LOG_APPEND, &log), HX_OK);
+    for (int i = 0; i < 4; i++) {
+        char *v = NULL;
+        int rc = hx_h5log_get_attr_str(log, "/", run_attrs[i], &v);
+        assert_int_equal(rc == HX_OK, i != 2); /* a fresh run: no resume_time */
+        free(v);
+    }
+    hx_h5log_close(log);
 }
 
 static void test_config_errors(void **state)

@@ -221,7 +221,6 @@ static hx_train_config train_config(runner *r, const hx_train_spec *s, uint64_t 
     c.keep_last = r->m->outputs.keep_last;
     c.log_path = r->h5;
     c.arm = arm;
-    c.manifest_text = r->m->text;
     c.quiet = r->o->quiet;
     if (r->has_hook) {
         c.eval_hook = hx_eval_hook_fn;

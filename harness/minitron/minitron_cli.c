@@ -342,6 +342,17 @@ int hx_cmd_prune(int argc, char **argv)
 
 /* ---- search ---- */
 
+/* `harness search` owns its run log: provenance before the candidates train
+ * (the trainer writes no run-level attributes), end_time once all are done. */
+static int own_run_log(const char *path, int finish)
+{
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(path, HX_H5LOG_APPEND, &log));
+    int rc = finish ? hx_h5log_finish(log) : hx_h5log_set_provenance(log, "(no manifest: harness search)");
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
+}
+
 static void search_usage(FILE *f)
 {
     fprintf(f,
@@ -437,7 +448,9 @@ int hx_cmd_search(int argc, char **argv)
     if (rc == HX_OK && !dry && n > 0) {
         rc = load_scores(scores, group, &teacher, &imp);
         so.scores = &imp;
+        if (rc == HX_OK) rc = own_run_log(so.log_path, 0);
         if (rc == HX_OK) rc = hx_search_run(&so, cand, n, budget, tol, &res);
+        if (rc == HX_OK) rc = own_run_log(so.log_path, 1);
         for (int i = 0; rc == HX_OK && i < n; i++)
             printf("%s#%d candidate %d: val loss %.4f\n", i ? "" : "ranking (best first):\n", i + 1, res.ranking[i],
                    res.val_loss[res.ranking[i]]);

@@ -114,6 +114,7 @@ int hx_cmd_train(int argc, char **argv)
         if (rc < 0) return hx_report(rc);
     }
     c.schedule.min_lr = min_lr >= 0 ? min_lr : c.schedule.peak_lr / 10;
+    c.run_provenance = "(no manifest: harness train)"; /* this command owns its run log */
     hx_train_result r;
     rc = hx_train(&c, &r);
     if (rc < 0) return hx_report(rc);

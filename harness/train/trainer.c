@@ -380,7 +380,7 @@ static int setup(trainer *t, const hx_train_config *c)
         snprintf(t->table, sizeof t->table, "arms/%s/train", c->arm);
         snprintf(t->eval_table, sizeof t->eval_table, "arms/%s/eval", c->arm);
         HX_TRY(hx_h5log_open(c->log_path, HX_H5LOG_APPEND, &t->log));
-        HX_TRY(hx_h5log_set_provenance(t->log, c->manifest_text ? c->manifest_text : "(no manifest: harness train)"));
+        if (c->run_provenance) HX_TRY(hx_h5log_set_provenance(t->log, c->run_provenance));
         /* rows logged after the checkpoint we continue from are re-logged; a fresh start clears the arm */
         HX_TRY(hx_h5log_truncate_tokens(t->log, t->table, t->tokens + c->log_token_offset));
         HX_TRY(hx_h5log_truncate_tokens(t->log, t->eval_table, t->tokens + c->log_token_offset));
@@ -416,7 +416,7 @@ int hx_train(const hx_train_config *c, hx_train_result *res)
     if (!c->quiet && rc == HX_OK)
         hx_train_progress(&prog, 1, t.step, t.tokens, c->token_budget, res->last_loss, t.lr, res->tokens_per_s);
     if (!c->quiet) hx_progress_done(&prog);
-    if (rc == HX_OK && t.log && t.tokens >= c->token_budget) rc = hx_h5log_finish(t.log);
+    if (rc == HX_OK && t.log && c->run_provenance && t.tokens >= c->token_budget) rc = hx_h5log_finish(t.log);
     res->steps = t.step;
     res->tokens = t.tokens;
     res->skipped_steps = t.guard.skipped;

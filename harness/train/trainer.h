@@ -42,7 +42,13 @@ typedef struct {
     int keep_last;              /* checkpoints kept (<= 0: all) */
     const char *log_path;       /* HDF5 run log; NULL: none */
     const char *arm;            /* arm name in the log (tables arms/<arm>/train, eval) */
-    const char *manifest_text;  /* provenance text for the log (may be NULL) */
+    /* Run-level attributes of the log (on "/": provenance, start, resume
+     * and end times) belong to the owner of the run. Set run_provenance (the
+     * text recorded as the manifest) when this training is the whole run
+     * (`harness train`); leave it NULL when a caller that owns the log (the
+     * runner, the search) writes them: the trainer then writes its arm's
+     * groups only, so an unfinished experiment never looks finished. */
+    const char *run_provenance;
     hx_nan_policy nan_policy;
     int resume;                 /* 1: continue from the latest complete checkpoint in ckpt_dir */
     int64_t stop_after_steps;   /* > 0: stop (with a checkpoint) after this step, as if interrupted */
