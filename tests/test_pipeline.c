@@ -148,7 +148,7 @@ static void test_run_tiny_pipeline(void **state)
 
     /* The results are not overwritten without --resume; --resume finds every arm done. */
     assert_int_equal(run("run tests/fixtures/pipeline/tiny.yaml", buf, sizeof buf), 1);
-    assert_non_null(strstr(buf, "use --resume"));
+    assert_non_null(strstr(buf, "--resume continues that run"));
     assert_int_equal(run("run tests/fixtures/pipeline/tiny.yaml --resume", buf, sizeof buf), 0);
     assert_non_null(strstr(buf, "prune_kd: already trained (256 tokens)"));
     assert_non_null(strstr(buf, "data: train shards reused"));
@@ -160,6 +160,92 @@ static void test_run_tiny_pipeline(void **state)
     assert_int_equal(run(path, buf, sizeof buf), 0);
     snprintf(path, sizeof path, "%s/tiny/plots/val_loss_vs_tokens.png", out);
     assert_file_magic(path, "PNG");
+}
+
+/* Writes a copy of tests/fixtures/pipeline/tiny.yaml with its name, seed
+ * and training data replaced, and only the teacher arm, to `path`. */
+static void write_variant(const char *path, const char *name, int seed, const char *train)
+{
+    char *text;
+    size_t len;
+    assert_int_equal(hx_read_file("tests/fixtures/pipeline/tiny.yaml", &text, &len), HX_OK);
+    char *arms = strstr(text, "arms:\n"), *ev = strstr(text, "eval:\n");
+    assert_true(arms && ev);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (const char *line = text; line < text + len;) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
+        if (!strncmp(line, "name:", 5)) fprintf(f, "name: %s\n", name);
+        else if (!strncmp(line, "seed:", 5)) fprintf(f, "seed: %d\n", seed);
+        else if (train && !strncmp(line, "  train: data/", 14)) fprintf(f, "  train: %s\n", train);
+        else if (line == arms) fputs("arms:\n  - {name: teacher, kind: teacher}\n", f), line = ev, n = 0;
+        else fwrite(line, 1, n, f);
+        line += n;
+    }
+    fclose(f);
+    free(text);
+}
+
+/* Defect 14: a results folder holds one experiment, and --resume reuses an
+ * artifact only when its inputs are unchanged (runs after the tiny pipeline,
+ * whose folder ${HX_TEST_OUT}/tiny it reuses). */
+static void test_rerun_refusals(void **state)
+{
+    (void)state;
+    static char buf[1 << 16];
+    char m[160], args[256];
+    /* Another seed and name, same outputs.dir: refused before any work, with or without --resume. */
+    snprintf(m, sizeof m, "%s/seed8.yaml", out);
+    write_variant(m, "tiny_seed8", 8, NULL);
+    for (int resume = 0; resume < 2; resume++) {
+        snprintf(args, sizeof args, "run %s%s", m, resume ? " --resume" : "");
+        assert_int_equal(run(args, buf, sizeof buf), 1);
+        assert_non_null(strstr(buf, "holds the results of another experiment"));
+        assert_null(strstr(buf, "teacher: training"));
+    }
+    /* Same name, other seed: the folder holds results; without --resume or --fresh it is refused. */
+    write_variant(m, "tiny", 8, NULL);
+    snprintf(args, sizeof args, "run %s", m);
+    assert_int_equal(run(args, buf, sizeof buf), 1);
+    assert_non_null(strstr(buf, "--resume continues that run, --fresh deletes"));
+
+    /* Training data edited in place (same name, same size): under --resume
+     * the teacher's results are refused, --fresh retrains. */
+    char data[160];
+    snprintf(data, sizeof data, "%s/own-train.jsonl", out);
+    char line[] = "{\"text\": \"In the beginning was the word, and the word was with the harness.\"}\n";
+    FILE *f = fopen(data, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++) fputs(line, f);
+    fclose(f);
+    snprintf(m, sizeof m, "%s/own.yaml", out);
+    write_variant(m, "own", 7, data);
+    /* its own folder: outputs.dir is ${HX_TEST_OUT}/tiny in the fixture; move it */
+    char *text;
+    size_t len;
+    assert_int_equal(hx_read_file(m, &text, &len), HX_OK);
+    char *dir = strstr(text, "/tiny\n");
+    assert_non_null(dir);
+    memcpy(dir, "/own_\n", 6);
+    assert_int_equal(hx_write_file_atomic(m, text, len), HX_OK);
+    free(text);
+    snprintf(args, sizeof args, "run %s", m);
+    assert_int_equal(run(args, buf, sizeof buf), 0);
+    assert_non_null(strstr(buf, "teacher: training 1024 tokens"));
+    f = fopen(data, "r+");
+    assert_non_null(f);
+    fseek(f, 30 * (long)strlen(line) + 14, SEEK_SET);
+    fputs("WORD", f); /* same size, other text */
+    fclose(f);
+    snprintf(args, sizeof args, "run %s --resume", m);
+    assert_int_equal(run(args, buf, sizeof buf), 1);
+    if (!strstr(buf, "arms/teacher was made from other inputs")) fail_msg("%s", buf);
+    assert_null(strstr(buf, "already trained"));
+    snprintf(args, sizeof args, "run %s --fresh", m);
+    assert_int_equal(run(args, buf, sizeof buf), 0);
+    assert_non_null(strstr(buf, "deleting the previous results"));
+    assert_non_null(strstr(buf, "teacher: training 1024 tokens"));
 }
 
 static double *col(hx_h5log *log, const char *table, const char *name, int64_t *n)
@@ -269,6 +355,7 @@ static int teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_run_tiny_pipeline), cmocka_unit_test(test_run_extras)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_run_tiny_pipeline), cmocka_unit_test(test_rerun_refusals),
+                                       cmocka_unit_test(test_run_extras)};
     return cmocka_run_group_tests_name("pipeline", tests, setup, teardown);
 }

@@ -17,19 +17,22 @@
 typedef struct {
     const char *manifest;
     const char *only;
-    int dry_run, resume;
+    int dry_run, resume, fresh;
     double gflops;
 } run_opts;
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: harness run MANIFEST [--dry-run] [--only ARM] [--resume] [--gflops X]\n\n"
+            "usage: harness run MANIFEST [--dry-run] [--only ARM] [--resume | --fresh] [--gflops X]\n\n"
             "Runs every arm of an experiment manifest (see experiments/README.md).\n"
             "  --dry-run     print the plan (teacher, importance, students, per-arm budgets,\n"
             "                eval points, estimated FLOPs and time) and exit\n"
             "  --only ARM    only this arm (an exact name, or a base name for all its sweep points)\n"
-            "  --resume      continue an interrupted run from its last complete checkpoint\n"
+            "  --resume      continue the run in outputs.dir from its last complete checkpoints (or add\n"
+            "                arms to it); every reused artifact must come from the same inputs\n"
+            "  --fresh       delete the results already in outputs.dir, then run from the start\n"
+            "                (without --resume or --fresh, a folder that holds results is refused)\n"
             "  --gflops X    throughput for time estimates (default %g GFLOP/s)\n",
             HX_PLAN_DEFAULT_GFLOPS);
 }
@@ -43,6 +46,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
             o->dry_run = 1;
         } else if (!strcmp(a, "--resume")) {
             o->resume = 1;
+        } else if (!strcmp(a, "--fresh")) {
+            o->fresh = 1;
         } else if (!strcmp(a, "--only") || !strcmp(a, "--gflops")) {
             if (i + 1 >= argc) return HX_ERR(HX_EINVAL, "run: %s needs a value", a);
             if (a[2] == 'o') {
@@ -59,13 +64,14 @@ static int parse_args(int argc, char **argv, run_opts *o)
         }
     }
     if (!o->manifest) return HX_ERR(HX_EINVAL, "run: no manifest given");
+    if (o->resume && o->fresh) return HX_ERR(HX_EINVAL, "run: --resume and --fresh exclude each other");
     return HX_OK;
 }
 
 /* Executes the selected arms of a validated plan (exp/runner.h). */
 static int execute(const hx_plan *plan, const run_opts *o)
 {
-    hx_run_opts ro = {o->resume, 0};
+    hx_run_opts ro = {o->resume, o->fresh, 0};
     int rc = hx_run(plan, &ro);
     return rc < 0 ? hx_report(rc) : 0;
 }

@@ -38,6 +38,7 @@ typedef struct {
     char tokenizer[512];       /* tokenizer.json used for every stage */
     char tok_sha[65];
     char *train, *val, *calib; /* token shard specs */
+    char data_key[3][65];      /* content keys of the train, validation and calibration shards */
     char teacher_dir[700];     /* HF directory of the teacher (importance, pruning, teacher arm) */
     char kd_teacher_dir[800];  /* what KD arms distil from: teacher_dir, or the corrected teacher */
     hx_model teacher;
@@ -73,6 +74,74 @@ static int copy_file(const char *src, const char *dst)
     return rc;
 }
 
+/* ---- artifacts reused under --resume: made from the same inputs ---- */
+
+static int refuse_stale(const char *what, const char *had, const char *key)
+{
+    return HX_ERR(HX_EINVAL,
+                  "%s was made from other inputs (content hash %.16s, now %.16s: the manifest's settings, seed, data, "
+                  "tokenizer or teacher changed): rerun with --fresh to start over, or give this manifest its own "
+                  "outputs.dir",
+                  what, had, key);
+}
+
+/* The HDF5 group `group` records the content hash of the inputs that made
+ * it (attribute content_hash): an existing one must equal `key`. */
+static int claim_group(runner *r, const char *group, const char *key)
+{
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    char *had = NULL;
+    int rc = HX_OK;
+    if (hx_h5log_get_attr_str(log, group, "content_hash", &had) < 0) hx_clearerr(); /* a new group */
+    if (had && strcmp(had, key)) {
+        char what[800];
+        snprintf(what, sizeof what, "%s: %s", r->h5, group);
+        rc = refuse_stale(what, had, key);
+    }
+    if (rc == HX_OK && !had) rc = hx_h5log_attr_str(log, group, "content_hash", key);
+    free(had);
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
+}
+
+/* A checkpoint folder records the content hash of its inputs in INPUTS:
+ * an existing one must equal `key`; a folder holding files but no INPUTS
+ * cannot be trusted and is refused too. */
+static int claim_dir(const char *dir, const char *key)
+{
+    HX_TRY(hx_mkdir_p(dir));
+    char *stamp = hx_path_join(dir, "INPUTS");
+    if (!stamp) return HX_ENOMEM;
+    char *had = NULL;
+    size_t n = 0;
+    int rc = HX_OK;
+    if (exists(stamp)) {
+        rc = hx_read_file(stamp, &had, &n);
+        if (rc == HX_OK && (n < 64 || strncmp(had, key, 64))) {
+            had[n < 64 ? n : 64] = 0;
+            rc = refuse_stale(dir, had, key);
+        }
+    } else {
+        glob_t g;
+        char *pat = hx_strfmt("%s/*", dir);
+        int found = pat && glob(pat, 0, NULL, &g) == 0;
+        if (found) globfree(&g);
+        free(pat);
+        if (found)
+            rc = HX_ERR(HX_EINVAL, "%s holds checkpoints with no record of their inputs (no INPUTS file): rerun with "
+                                   "--fresh, or remove that folder", dir);
+        else {
+            char line[66];
+            snprintf(line, sizeof line, "%s\n", key);
+            rc = hx_write_file_atomic(stamp, line, 65);
+        }
+    }
+    free(had);
+    free(stamp);
+    return rc;
+}
+
 /* ---- data: corpus files -> token shards (cached by content) ---- */
 
 /* A spec that already names shards: a directory holding *.hxs files. */
@@ -87,9 +156,14 @@ static int is_shard_dir(const char *p)
     return found;
 }
 
-static int shards_for(runner *r, const char *const *files, int n, const char *what, char **spec)
+/* Token shards for `files` into *spec, with their content key in `key`:
+ * shard directories given as such are keyed by their bytes; corpus files are
+ * tokenized once into cache/shards-<key>, keyed by the tokenizer, the text
+ * field and every input's bytes. */
+static int shards_for(runner *r, const char *const *files, int n, const char *what, char **spec, char key[65])
 {
     if (n == 1 && is_shard_dir(files[0])) {
+        HX_TRY(hx_sha256_dir(files[0], key));
         *spec = strdup(files[0]);
         return *spec ? HX_OK : HX_ERR(HX_ENOMEM, "out of memory");
     }
@@ -107,7 +181,6 @@ static int shards_for(runner *r, const char *const *files, int n, const char *wh
         key_text = k;
     }
     if (!key_text) return HX_ENOMEM;
-    char key[65];
     hx_sha256_hex(key_text, strlen(key_text), key);
     free(key_text);
     char *out = hx_strfmt("%s/shards-%.16s", r->cache, key), *done = out ? hx_strfmt("%s/COMPLETE", out) : NULL;
@@ -138,11 +211,23 @@ static int prepare_data(runner *r)
     HX_TRY(hx_tokenizer_load(d->tokenizer, &r->tok));
     snprintf(r->tokenizer, sizeof r->tokenizer, "%s", d->tokenizer);
     snprintf(r->tok_sha, sizeof r->tok_sha, "%s", hx_tokenizer_sha256(r->tok));
-    HX_TRY(shards_for(r, d->train, d->n_train, "train", &r->train));
-    HX_TRY(shards_for(r, d->validation, d->n_validation, "validation", &r->val));
-    if (d->n_calibration > 0) return shards_for(r, d->calibration, d->n_calibration, "calibration", &r->calib);
-    r->calib = strdup(r->train);
-    return r->calib ? HX_OK : HX_ERR(HX_ENOMEM, "out of memory");
+    HX_TRY(shards_for(r, d->train, d->n_train, "train", &r->train, r->data_key[0]));
+    HX_TRY(shards_for(r, d->validation, d->n_validation, "validation", &r->val, r->data_key[1]));
+    if (d->n_calibration > 0)
+        HX_TRY(shards_for(r, d->calibration, d->n_calibration, "calibration", &r->calib, r->data_key[2]));
+    else if ((r->calib = strdup(r->train)))
+        memcpy(r->data_key[2], r->data_key[0], 65);
+    else
+        return HX_ERR(HX_ENOMEM, "out of memory");
+    /* What every cache key covered, for the provenance of the results file. */
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    static const char *const names[] = {"train_data_key", "validation_data_key", "calibration_data_key"};
+    int rc = hx_h5log_attr_str(log, "/", "tokenizer_sha256", r->tok_sha);
+    for (int i = 0; i < 3 && rc == HX_OK; i++) rc = hx_h5log_attr_str(log, "/", names[i], r->data_key[i]);
+    if (rc == HX_OK) rc = hx_h5log_attr_str(log, "/", "teacher_key", r->plan->teacher_hash);
+    int rc2 = hx_h5log_close(log);
+    return rc < 0 ? rc : rc2;
 }
 
 /* ---- evaluation tasks ---- */
@@ -305,6 +390,7 @@ static int prepare_teacher(runner *r)
         hx_train_config c = train_config(r, &t->train, r->m->seed, "teacher", root);
         c.model = r->plan->teacher;
         c.keep_last = 1;
+        HX_TRY(claim_group(r, "arms/teacher", key));
         HX_TRY(log_eval_settings(r, "teacher", &c.model));
         int rc = train_to_budget("teacher", &c, r->teacher_dir, sizeof r->teacher_dir);
         free(root);
@@ -349,6 +435,7 @@ static int correct_teacher(runner *r)
     hx_train_config c = train_config(r, &s, r->m->seed, "teacher_correction", root);
     c.init_from = r->teacher_dir;
     c.keep_last = 1;
+    if (rc == HX_OK) rc = claim_group(r, "arms/teacher_correction", r->plan->teacher_hash);
     if (rc == HX_OK) rc = log_eval_settings(r, "teacher_correction", &r->teacher.cfg);
     if (rc == HX_OK) rc = train_to_budget("teacher_correction", &c, r->kd_teacher_dir, sizeof r->kd_teacher_dir);
     free(root);
@@ -606,7 +693,7 @@ static int run_teacher_arm(runner *r, const hx_arm *arm)
     return rc < 0 ? rc : rc2;
 }
 
-static int arm_attrs(runner *r, const hx_arm *arm, const hx_config *student, const char *hash, const char *init)
+static int arm_attrs(runner *r, const hx_arm *arm, const hx_config *student, const char *init)
 {
     hx_h5log *log;
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
@@ -616,7 +703,6 @@ static int arm_attrs(runner *r, const hx_arm *arm, const hx_config *student, con
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "params", (int64_t)hx_config_param_count(student));
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "token_budget", arm->train.tokens);
     if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "init", init);
-    if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "content_hash", hash);
     if (rc == HX_OK && arm->kind == HX_ARM_ITERATIVE_KD) rc = hx_h5log_attr_int(log, g, "iterations", arm->iterations);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
@@ -748,10 +834,20 @@ static int run_iterative(runner *r, const hx_arm *arm, const hx_config *target)
 static int run_arm(runner *r, const hx_arm_plan *ap)
 {
     const hx_arm *arm = ap->arm;
+    char group[160];
+    snprintf(group, sizeof group, "arms/%s", arm->name);
     if (arm->kind == HX_ARM_TEACHER) {
+        char key[65];
+        HX_TRY(base_teacher_hash(r, key));
+        HX_TRY(claim_group(r, group, key));
         HX_TRY(log_eval_settings(r, arm->name, &r->teacher.cfg));
         return run_teacher_arm(r, arm);
     }
+    HX_TRY(claim_group(r, group, ap->hash));
+    char *ckpts = hx_strfmt("%s/checkpoints/%s", r->dir, arm->name);
+    int claimed = ckpts ? claim_dir(ckpts, ap->hash) : HX_ENOMEM;
+    free(ckpts);
+    HX_TRY(claimed);
     char student[700] = "", final[800];
     hx_config scfg = ap->student;
     if (arm->kind == HX_ARM_ITERATIVE_KD || (arm->kind == HX_ARM_SCRATCH && arm->prune.param_budget > 0)) {
@@ -762,7 +858,7 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
         HX_TRY(hx_prune_target_config(&r->teacher.cfg, &t, &scfg));
     }
     if (arm->kind == HX_ARM_ITERATIVE_KD) {
-        HX_TRY(arm_attrs(r, arm, &scfg, ap->hash, "iterative"));
+        HX_TRY(arm_attrs(r, arm, &scfg, "iterative"));
         HX_TRY(log_eval_settings(r, arm->name, &scfg));
         return run_iterative(r, arm, &scfg);
     }
@@ -774,7 +870,7 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
     else c.init_from = student;
     hx_kd_pair *pairs;
     int rc = kd_settings(r, arm, &c, &pairs);
-    if (rc == HX_OK) rc = arm_attrs(r, arm, &scfg, ap->hash, arm->kind == HX_ARM_SCRATCH ? "random" : student);
+    if (rc == HX_OK) rc = arm_attrs(r, arm, &scfg, arm->kind == HX_ARM_SCRATCH ? "random" : student);
     if (rc == HX_OK) rc = log_eval_settings(r, arm->name, &scfg);
     if (rc == HX_OK) rc = train_to_budget(arm->name, &c, final, sizeof final);
     free(pairs);
@@ -855,14 +951,55 @@ static void runner_free(runner *r)
     free(r->calib);
 }
 
+/* What a run writes into its results folder besides <name>.h5. */
+static const char *const run_outputs[] = {"checkpoints", "students", "plots", "summary.md", NULL};
+
+/* One experiment per results folder: another experiment's HDF5 file is
+ * refused; this experiment's earlier results need --resume (continue) or
+ * --fresh (deleted first). */
+static int check_results_dir(runner *r)
+{
+    char *pat = hx_strfmt("%s/*.h5", r->dir);
+    if (!pat) return HX_ENOMEM;
+    glob_t g;
+    int rc = HX_OK, n = glob(pat, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
+    for (int i = 0; i < n && rc == HX_OK; i++)
+        if (strcmp(g.gl_pathv[i], r->h5))
+            rc = HX_ERR(HX_EINVAL, "%s holds the results of another experiment (%s): give manifest '%s' its own "
+                                   "outputs.dir, or remove that file",
+                        r->dir, g.gl_pathv[i], r->m->name);
+    if (n) globfree(&g);
+    free(pat);
+    HX_TRY(rc);
+    char found[600] = "";
+    if (exists(r->h5)) snprintf(found, sizeof found, "%s", r->h5);
+    for (int i = 0; !*found && run_outputs[i]; i++) {
+        char *p = hx_path_join(r->dir, run_outputs[i]);
+        if (p && exists(p)) snprintf(found, sizeof found, "%s", p);
+        free(p);
+    }
+    if (!*found || r->o->resume) return HX_OK;
+    if (!r->o->fresh)
+        return HX_ERR(HX_EINVAL, "%s already holds results (%s): --resume continues that run, --fresh deletes its "
+                                 "results and starts over",
+                      r->dir, found);
+    printf("run: --fresh: deleting the previous results in %s\n", r->dir);
+    rc = hx_rm_rf(r->h5);
+    for (int i = 0; rc == HX_OK && run_outputs[i]; i++) {
+        char *p = hx_path_join(r->dir, run_outputs[i]);
+        rc = p ? hx_rm_rf(p) : HX_ENOMEM;
+        free(p);
+    }
+    return rc;
+}
+
 static int open_results(runner *r)
 {
     const hx_manifest *m = r->m;
     snprintf(r->dir, sizeof r->dir, "%s", m->outputs.dir);
     snprintf(r->h5, sizeof r->h5, "%s/%s.h5", r->dir, m->name);
     snprintf(r->cache, sizeof r->cache, "%s", m->outputs.cache_dir);
-    if (exists(r->h5) && !r->o->resume)
-        return HX_ERR(HX_EINVAL, "%s exists: use --resume to continue that run, or remove it to start over", r->h5);
+    HX_TRY(check_results_dir(r));
     HX_TRY(hx_mkdir_p(r->dir));
     HX_TRY(hx_mkdir_p(r->cache));
     hx_h5log *log;

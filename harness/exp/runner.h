@@ -12,7 +12,8 @@
 #include "exp/plan.h"
 
 typedef struct {
-    int resume; /* 1: continue an interrupted run (arms already at their budget are kept) */
+    int resume; /* 1: continue the run in outputs.dir (arms already at their budget are kept) */
+    int fresh;  /* 1: delete the previous results in outputs.dir first (excludes resume) */
     int quiet;  /* 1: no training progress lines */
 } hx_run_opts;
 
@@ -30,8 +31,15 @@ int hx_run_check(const hx_plan *plan);
  * picks hidden_size/intermediate_size with hx_budget_targets; kd.intermediate
  * pairs go to the trainer's L_is; iterative_kd arms run `iterations` rounds
  * of prune-then-distil (see run_iterative in runner.c). Errors name the stage
- * and the arm; hx_run_check's refusals come first. An existing results file
- * is not overwritten without `resume`. */
+ * and the arm; hx_run_check's refusals come first.
+ * The results folder holds one experiment. A folder that already holds
+ * results (its HDF5 file, checkpoints/ or students/) is refused unless
+ * `resume` continues them or `fresh` deletes them first; another
+ * experiment's HDF5 file there is always refused. Under `resume`, every
+ * reused artifact must come from the same inputs: each arm's HDF5 group and
+ * checkpoint folder carry the arm's content hash (attribute content_hash,
+ * file INPUTS), the teacher's its TEACHER hash, and a mismatch is refused
+ * before anything is trained. */
 int hx_run(const hx_plan *plan, const hx_run_opts *o);
 
 #endif
