@@ -163,8 +163,9 @@ static void test_run_tiny_pipeline(void **state)
 }
 
 /* Writes a copy of tests/fixtures/pipeline/tiny.yaml with its name, seed
- * and training data replaced, and only the teacher arm, to `path`. */
-static void write_variant(const char *path, const char *name, int seed, const char *train)
+ * and training data replaced, only the teacher arm, and (with `root`) every
+ * repository path made absolute under `root`, to `path`. */
+static void write_variant_at(const char *path, const char *name, int seed, const char *train, const char *root)
 {
     char *text;
     size_t len;
@@ -180,11 +181,61 @@ static void write_variant(const char *path, const char *name, int seed, const ch
         else if (!strncmp(line, "seed:", 5)) fprintf(f, "seed: %d\n", seed);
         else if (train && !strncmp(line, "  train: data/", 14)) fprintf(f, "  train: %s\n", train);
         else if (line == arms) fputs("arms:\n  - {name: teacher, kind: teacher}\n", f), line = ev, n = 0;
-        else fwrite(line, 1, n, f);
+        else if (root && strstr(line, " data/") && strstr(line, " data/") < nl) {
+            const char *d = strstr(line, " data/");
+            fprintf(f, "%.*s %s/%.*s", (int)(d - line), line, root, (int)(n - (size_t)(d + 1 - line)), d + 1);
+        } else fwrite(line, 1, n, f);
         line += n;
     }
     fclose(f);
     free(text);
+}
+
+static void write_variant(const char *path, const char *name, int seed, const char *train)
+{
+    write_variant_at(path, name, seed, train, NULL);
+}
+
+/* Defect 5: run from another directory, the harness finds its own
+ * resources (baselines/, plots/) from its executable; a harness without them
+ * is refused before any work. */
+static void test_run_from_elsewhere(void **state)
+{
+    (void)state;
+    static char buf[1 << 16];
+    char root[4096], exe[4096], m[160], args[8400];
+    assert_non_null(getcwd(root, sizeof root));
+    assert_non_null(realpath(harness(), exe));
+    snprintf(m, sizeof m, "%s/elsewhere.yaml", out);
+    write_variant_at(m, "elsewhere", 7, NULL, root);
+    char *text;
+    size_t len;
+    assert_int_equal(hx_read_file(m, &text, &len), HX_OK);
+    char *dir = strstr(text, "/tiny\n");
+    assert_non_null(dir);
+    memcpy(dir, "/else\n", 6);
+    assert_int_equal(hx_write_file_atomic(m, text, len), HX_OK);
+    free(text);
+    snprintf(args, sizeof args, "cd %s && HX_TEST_OUT=%s %s run %s 2>&1", out, out, exe, m);
+    FILE *p = popen(args, "r");
+    assert_non_null(p);
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = 0;
+    int st = pclose(p);
+    if (WEXITSTATUS(st) != 0) fail_msg("%s", buf);
+    snprintf(args, sizeof args, "%s/else/plots/accuracy_vs_tokens.png", out);
+    assert_file_magic(args, "PNG");
+    /* A copy of the executable away from the checkout, run elsewhere: refused up front. */
+    snprintf(args, sizeof args, "mkdir -p %s/bin && cp %s %s/bin/ && cd %s && HX_TEST_OUT=%s %s/bin/%s run %s --fresh 2>&1",
+             out, exe, out, out, out, out, strrchr(exe, '/') + 1, m);
+    p = popen(args, "r");
+    assert_non_null(p);
+    n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = 0;
+    st = pclose(p);
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_non_null(strstr(buf, "were not found"));
+    assert_null(strstr(buf, "training"));
 }
 
 /* Defect 14: a results folder holds one experiment, and --resume reuses an
@@ -356,6 +407,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_run_tiny_pipeline), cmocka_unit_test(test_rerun_refusals),
+                                       cmocka_unit_test(test_run_from_elsewhere),
                                        cmocka_unit_test(test_run_extras)};
     return cmocka_run_group_tests_name("pipeline", tests, setup, teardown);
 }

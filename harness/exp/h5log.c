@@ -2,6 +2,7 @@
 #include "exp/h5log.h"
 
 #include "core/err.h"
+#include "core/home.h"
 #include "core/util.h"
 
 #include <cblas.h>
@@ -578,7 +579,10 @@ void hx_h5log_free_list(char **names, int n)
 static void git_commit(char out[64])
 {
     snprintf(out, 64, "unknown");
-    FILE *p = popen("git rev-parse HEAD 2>/dev/null", "r");
+    /* the commit of the harness checkout, not of the working directory */
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse HEAD 2>/dev/null", hx_home() ? hx_home() : ".");
+    FILE *p = popen(cmd, "r");
     if (!p) return;
     char buf[64] = {0};
     if (fgets(buf, sizeof buf, p)) {

@@ -3,6 +3,7 @@
 #include "exp/plot.h"
 
 #include "core/err.h"
+#include "core/home.h"
 #include "core/util.h"
 #include "exp/baselines.h"
 
@@ -21,8 +22,11 @@ extern char **environ;
 
 const char *hx_plot_scripts_dir(void)
 {
+    static char dir[4096];
     const char *d = getenv("HX_PLOTS_DIR");
-    return d && *d ? d : "plots";
+    if (d && *d) return d;
+    if (!*dir) snprintf(dir, sizeof dir, "%s/plots", hx_home() ? hx_home() : ".");
+    return dir;
 }
 
 /* ---- TSV writers ------------------------------------------------------------------------- */

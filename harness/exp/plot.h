@@ -29,8 +29,9 @@ typedef struct {
     int is_file;
 } hx_plot_var;
 
-/* Directory holding the *.gp scripts: $HX_PLOTS_DIR if set, else "plots" (the repository's
- * plots/, relative to the working directory). */
+/* Directory holding the *.gp scripts: $HX_PLOTS_DIR if set, else the
+ * project's plots/ (core/home.h: found from the executable, whatever the
+ * working directory). */
 const char *hx_plot_scripts_dir(void);
 
 /* Writes "arm<TAB>tokens<TAB><value_col>" then one row per point, arms in the given order (the

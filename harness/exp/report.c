@@ -2,6 +2,7 @@
 #include "exp/report.h"
 
 #include "core/err.h"
+#include "core/home.h"
 #include "core/util.h"
 #include "exp/h5log.h"
 #include "exp/plot.h"
@@ -190,7 +191,7 @@ int hx_report_plots(const char *dir, const char *baselines_dir)
 
 int hx_cmd_plot(int argc, char **argv)
 {
-    const char *dir = NULL, *baselines = "baselines";
+    const char *dir = NULL, *baselines = NULL; /* default: the project's baselines/ */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: harness plot RESULTS_DIR [--baselines DIR]\n"
@@ -208,6 +209,9 @@ int hx_cmd_plot(int argc, char **argv)
         fprintf(stderr, "usage: harness plot RESULTS_DIR [--baselines DIR]\n");
         return 2;
     }
-    int rc = hx_report_plots(dir, baselines);
+    char *home_baselines = baselines ? NULL : hx_home_path("baselines");
+    if (!baselines && !home_baselines) return hx_report(HX_EIO);
+    int rc = hx_report_plots(dir, baselines ? baselines : home_baselines);
+    free(home_baselines);
     return rc < 0 ? hx_report(rc) : 0;
 }

@@ -3,13 +3,16 @@
 #include "exp/runner.h"
 
 #include "core/err.h"
+#include "core/home.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/batch.h"
 #include "data/data_cmds.h"
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
+#include "exp/baselines.h"
 #include "exp/h5log.h"
+#include "exp/plot.h"
 #include "exp/report.h"
 #include "exp/summary.h"
 #include "minitron/importance.h"
@@ -35,6 +38,7 @@ typedef struct {
     const hx_manifest *m;
     const hx_run_opts *o;
     char dir[512], h5[600], cache[512];
+    char *baselines;           /* the project's baselines/ (core/home.h) */
     char tokenizer[512];       /* tokenizer.json used for every stage */
     char tok_sha[65];
     char *train, *val, *calib; /* token shard specs */
@@ -949,6 +953,7 @@ static void runner_free(runner *r)
     free(r->train);
     free(r->val);
     free(r->calib);
+    free(r->baselines);
 }
 
 /* What a run writes into its results folder besides <name>.h5. */
@@ -1019,6 +1024,10 @@ int hx_run(const hx_plan *plan, const hx_run_opts *o)
     r.o = o;
     double t0 = hx_now();
     int rc = hx_run_check(plan);
+    /* The project's own resources, checked before any work (core/home.h). */
+    if (rc == HX_OK) rc = (r.baselines = hx_home_path("baselines")) ? hx_baselines_check(r.baselines) : HX_EIO;
+    if (rc == HX_OK && access(hx_plot_scripts_dir(), R_OK) != 0)
+        rc = HX_ERR(HX_EIO, "%s: the gnuplot scripts are missing (set HX_HOME or HX_PLOTS_DIR)", hx_plot_scripts_dir());
     if (rc == HX_OK) rc = open_results(&r);
     if (rc == HX_OK) rc = prepare_data(&r);
     if (rc == HX_OK) rc = prepare_eval(&r);
@@ -1040,7 +1049,7 @@ int hx_run(const hx_plan *plan, const hx_run_opts *o)
             hx_plan_free(&all);
         }
     }
-    if (rc == HX_OK) rc = hx_report_plots(r.dir, "baselines");
+    if (rc == HX_OK) rc = hx_report_plots(r.dir, r.baselines);
     if (rc == HX_OK) printf("run: done in %.1f s; results in %s\n", hx_now() - t0, r.dir);
     runner_free(&r);
     return rc;
