@@ -93,7 +93,17 @@ static void test_run_tiny_pipeline(void **state)
     free(a);
     assert_int_equal(hx_h5log_read_array(log, "prune/depth_kd/keep_layers", HX_H5_F64, (void **)&a, &nd, dims), HX_OK);
     assert_int_equal(dims[0], 2);
+    double *rm;
+    assert_int_equal(hx_h5log_read_array(log, "prune/depth_kd/removed_layers", HX_H5_F64, (void **)&rm, &nd, dims),
+                     HX_OK);
+    assert_int_equal(dims[0], 2); /* the removed ones are exactly the layers not kept */
+    for (int i = 0; i < 2; i++) assert_true(rm[i] != a[0] && rm[i] != a[1] && rm[i] >= 0 && rm[i] < 4);
+    free(rm);
     free(a);
+    assert_int_equal(hx_h5log_read_array(log, "prune/prune_ce/removed_layers", HX_H5_F64, (void **)&rm, &nd, dims),
+                     HX_OK);
+    assert_int_equal(dims[0], 0); /* width pruning removes no layer */
+    free(rm);
     char *s = NULL;
     const char *attrs[] = {"manifest_sha256", "git_commit", "start_time", "end_time", "hdf5_version"};
     for (int i = 0; i < 5; i++) {

@@ -278,6 +278,71 @@ static void test_head_residual_rule(void **state)
     hx_model_free(&m);
 }
 
+/* Defects 8 and 9: removed layers are listed by source index and stored;
+ * near-equal scores across a cut are recorded as ties (with the documented
+ * rule: higher score kept, exactly equal scores keep the lower index). */
+static void test_removed_layers_and_ties(void **state)
+{
+    (void)state;
+    hx_config c = make_cfg(16, 4, 2, 8, 8, 5, 32, 1);
+    hx_scores s;
+    assert_int_equal(hx_scores_alloc(&s, &c), HX_OK);
+    for (int l = 0; l < 5; l++) s.layer[l] = 10 - l;    /* layers 3 and 4 score lowest */
+    for (int i = 0; i < 16; i++) s.channel[i] = 100 - i; /* distinct: no channel tie */
+    for (int i = 0; i < 5 * 4; i++) s.head[i] = i;
+    for (int l = 0; l < 5; l++)
+        for (int i = 0; i < 8; i++) s.neuron[l * 8 + i] = 1.0 + i;
+    /* layer 1: neurons 2 and 6 tie exactly at the cut of 4 kept of 8; ranks 4/5 otherwise are 1+4 vs 1+3 */
+    for (int i = 0; i < 8; i++) s.neuron[8 + i] = i == 2 || i == 6 ? 5.0 : i < 2 ? 9.0 + i : 2.0 - 0.1 * i;
+    s.neuron[8 + 7] = 5.0 + 4e-6; /* the next-best is not within the tolerance of the cut pair */
+    hx_prune_targets t = {.hidden_size = 12, .intermediate_size = 4, .num_hidden_layers = 3};
+    hx_prune_plan plan;
+    assert_int_equal(hx_prune_plan_build(&c, &s, &t, &plan), HX_OK);
+    int removed[5];
+    assert_int_equal(hx_prune_removed_layers(&plan, removed), 2);
+    assert_int_equal(removed[0], 3);
+    assert_int_equal(removed[1], 4);
+    /* Layer 1 keeps 7 (5+4e-6), 0 and 1 (9, 10), then 2 (5.0, lower index) over 6 (5.0): one tie. */
+    int ties_in_layer1 = 0;
+    for (int i = 0; i < plan.n_ties; i++) {
+        const hx_prune_tie *x = &plan.ties[i];
+        assert_true(x->axis == HX_AXIS_NEURON || x->axis == HX_AXIS_HEAD || x->axis == HX_AXIS_KV_GROUP);
+        if (x->axis == HX_AXIS_NEURON && x->layer == 1) {
+            ties_in_layer1++;
+            assert_int_equal(x->kept, 2);
+            assert_int_equal(x->dropped, 6);
+            assert_true(x->kept_score == 5.0 && x->dropped_score == 5.0);
+        }
+        if (x->axis == HX_AXIS_NEURON) assert_int_equal(x->layer, 1); /* other layers are 1..8, distinct */
+    }
+    assert_int_equal(ties_in_layer1, 1);
+    int has2 = 0, has6 = 0;
+    for (int i = 0; i < 4; i++) has2 |= plan.keep_neurons[1 * 4 + i] == 2, has6 |= plan.keep_neurons[1 * 4 + i] == 6;
+    assert_true(has2 && !has6);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    hx_prune_plan_notes(f, "arm", &plan);
+    fclose(f);
+    assert_non_null(strstr(text, "arm: removed layers (source indices): 3 4\n"));
+    assert_non_null(strstr(text, "warning: arm: tie at the neuron cut in layer 1: kept 2 (score 5) and dropped 6"));
+    free(text);
+    hx_prune_plan_free(&plan);
+    /* The same targets with distinct scores: no tie; no layer removed: "none". */
+    for (int i = 0; i < 8; i++) s.neuron[8 + i] = 1.0 + 0.5 * i;
+    for (int i = 0; i < 5 * 4; i++) s.head[i] = i;
+    hx_prune_targets w = {.intermediate_size = 4};
+    assert_int_equal(hx_prune_plan_build(&c, &s, &w, &plan), HX_OK);
+    assert_int_equal(plan.n_ties, 0);
+    f = open_memstream(&text, &len);
+    hx_prune_plan_notes(f, "w", &plan);
+    fclose(f);
+    assert_non_null(strstr(text, "w: removed layers (source indices): none"));
+    free(text);
+    hx_prune_plan_free(&plan);
+    hx_scores_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_bad_targets),             cmocka_unit_test(test_c05_depth_renumbers),
         cmocka_unit_test(test_c11_tied_hidden_pruning), cmocka_unit_test(test_random_plan_is_seeded),
         cmocka_unit_test(test_head_residual_rule),
+        cmocka_unit_test(test_removed_layers_and_ties),
     };
     return cmocka_run_group_tests_name("prune", tests, NULL, NULL);
 }

@@ -1031,10 +1031,10 @@ static int validate_prune(const hx_manifest *m, const hx_arm *a)
         snprintf(path, sizeof path, "kd.intermediate[%d].teacher_layer", i);
         if (q->state == HX_IS_EMBEDDING) continue;
         if (q->teacher_layer < 0 || q->teacher_layer >= t->num_hidden_layers)
-            return aerr(m, a, path, "teacher layer %d is not in 0..%d", q->teacher_layer, t->num_hidden_layers - 1);
+            return aerr(m, a, path, "teacher layer %d is not in [0, %d)", q->teacher_layer, t->num_hidden_layers);
         snprintf(path, sizeof path, "kd.intermediate[%d].student_layer", i);
         if (q->student_layer < 0 || q->student_layer >= student_layers)
-            return aerr(m, a, path, "student layer %d is not in 0..%d", q->student_layer, student_layers - 1);
+            return aerr(m, a, path, "student layer %d is not in [0, %d)", q->student_layer, student_layers);
     }
     return HX_OK;
 }

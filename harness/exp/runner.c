@@ -597,9 +597,12 @@ static int save_pruned(runner *r, const char *name, const hx_model *src, const h
     int rc = hx_model_save(dir, &student, HX_DT_F32, 0);
     if (rc == HX_OK) rc = copy_tokenizer(r, dir);
     hx_model_free(&student);
-    if (rc == HX_OK)
+    if (rc == HX_OK) {
         printf("%s: pruned %zu -> %zu parameters (%s) into %s\n", name, hx_config_param_count(&plan->src),
                hx_config_param_count(&plan->dst), random ? "random" : "importance", dir);
+        fflush(stdout);
+        hx_prune_plan_notes(stdout, name, plan);
+    }
     char g[200];
     snprintf(g, sizeof g, "prune/%s", name);
     if (rc == HX_OK) rc = log_prune(r, g, plan, random, arm->seed, residual);
@@ -636,7 +639,7 @@ static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len,
             t.num_hidden_layers = 0;
             t.drop_layers = block;
             t.n_drop_layers = k;
-            printf("%s: dropping the contiguous block of layers %d..%d\n", arm->name, first, first + k - 1);
+            printf("%s: dropping the contiguous block of layers [%d, %d) (half-open)\n", arm->name, first, first + k);
         }
         int rc = hx_prune_plan_build(&r->teacher.cfg, &im->scores, &t, &plan);
         free(block);

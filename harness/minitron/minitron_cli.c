@@ -160,8 +160,9 @@ int hx_cmd_importance(int argc, char **argv)
                r.base_loss);
         print_layers(&r);
         int best = hx_importance_best_block(&r);
-        if (best >= 0) printf("best block of %d layers to drop: %d..%d (loss %.4f)\n", io.block_len, best,
-                              best + io.block_len - 1, r.block_loss[best]);
+        if (best >= 0)
+            printf("best block of %d layers to drop: layers [%d, %d) (half-open; loss %.4f)\n", io.block_len, best,
+                   best + io.block_len, r.block_loss[best]);
         printf("time %.2f s (width pass %.2f s, %.0f tokens/s); scores in %s:%s\n", r.seconds, r.seconds_width,
                r.seconds_width > 0 ? (double)r.tokens / r.seconds_width : 0.0, out, group);
     }
@@ -273,6 +274,7 @@ static int prune_run(prune_args *a)
                s->num_hidden_layers, d->num_hidden_layers, s->hidden_size, d->hidden_size, s->intermediate_size,
                d->intermediate_size, s->num_attention_heads, s->num_key_value_heads, d->num_attention_heads,
                d->num_key_value_heads, d->head_dim);
+        hx_prune_plan_notes(stdout, "prune", &plan);
     }
     free(block);
     hx_prune_plan_free(&plan);

@@ -4,6 +4,7 @@
 
 #include "core/err.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,18 +98,75 @@ static int by_score_desc(const void *a, const void *b)
 }
 static int by_index(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
-/* Writes to out[0..k) the indices of the k best of scores[0..n), ascending. */
-static int top_k(const double *scores, int n, int k, int *out)
+const char *hx_prune_axis_name(hx_prune_axis a)
+{
+    static const char *const names[] = {"layer", "channel", "kv_group", "head", "neuron"};
+    return (unsigned)a <= HX_AXIS_NEURON ? names[a] : "?";
+}
+
+/* Records a tie at the cut in `p` when the last kept and the first dropped
+ * candidates score within HX_PRUNE_TIE_RTOL of each other. */
+static int note_tie(hx_prune_plan *p, hx_prune_axis axis, int layer, int kept, double ks, int dropped, double ds)
+{
+    double scale = fabs(ks) > fabs(ds) ? fabs(ks) : fabs(ds);
+    if (!(fabs(ks - ds) <= HX_PRUNE_TIE_RTOL * scale)) return HX_OK;
+    hx_prune_tie *t = realloc(p->ties, sizeof *t * (size_t)(p->n_ties + 1));
+    if (!t) return HX_ERR(HX_ENOMEM, "out of memory");
+    p->ties = t;
+    p->ties[p->n_ties++] = (hx_prune_tie){axis, layer, kept, dropped, ks, ds};
+    return HX_OK;
+}
+
+/* Writes to out[0..k) the indices of the k best of scores[0..n), ascending,
+ * noting a tie at the cut in `p` (when non-NULL) for `axis`/`layer`; index
+ * i is reported as base + i. */
+static int top_k(const double *scores, int n, int k, int *out, hx_prune_plan *p, hx_prune_axis axis, int layer,
+                 int base)
 {
     int *idx = hx_malloc((size_t)n * sizeof(int));
     if (!idx) return HX_ENOMEM;
     for (int i = 0; i < n; i++) idx[i] = i;
     g_sort_scores = scores;
     qsort(idx, (size_t)n, sizeof(int), by_score_desc);
+    int rc = p && k > 0 && k < n ? note_tie(p, axis, layer, base + idx[k - 1], scores[idx[k - 1]], base + idx[k],
+                                            scores[idx[k]])
+                                 : HX_OK;
     memcpy(out, idx, (size_t)k * sizeof(int));
     qsort(out, (size_t)k, sizeof(int), by_index);
     free(idx);
-    return HX_OK;
+    return rc;
+}
+
+int hx_prune_removed_layers(const hx_prune_plan *p, int *out)
+{
+    int n = 0;
+    for (int l = 0, j = 0; l < p->src.num_hidden_layers; l++) {
+        if (j < p->dst.num_hidden_layers && p->keep_layers[j] == l) j++;
+        else out[n++] = l;
+    }
+    return n;
+}
+
+void hx_prune_plan_notes(FILE *f, const char *name, const hx_prune_plan *p)
+{
+    int *removed = hx_malloc(sizeof(int) * (size_t)(p->src.num_hidden_layers + 1));
+    if (removed) {
+        int n = hx_prune_removed_layers(p, removed);
+        fprintf(f, "%s: removed layers (source indices):", name);
+        for (int i = 0; i < n; i++) fprintf(f, " %d", removed[i]);
+        fprintf(f, "%s\n", n ? "" : " none");
+        free(removed);
+    }
+    for (int i = 0; i < p->n_ties && i < 8; i++) {
+        const hx_prune_tie *t = &p->ties[i];
+        char where[32] = "";
+        if (t->layer >= 0) snprintf(where, sizeof where, " in layer %d", t->layer);
+        fprintf(f, "warning: %s: tie at the %s cut%s: kept %d (score %.9g) and dropped %d (score %.9g) are within "
+                   "%g; the higher score is kept, equal scores keep the lower index\n",
+                name, hx_prune_axis_name(t->axis), where, t->kept, t->kept_score, t->dropped, t->dropped_score,
+                HX_PRUNE_TIE_RTOL);
+    }
+    if (p->n_ties > 8) fprintf(f, "warning: %s: %d more ties at pruning cuts (all in prune/%s/ties)\n", name, p->n_ties - 8, name);
 }
 
 static int plan_alloc(hx_prune_plan *p, const hx_config *src, const hx_config *dst)
@@ -136,25 +194,27 @@ void hx_prune_plan_free(hx_prune_plan *p)
     free(p->keep_heads);
     free(p->keep_kv);
     free(p->keep_neurons);
+    free(p->ties);
     memset(p, 0, sizeof *p);
 }
 
 /* Chooses the heads of one layer: the KV groups to keep, then within each kept
  * group its best query heads. `head` holds the layer's query-head scores. */
 static int choose_heads(const hx_config *src, const hx_config *dst, const double *head, int *keep_kv,
-                        int *keep_heads)
+                        int *keep_heads, hx_prune_plan *p, int layer)
 {
     int rep = src->num_attention_heads / src->num_key_value_heads;
     int per_group = dst->num_attention_heads / dst->num_key_value_heads; /* <= rep: hx_prune_target_config */
     double *group = hx_calloc((size_t)src->num_key_value_heads, sizeof(double));
     if (!group) return HX_ENOMEM;
     for (int h = 0; h < src->num_attention_heads; h++) group[h / rep] += head[h];
-    int rc = top_k(group, src->num_key_value_heads, dst->num_key_value_heads, keep_kv);
+    int rc = top_k(group, src->num_key_value_heads, dst->num_key_value_heads, keep_kv, p, HX_AXIS_KV_GROUP, layer, 0);
     free(group);
     HX_TRY(rc);
     for (int g = 0; g < dst->num_key_value_heads; g++) {
         int sg = keep_kv[g];
-        HX_TRY(top_k(head + (size_t)sg * rep, rep, per_group, keep_heads + (size_t)g * per_group));
+        HX_TRY(top_k(head + (size_t)sg * rep, rep, per_group, keep_heads + (size_t)g * per_group, p, HX_AXIS_HEAD,
+                     layer, sg * rep));
         for (int j = 0; j < per_group; j++) keep_heads[g * per_group + j] += sg * rep;
     }
     return HX_OK;
@@ -174,17 +234,18 @@ int hx_prune_plan_build(const hx_config *src, const hx_scores *s, const hx_prune
             if (!dropped) p->keep_layers[n++] = l;
         }
     } else {
-        rc = top_k(s->layer, src->num_hidden_layers, dst.num_hidden_layers, p->keep_layers);
+        rc = top_k(s->layer, src->num_hidden_layers, dst.num_hidden_layers, p->keep_layers, p, HX_AXIS_LAYER, -1, 0);
     }
-    if (rc == HX_OK) rc = top_k(s->channel, src->hidden_size, dst.hidden_size, p->keep_channels);
+    if (rc == HX_OK) rc = top_k(s->channel, src->hidden_size, dst.hidden_size, p->keep_channels, p, HX_AXIS_CHANNEL, -1, 0);
     for (int l = 0; rc == HX_OK && l < dst.num_hidden_layers; l++) {
         int sl = p->keep_layers[l];
         rc = choose_heads(src, &dst, s->head + (size_t)sl * src->num_attention_heads,
                           p->keep_kv + (size_t)l * dst.num_key_value_heads,
-                          p->keep_heads + (size_t)l * dst.num_attention_heads);
+                          p->keep_heads + (size_t)l * dst.num_attention_heads, p, sl);
         if (rc == HX_OK)
             rc = top_k(s->neuron + (size_t)sl * src->intermediate_size, src->intermediate_size,
-                       dst.intermediate_size, p->keep_neurons + (size_t)l * dst.intermediate_size);
+                       dst.intermediate_size, p->keep_neurons + (size_t)l * dst.intermediate_size, p, HX_AXIS_NEURON,
+                       sl, 0);
     }
     if (rc != HX_OK) hx_prune_plan_free(p);
     return rc;
@@ -201,6 +262,11 @@ int hx_prune_plan_random(const hx_config *src, const hx_prune_targets *t, hx_rng
         for (size_t i = 0; i < lens[a]; i++) arrays[a][i] = hx_rng_uniform(rng);
     int rc = hx_prune_plan_build(src, &s, t, p);
     hx_scores_free(&s);
+    if (rc == HX_OK) { /* a random plan has no cut to tie at */
+        free(p->ties);
+        p->ties = NULL;
+        p->n_ties = 0;
+    }
     return rc;
 }
 

@@ -6,6 +6,8 @@
 
 #include "core/rng.h"
 #include "minitron/scores.h"
+
+#include <stdio.h>
 #include "model/model.h"
 
 /* Target sizes. A field left at 0 keeps the source size. drop_layers, when
@@ -27,10 +29,38 @@ typedef struct {
  *                 group-major: new head j belongs to new KV group j / (heads per group)
  *   keep_kv       [dst.num_hidden_layers * dst.num_key_value_heads] KV heads of each new layer
  *   keep_neurons  [dst.num_hidden_layers * dst.intermediate_size] MLP neurons of each new layer */
+typedef enum { HX_AXIS_LAYER = 0, HX_AXIS_CHANNEL, HX_AXIS_KV_GROUP, HX_AXIS_HEAD, HX_AXIS_NEURON } hx_prune_axis;
+
+/* Name of an axis ("layer", "channel", "kv_group", "head", "neuron"). */
+const char *hx_prune_axis_name(hx_prune_axis a);
+
+/* Two candidates on either side of a pruning cut whose scores are equal or
+ * nearly equal: |kept - dropped| <= HX_PRUNE_TIE_RTOL * max(|kept|, |dropped|).
+ * The tie-break rule: the higher score is kept; within the tolerance the
+ * sort still orders by score, and exactly equal scores keep the lower index.
+ * `layer` is the source layer (-1 for the layer and channel axes); indices
+ * are source indices (heads: global query-head index). */
+#define HX_PRUNE_TIE_RTOL 1e-6
+typedef struct {
+    hx_prune_axis axis;
+    int layer, kept, dropped;
+    double kept_score, dropped_score;
+} hx_prune_tie;
+
 typedef struct {
     hx_config src, dst;
     int *keep_layers, *keep_channels, *keep_heads, *keep_kv, *keep_neurons;
+    int n_ties;          /* ties at the cuts of this plan (not for random plans) */
+    hx_prune_tie *ties;
 } hx_prune_plan;
+
+/* The source layers that `p` removes, ascending, into out[0..n) (out holds
+ * src.num_hidden_layers ints); returns n. */
+int hx_prune_removed_layers(const hx_prune_plan *p, int *out);
+
+/* Prints, for the plan of `name`, the removed layers (source indices, or
+ * "none") and a warning for each tie at a cut (at most 8, then a count). */
+void hx_prune_plan_notes(FILE *f, const char *name, const hx_prune_plan *p);
 
 /* Checks `t` against `src` and writes the resulting student config to `dst`.
  * head_dim never changes (field case C02). Errors (HX_EINVAL) for a target

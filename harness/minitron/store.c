@@ -178,5 +178,36 @@ int hx_prune_plan_write(hx_h5log *log, const char *g, const hx_prune_plan *p, co
     HX_TRY(hx_h5log_attr_int(log, g, "head_residual", meta ? meta->head_residual : 0));
     if (meta && meta->random) HX_TRY(hx_h5log_attr_int(log, g, "seed", (int64_t)meta->seed));
     if (meta && meta->scores) HX_TRY(hx_h5log_attr_str(log, g, "scores", meta->scores));
-    return HX_OK;
+    int *removed = hx_malloc(sizeof(int) * (size_t)(p->src.num_hidden_layers + 1));
+    if (!removed) return HX_ENOMEM;
+    int rc = put_idx(log, g, "removed_layers", removed, hx_prune_removed_layers(p, removed), 0);
+    free(removed);
+    HX_TRY(rc);
+    HX_TRY(hx_h5log_attr_int(log, g, "n_ties", p->n_ties));
+    HX_TRY(hx_h5log_attr_str(log, g, "tie_rule",
+                             "higher score kept; scores within a relative 1e-6 of each other across the cut are "
+                             "recorded in ties; exactly equal scores keep the lower index"));
+    if (p->n_ties == 0) return HX_OK;
+    int64_t *t = hx_malloc(sizeof(int64_t) * 4 * (size_t)p->n_ties);
+    double *v = hx_malloc(sizeof(double) * 2 * (size_t)p->n_ties);
+    rc = t && v ? HX_OK : HX_ENOMEM;
+    for (int i = 0; rc == HX_OK && i < p->n_ties; i++) {
+        const hx_prune_tie *x = &p->ties[i];
+        t[4 * i] = x->axis;
+        t[4 * i + 1] = x->layer;
+        t[4 * i + 2] = x->kept;
+        t[4 * i + 3] = x->dropped;
+        v[2 * i] = x->kept_score;
+        v[2 * i + 1] = x->dropped_score;
+    }
+    char path[256];
+    int64_t dims[2] = {p->n_ties, 4};
+    snprintf(path, sizeof path, "%s/ties", g);
+    if (rc == HX_OK) rc = hx_h5log_write_array(log, path, HX_H5_I64, 2, dims, t);
+    dims[1] = 2;
+    snprintf(path, sizeof path, "%s/tie_scores", g);
+    if (rc == HX_OK) rc = hx_h5log_write_array(log, path, HX_H5_F64, 2, dims, v);
+    free(t);
+    free(v);
+    return rc;
 }
