@@ -11,7 +11,8 @@
 typedef struct {
     int add_bos;    /* 1: the sequence starts with exactly one BOS (field case C10); 0: no BOS */
     int max_length; /* tokens the model sees at once; 0 = config max_position_embeddings */
-    int batch;      /* requests per forward pass (scores do not depend on it) */
+    int batch;      /* requests per forward pass (scores agree across values to 1e-5 nats; bit for bit only at
+                       equal batch: BLAS rounding depends on the row count) */
 } hx_ll_opts;
 
 /* Per-request result. */
