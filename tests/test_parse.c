@@ -111,6 +111,12 @@ static void test_every_command_is_strict(void **state)
     char cmd[512];
     snprintf(cmd, sizeof cmd, "HX_THREADS=2x %s inspect . 2>&1 | grep -q \"HX_THREADS='2x'\"", h);
     assert_int_equal(system(cmd), 0);
+    /* Defect 10: the help no longer claims that scores do not depend on the batch size. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s --help | grep -q 'bit for bit only at equal' && ! %s %s --help | grep -q "
+                 "'do not depend on it'", h, i ? "eval" : "importance", h, i ? "eval" : "importance");
+        assert_int_equal(system(cmd), 0);
+    }
 }
 
 int main(void)
