@@ -67,7 +67,7 @@ static double check_task(const char *name, hx_task_kind kind, int batch)
         for (int c = 0; c < it.n_choices; c++) {
             ll[c] = res[c].ll;
             double want = json_real_value(json_array_get(json_object_get(ri, "ll"), (size_t)c));
-            worst = fmax(worst, fabs(ll[c] - want));
+            worst = hx_test_worst(worst, fabs(ll[c] - want));
             assert_int_equal(res[c].n_cont, (int)json_integer_value(json_array_get(json_object_get(ri, "n_cont"), (size_t)c)));
             assert_int_equal(res[c].is_greedy,
                              (int)json_integer_value(json_array_get(json_object_get(ri, "is_greedy"), (size_t)c)));
@@ -104,7 +104,7 @@ static void test_batch_and_padding_independent(void **state)
     assert_int_equal(hx_loglik(&model, tok, req, 4, &o1, one), HX_OK);
     assert_int_equal(hx_loglik(&model, tok, req, 4, &o4, all), HX_OK);
     double worst = 0;
-    for (int i = 0; i < 4; i++) worst = fmax(worst, fabs(one[i].ll - all[i].ll));
+    for (int i = 0; i < 4; i++) worst = hx_test_worst(worst, fabs(one[i].ll - all[i].ll));
     printf("NOTE: batch 1 vs 4 (padded): max |diff| = %.2e\n", worst);
     assert_true(worst < 1e-5);
     assert_true(one[0].ll < 0 && one[3].ll < 0);
