@@ -7,8 +7,10 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "cpu/ops.h"
+#include "exp/h5log.h"
 #include "minitron/importance.h"
 #include "minitron/prune.h"
+#include "minitron/store.h"
 #include "model/forward.h"
 #include "model/init.h"
 
@@ -266,6 +268,44 @@ static void test_bad_options(void **state)
     hx_model_free(&m);
 }
 
+/* A NaN weight gives NaN scores: the pass refuses them (HX_ENAN naming the
+ * axis and element) and returns nothing; scores with a NaN stored in a log
+ * are refused when read back. */
+static void test_nonfinite_scores_refused(void **state)
+{
+    (void)state;
+    hx_config c = tiny();
+    hx_model m;
+    model_init(&m, &c);
+    int32_t s[NS * (T + 1)];
+    samples_init(s, NS, c.vocab_size, 9);
+    hx_importance_opts o = hx_importance_defaults();
+    o.depth = HX_DEPTH_BI;
+    o.depth_loss = 0;
+    hx_importance r;
+    assert_int_equal(hx_importance_run(&m, s, NS, T, &o, &r), HX_OK);
+    /* Stored with one NaN neuron score, then read back. */
+    r.scores.neuron[7] = NAN;
+    const char *h5 = hx_tmp_path("scores.h5");
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(h5, HX_H5LOG_CREATE, &log), HX_OK);
+    assert_int_equal(hx_importance_write(log, NULL, &r, &o, NULL), HX_OK);
+    assert_int_equal(hx_h5log_close(log), HX_OK);
+    hx_importance_free(&r);
+    hx_importance back;
+    assert_int_equal(hx_h5log_open(h5, HX_H5LOG_APPEND, &log), HX_OK);
+    assert_int_equal(hx_importance_read(log, NULL, &c, &back), HX_ENAN);
+    assert_non_null(strstr(hx_errmsg(), "importance: scores.neuron: element 7 is nan"));
+    assert_null(back.scores.neuron);
+    assert_int_equal(hx_h5log_close(log), HX_OK);
+    /* Neuron 5 of layer 2 is NaN: its score is the first non-finite one. */
+    m.layers[2].gate_proj[5 * 24 + 3] = NAN;
+    assert_int_equal(hx_importance_run(&m, s, NS, T, &o, &r), HX_ENAN);
+    if (!strstr(hx_errmsg(), "importance: scores.neuron: element 69 is nan")) fail_msg("%s", hx_errmsg());
+    assert_null(r.scores.neuron);
+    hx_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_dead_components_score_zero),
         cmocka_unit_test(test_sliced_equals_zeroed),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_nonfinite_scores_refused),
     };
-    return cmocka_run_group_tests_name("importance", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("importance", tests, hx_tmp_setup, hx_tmp_teardown);
 }

@@ -456,6 +456,44 @@ static void test_bad_configs(void **state)
     json_decref(good);
 }
 
+/* A weight file with one NaN, +Inf or -Inf element (F32 or BF16, single or
+ * sharded) is refused: HX_ENAN naming the file, the tensor and the first bad
+ * element; nothing is loaded. */
+static void test_nonfinite_weights_refused(void **state)
+{
+    (void)state;
+    hx_config c = small_config(2, 0);
+    hx_model m;
+    random_model(&m, &c, 5);
+    const struct {
+        float v;
+        hx_dtype dt;
+        uint64_t shard;
+        const char *want;
+    } cases[] = {
+        {NAN, HX_DT_F32, 0, "model.safetensors: tensor 'model.layers.0.input_layernorm.weight': element 17 is nan"},
+        {INFINITY, HX_DT_F32, 0, "tensor 'model.layers.0.input_layernorm.weight': element 17 is inf"},
+        {-INFINITY, HX_DT_BF16, 0, "tensor 'model.layers.0.input_layernorm.weight': element 17 is -inf"},
+        {NAN, HX_DT_F32, 8000, "tensor 'model.layers.0.input_layernorm.weight': element 17 is nan"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        float keep = m.layers[0].input_layernorm[17];
+        m.layers[0].input_layernorm[17] = cases[k].v;
+        m.layers[0].input_layernorm[20] = NAN; /* a later one is not the one reported */
+        assert_int_equal(hx_rm_rf(hx_tmpdir), HX_OK);
+        assert_int_equal(hx_model_save(hx_tmpdir, &m, cases[k].dt, cases[k].shard), HX_OK);
+        expect_load_error(hx_tmpdir, HX_ENAN, cases[k].want, NULL, NULL);
+        m.layers[0].input_layernorm[17] = keep;
+        m.layers[0].input_layernorm[20] = 1.0f;
+    }
+    /* The same model with finite values loads. */
+    assert_int_equal(hx_model_save(hx_tmpdir, &m, HX_DT_F32, 0), HX_OK);
+    hx_model r;
+    if (hx_model_load(hx_tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
+    hx_model_free(&r);
+    hx_model_free(&m);
+}
+
 /* HF defaults on hand-written configs (old Llama, Mistral, v4 rope_scaling). */
 static void test_config_defaults(void **state)
 {
@@ -533,6 +571,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_unexpected_ignorable, hx_tmp_setup, hx_tmp_teardown),
         cmocka_unit_test_setup_teardown(test_bad_configs, hx_tmp_setup, hx_tmp_teardown),
         cmocka_unit_test_setup_teardown(test_config_defaults, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_nonfinite_weights_refused, hx_tmp_setup, hx_tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

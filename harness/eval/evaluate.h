@@ -79,8 +79,11 @@ int hx_evaluator_open(const hx_eval_config *cfg, const hx_tokenizer *tok, hx_eva
 void hx_evaluator_close(hx_evaluator *ev);
 
 /* Evaluates model m (its vocabulary must cover the tokenizer's ids).
- * Shards must have been made with this tokenizer (SHA-256 checked). Errors:
- * those of ingest, shards, perplexity and loglik, with the source named. */
+ * Shards must have been made with this tokenizer (SHA-256 checked). A
+ * non-finite result is refused, never returned: HX_ENAN naming the metric
+ * ("eval: ppl.loss is nan") or the task, item and choice whose
+ * log-likelihood is not finite. Errors: those of ingest, shards, perplexity
+ * and loglik, with the source named, and HX_ENAN. */
 int hx_evaluator_run(hx_evaluator *ev, const hx_model *m, hx_eval_result *res);
 
 /* The configuration as loaded (copied strings). */

@@ -131,7 +131,9 @@ static int read_all(hx_h5log *log, const char *g, const hx_config *cfg, hx_impor
 int hx_importance_read(hx_h5log *log, const char *group, const hx_config *cfg, hx_importance *r)
 {
     memset(r, 0, sizeof *r);
-    int rc = read_all(log, group ? group : HX_IMPORTANCE_GROUP, cfg, r);
+    const char *g = group ? group : HX_IMPORTANCE_GROUP;
+    int rc = read_all(log, g, cfg, r);
+    if (rc == HX_OK && (rc = hx_importance_check_finite(r)) < 0) hx_adderr(rc, "%s", g);
     if (rc < 0) hx_importance_free(r);
     return rc;
 }

@@ -40,8 +40,9 @@ int hx_importance_write(hx_h5log *log, const char *group, const hx_importance *r
  * (scores, bi, loss_drop and block_loss when present, n_blocks, base_loss,
  * tokens, seconds). Shapes are checked against each other, and against `cfg`
  * when it is not NULL (scores of another model are refused with HX_EINVAL
- * naming the dataset). Errors: HX_EINVAL (missing dataset or shape
- * mismatch), HX_EIO, HX_ENOMEM. */
+ * naming the dataset). Non-finite values are refused
+ * (hx_importance_check_finite). Errors: HX_EINVAL (missing dataset or shape
+ * mismatch), HX_ENAN, HX_EIO, HX_ENOMEM. */
 int hx_importance_read(hx_h5log *log, const char *group, const hx_config *cfg, hx_importance *r);
 
 /* How a plan was made (recorded as attributes). */

@@ -121,7 +121,7 @@ static int load_weights(const char *dir, const hx_st *st, hx_model *m)
     }
     for (int i = 0; i < np && rc >= 0; i++) {
         const hx_st_tensor *t = hx_st_find(st, ps[i].name);
-        rc = hx_st_read_f32(st, t, ps[i].data, hx_st_numel(t));
+        rc = hx_st_read_f32_finite(st, t, ps[i].data, hx_st_numel(t)); /* a NaN/Inf weight is refused */
     }
     if (rc >= 0 && c->tie_word_embeddings && lm) rc = check_tied_lm_head(st, lm, m, &ps[0]);
 done:

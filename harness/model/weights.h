@@ -58,7 +58,9 @@ char *hx_config_json(const hx_config *cfg);
  * file also holds lm_head.weight it is shape-checked and, when it differs,
  * a warning naming both tensors and the max |difference| goes to stderr and
  * embed_tokens is kept (what transformers' tie_weights does). Untied without
- * lm_head.weight is an error. On error `m` is left zeroed. */
+ * lm_head.weight is an error. Every weight must be finite after conversion
+ * to fp32: a NaN or Inf is HX_ENAN "<file>: tensor '<name>': element <i> is
+ * nan". On error `m` is left zeroed. */
 int hx_model_load(const char *dir, hx_model *m);
 
 /* Writes `m` to `dir` (created if needed): the safetensors (in HF tensor
