@@ -484,6 +484,26 @@ static void test_cli_refuses_nonfinite_weights(void **state)
     hx_model_free(&bad);
 }
 
+/* --max-length (or --window) above the model's max_position_embeddings (256)
+ * is refused naming the option, not run; the maximum itself is accepted. */
+static void test_cli_refuses_lengths_beyond_model(void **state)
+{
+    (void)state;
+    char args[1024], out[8192];
+    snprintf(args, sizeof args, "eval --model " FIX "model --tokenizer " TOK " --task arc=arc:" FIX "arc.jsonl:0:2 --max-length 257");
+    int st = run_cli(args, out, sizeof out);
+    if (st == 0 || !strstr(out, "max_length 257 (--max-length) is larger than the model's max_position_embeddings 256"))
+        fail_msg("exit %d, output:\n%s", st, out);
+    assert_null(strstr(out, "acc_norm"));
+    snprintf(args, sizeof args, "eval --model " FIX "model --tokenizer " TOK " --text %s --window 300", one_doc());
+    st = run_cli(args, out, sizeof out);
+    if (st == 0 || !strstr(out, "window 300 (--window) is larger than the model's max_position_embeddings 256"))
+        fail_msg("exit %d, output:\n%s", st, out);
+    snprintf(args, sizeof args, "eval --model " FIX "model --tokenizer " TOK " --task arc=arc:" FIX "arc.jsonl:0:2 --max-length 256");
+    st = run_cli(args, out, sizeof out);
+    if (st != 0) fail_msg("exit %d, output:\n%s", st, out);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -517,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_task_specs),
         cmocka_unit_test(test_nonfinite_results_refused),
         cmocka_unit_test(test_cli_refuses_nonfinite_weights),
+        cmocka_unit_test(test_cli_refuses_lengths_beyond_model),
     };
     return cmocka_run_group_tests_name("evaluate", tests, setup, teardown);
 }

@@ -429,6 +429,10 @@ static void test_bad_configs(void **state)
          "config.json", "rope_parameters.low_freq_factor"},
         {"hidden_act", "\"gelu\"", HX_EFORMAT, "config.json", "hidden_act"},
         {"attention_bias", "true", HX_EFORMAT, "config.json", "attention_bias"},
+        /* Heterogeneous layers would be dropped on save: refused, naming the field. */
+        {"per_layer_config", "{\"1\": {\"intermediate_size\": 32}}", HX_EFORMAT, "config.json",
+         "\"per_layer_config\" (heterogeneous layers, Nemotron/DeciLM-style) is not supported"},
+        {"block_configs", "[{\"ffn\": {\"ffn_mult\": 2.0}}]", HX_EFORMAT, "config.json", "\"block_configs\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *j = json_deep_copy(good);
@@ -440,6 +444,23 @@ static void test_bad_configs(void **state)
         json_decref(j);
         expect_load_error(hx_tmpdir, cases[i].code, cases[i].s1, cases[i].s2, NULL);
     }
+    /* An empty or null per_layer_config means every layer is the same: accepted. */
+    for (int k = 0; k < 2; k++) {
+        json_t *h = json_deep_copy(good);
+        json_object_set_new(h, "per_layer_config", k ? json_null() : json_object());
+        assert_int_equal(hx_json_write_atomic(cfg, h), HX_OK);
+        json_decref(h);
+        hx_model ok;
+        if (hx_model_load(hx_tmpdir, &ok) < 0) fail_msg("%s", hx_errmsg());
+        hx_model_free(&ok);
+    }
+    /* Every contradicting tensor is listed, not only the first. */
+    json_t *w = json_deep_copy(good);
+    json_object_set_new(w, "intermediate_size", json_integer(40));
+    assert_int_equal(hx_json_write_atomic(cfg, w), HX_OK);
+    json_decref(w);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, "6 tensors contradict the config", "model.layers.1.mlp.up_proj.weight",
+                      "intermediate_size 40");
     /* rope_theta null and none in rope_parameters. */
     json_t *j = json_deep_copy(good);
     json_object_set_new(j, "rope_theta", json_null());

@@ -281,6 +281,15 @@ int hx_evaluator_run(hx_evaluator *ev, const hx_model *m, hx_eval_result *res)
     if (hx_tokenizer_vocab_size(ev->tok) > m->cfg.vocab_size)
         return HX_ERR(HX_EINVAL, "eval: the tokenizer has %d ids but the model's vocab_size is %d",
                       hx_tokenizer_vocab_size(ev->tok), m->cfg.vocab_size);
+    /* Longer sequences than the model was made for are refused, not run (RoPE would extrapolate silently). */
+    int max_pos = m->cfg.max_position_embeddings;
+    if (c->ppl.window > max_pos)
+        return HX_ERR(HX_EINVAL, "eval: perplexity window %d (--window) is larger than the model's "
+                      "max_position_embeddings %d", c->ppl.window, max_pos);
+    for (int i = 0; i < c->n_tasks; i++)
+        if (c->tasks[i].ll.max_length > max_pos)
+            return HX_ERR(HX_EINVAL, "eval: task %s: max_length %d (--max-length) is larger than the model's "
+                          "max_position_embeddings %d", c->tasks[i].name, c->tasks[i].ll.max_length, max_pos);
     res->tasks = hx_calloc((size_t)c->n_tasks + 1, sizeof(hx_eval_task_result));
     if (!res->tasks) return HX_ENOMEM;
     int rc = HX_OK;

@@ -59,6 +59,10 @@ int hx_model_num_params(const hx_config *cfg);
  * Returns the number of entries. */
 int hx_model_params(const hx_model *m, hx_param *out);
 
+/* The same views (names, shapes, kinds, layers) for a config alone, with
+ * data NULL: what a checkpoint of `cfg` must hold. Returns the count. */
+int hx_config_params(const hx_config *cfg, hx_param *out);
+
 /* Parameter count in elements (tied embeddings counted once). */
 size_t hx_config_param_count(const hx_config *cfg);
 
