@@ -176,6 +176,7 @@ int hx_prune_plan_write(hx_h5log *log, const char *g, const hx_prune_plan *p, co
     HX_TRY(put_config(log, g, "target_config", d));
     HX_TRY(hx_h5log_attr_int(log, g, "source_params", (int64_t)hx_config_param_count(&p->src)));
     HX_TRY(hx_h5log_attr_int(log, g, "target_params", (int64_t)hx_config_param_count(d)));
+    HX_TRY(hx_h5log_attr_int(log, g, "transformers5_loadable", hx_config_hf5_loadable(d, NULL, 0)));
     HX_TRY(hx_h5log_attr_str(log, g, "method", meta && meta->random ? "random" : "importance"));
     HX_TRY(hx_h5log_attr_int(log, g, "head_residual", meta ? meta->head_residual : 0));
     if (meta && meta->random) HX_TRY(hx_h5log_attr_int(log, g, "seed", (int64_t)meta->seed));

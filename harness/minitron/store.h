@@ -58,7 +58,8 @@ typedef struct {
  * keep_neurons [L', F'] (source indices), attributes source_config and
  * target_config (config.json as JSON strings), method ("importance"|"random"),
  * seed, head_residual, source_params and target_params (elements,
- * hx_config_param_count), scores. Errors: HX_EIO, HX_ENOMEM. */
+ * hx_config_param_count), scores, transformers5_loadable (0/1,
+ * hx_config_hf5_loadable of the target). Errors: HX_EIO, HX_ENOMEM. */
 int hx_prune_plan_write(hx_h5log *log, const char *group, const hx_prune_plan *p, const hx_prune_meta *meta);
 
 #endif

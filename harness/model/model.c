@@ -29,6 +29,18 @@ int hx_config_validate(const hx_config *c)
     return HX_OK;
 }
 
+int hx_config_hf5_loadable(const hx_config *c, char *why, size_t len)
+{
+    if (strcmp(c->model_type, "llama") != 0 || c->num_attention_heads <= 0 || c->hidden_size % c->num_attention_heads == 0)
+        return 1;
+    if (why)
+        snprintf(why, len,
+                 "hidden_size %d is not a multiple of num_attention_heads %d: transformers 4.x loads this llama config "
+                 "(head_dim %d is explicit), transformers 5.x refuses it (LlamaConfig.validate_architecture)",
+                 c->hidden_size, c->num_attention_heads, c->head_dim);
+    return 0;
+}
+
 static size_t layer_floats(const hx_config *c)
 {
     size_t h = (size_t)c->hidden_size, q = (size_t)c->num_attention_heads * c->head_dim;
