@@ -22,6 +22,28 @@ static void test_error_carries_file_line(void **state)
     assert_true(strncmp(hx_errmsg(), "while loading x.safetensors: ", 29) == 0);
 }
 
+/* hx_check_finite: HX_ENAN with the caller's file:line, the name and the
+ * first bad element; finite arrays pass. */
+static void test_check_finite(void **state)
+{
+    (void)state;
+    float f[5] = {1, -2, 3e38f, 0, 5};
+    double d[3] = {1, 2, 3};
+    assert_int_equal(hx_check_finite(f, 5, "tensor '%s'", "w"), HX_OK);
+    assert_int_equal(hx_check_finite_d(d, 3, "scores"), HX_OK);
+    assert_int_equal(hx_check_finite(f, 0, "empty"), HX_OK);
+    f[3] = NAN;
+    f[4] = INFINITY;
+    assert_int_equal(hx_check_finite(f, 5, "tensor '%s'", "model.norm.weight"), HX_ENAN);
+    assert_non_null(strstr(hx_errmsg(), "test_core.c:"));
+    assert_non_null(strstr(hx_errmsg(), "tensor 'model.norm.weight': element 3 is nan"));
+    assert_int_equal(hx_check_finite(f + 4, 1, "loss"), HX_ENAN);
+    assert_non_null(strstr(hx_errmsg(), ": loss is inf"));
+    d[2] = -INFINITY;
+    assert_int_equal(hx_check_finite_d(d, 3, "importance: %s", "bi"), HX_ENAN);
+    assert_non_null(strstr(hx_errmsg(), "importance: bi: element 2 is -inf"));
+}
+
 static void test_rng_deterministic_and_distributed(void **state)
 {
     (void)state;
@@ -89,6 +111,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_carries_file_line),
+        cmocka_unit_test(test_check_finite),
         cmocka_unit_test(test_rng_deterministic_and_distributed),
         cmocka_unit_test(test_atomic_write_and_sha256),
     };

@@ -8,6 +8,8 @@
 #include "core/util.h"
 #include "eval/loglik.h"
 #include "eval/mc_metrics.h"
+#include "eval/perplexity.h"
+#include "eval/pystr.h"
 #include "eval/tasks.h"
 #include "model/weights.h"
 
@@ -67,7 +69,7 @@ static double check_task(const char *name, hx_task_kind kind, int batch)
         for (int c = 0; c < it.n_choices; c++) {
             ll[c] = res[c].ll;
             double want = json_real_value(json_array_get(json_object_get(ri, "ll"), (size_t)c));
-            worst = fmax(worst, fabs(ll[c] - want));
+            worst = hx_test_worst(worst, fabs(ll[c] - want));
             assert_int_equal(res[c].n_cont, (int)json_integer_value(json_array_get(json_object_get(ri, "n_cont"), (size_t)c)));
             assert_int_equal(res[c].is_greedy,
                              (int)json_integer_value(json_array_get(json_object_get(ri, "is_greedy"), (size_t)c)));
@@ -104,7 +106,7 @@ static void test_batch_and_padding_independent(void **state)
     assert_int_equal(hx_loglik(&model, tok, req, 4, &o1, one), HX_OK);
     assert_int_equal(hx_loglik(&model, tok, req, 4, &o4, all), HX_OK);
     double worst = 0;
-    for (int i = 0; i < 4; i++) worst = fmax(worst, fabs(one[i].ll - all[i].ll));
+    for (int i = 0; i < 4; i++) worst = hx_test_worst(worst, fabs(one[i].ll - all[i].ll));
     printf("NOTE: batch 1 vs 4 (padded): max |diff| = %.2e\n", worst);
     assert_true(worst < 1e-5);
     assert_true(one[0].ll < 0 && one[3].ll < 0);
@@ -152,6 +154,77 @@ static void test_c10_single_bos(void **state)
     free(cont);
 }
 
+/* Python's str semantics, answers from CPython 3.11 (len(s.encode()),
+ * len(s.rstrip().encode()), bytes removed by s.lstrip(),
+ * len(re.split(r"\s+", s))): Unicode whitespace counts, U+200B and
+ * non-space multibyte characters do not, invalid UTF-8 is never whitespace. */
+static void test_python_whitespace(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t len, rstrip, lstrip;
+        long words;
+    } py[] = {
+        {"Answer:\u00a0", 9, 7, 0, 2},      {"\u554f\u984c\u3000", 9, 6, 0, 2}, {"line\u2028", 7, 4, 0, 2},
+        {"x\x1c", 2, 1, 0, 2},              {"caf\u00e9", 5, 5, 0, 1},          {"a \u00a0\u3000 \t", 9, 1, 0, 2},
+        {"zw\u200b", 5, 5, 0, 1},           {"nel\xc2\x85", 5, 3, 0, 2},          {"\u00a0\u3000", 5, 0, 5, 2},
+        {"Q: \u2003x \u205f", 11, 7, 0, 3}, {"ogham\u1680", 8, 5, 0, 2},
+        /* not Python strings: a lone continuation byte, a truncated lead byte */
+        {"x\xa0", 2, 2, 0, 1},              {"x \xc2", 3, 3, 0, 2},
+    };
+    for (size_t i = 0; i < sizeof py / sizeof py[0]; i++) {
+        size_t n = strlen(py[i].s);
+        assert_int_equal(n, py[i].len);
+        if (hx_py_rstrip(py[i].s, n) != py[i].rstrip || hx_py_lstrip(py[i].s, n) != py[i].lstrip ||
+            hx_word_count(py[i].s, n) != py[i].words)
+            fail_msg("case %zu: rstrip %zu (python %zu), lstrip %zu (%zu), words %ld (%ld)", i, hx_py_rstrip(py[i].s, n),
+                     py[i].rstrip, hx_py_lstrip(py[i].s, n), py[i].lstrip, hx_word_count(py[i].s, n), py[i].words);
+    }
+    /* The whole isspace() set, from Python: [c for c in range(0x110000) if chr(c).isspace()]. */
+    static const unsigned space[] = {0x9,    0xa,    0xb,    0xc,    0xd,    0x1c,   0x1d,   0x1e,   0x1f,   0x20,
+                                     0x85,   0xa0,   0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+                                     0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000};
+    size_t k = 0, n = sizeof space / sizeof space[0];
+    for (unsigned cp = 0; cp < 0x110000; cp++) {
+        int want = k < n && space[k] == cp;
+        k += want;
+        if (hx_py_isspace(cp) != want) fail_msg("U+%04X: isspace %d, python %d", cp, hx_py_isspace(cp), want);
+    }
+}
+
+/* lm-eval's split with Python's rstrip: a context ending in U+00A0, U+3000,
+ * U+2028 or U+001C gives that character to the continuation; one ending in
+ * a non-space multibyte character keeps it. ctx ids = enc(context.rstrip()),
+ * continuation ids = enc(context + continuation)[len(ctx ids):]. */
+static void test_split_moves_unicode_whitespace(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ctx;
+        size_t py_rstrip; /* len(ctx.rstrip().encode()), from Python */
+    } cases[] = {{"Answer:\u00a0", 7}, {"Answer:\u3000", 7}, {"Answer:\u2028", 7}, {"Answer:\x1c", 7}, {"Caf\u00e9", 5}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cbuf[32], yes[] = "yes";
+        snprintf(cbuf, sizeof cbuf, "%s", cases[i].ctx);
+        hx_ll_request q = {cbuf, yes};
+        int32_t *ctx, *cont, *want_ctx, *whole;
+        int nc, nk, fb;
+        size_t nwc, nw;
+        assert_int_equal(hx_ll_encode(tok, &q, 0, &ctx, &nc, &cont, &nk, &fb), HX_OK);
+        assert_int_equal(hx_tokenizer_encode(tok, cases[i].ctx, cases[i].py_rstrip, 0, &want_ctx, &nwc), HX_OK);
+        char joined[64];
+        snprintf(joined, sizeof joined, "%syes", cases[i].ctx);
+        assert_int_equal(hx_tokenizer_encode(tok, joined, strlen(joined), 0, &whole, &nw), HX_OK);
+        if ((size_t)nc != nwc || memcmp(ctx, want_ctx, nwc * sizeof(int32_t)) != 0)
+            fail_msg("case %zu: %d context ids, python split gives %zu", i, nc, nwc);
+        assert_int_equal(fb, 0);
+        assert_int_equal((size_t)nk, nw - nwc);
+        assert_memory_equal(cont, whole + nwc, (size_t)nk * sizeof(int32_t));
+        free(ctx), free(cont), free(want_ctx), free(whole);
+    }
+}
+
 /* Truncation keeps the whole continuation and at least one context token. */
 static void test_truncation(void **state)
 {
@@ -179,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_matches_torch),      cmocka_unit_test(test_batch_and_padding_independent),
         cmocka_unit_test(test_c09_join_fallback),  cmocka_unit_test(test_c10_single_bos),
         cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_python_whitespace),  cmocka_unit_test(test_split_moves_unicode_whitespace),
     };
     return cmocka_run_group_tests_name("eval_ref", tests, setup, teardown);
 }

@@ -396,6 +396,114 @@ static void test_task_specs(void **state)
     assert_non_null(strstr(all, "NSHOT \"y\" is not a count"));
 }
 
+/* Runs `harness <args> 2>&1` into out[0..cap); returns the exit status. */
+static int run_cli(const char *args, char *out, size_t cap)
+{
+    const char *harness = getenv("HX_HARNESS") ? getenv("HX_HARNESS") : "bin/harness";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", harness, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t used = 0;
+    out[0] = 0;
+    char line[512];
+    while (fgets(line, sizeof line, p)) {
+        size_t l = strlen(line);
+        if (used + l < cap) memcpy(out + used, line, l + 1), used += l;
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One JSONL document in tmpdir/one.jsonl; returns the path. */
+static const char *one_doc(void)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/one.jsonl", tmpdir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"text\": \"%s\"}\n", docs[0]);
+    fclose(f);
+    return path;
+}
+
+/* A model whose final norm has one NaN: perplexity and task scores come out
+ * non-finite, and evaluate() refuses them (HX_ENAN naming the metric, or the
+ * task, item and choice) instead of returning a nan. */
+static void test_nonfinite_results_refused(void **state)
+{
+    (void)state;
+    hx_model bad;
+    assert_int_equal(hx_model_alloc(&bad, &model.cfg), HX_OK);
+    memcpy(bad.data, model.data, sizeof(float) * model.n_floats);
+    bad.norm[3] = NAN;
+    const char *texts[] = {one_doc()};
+    hx_eval_config c = {0};
+    c.ppl = (hx_ppl_opts){16, 8, 1};
+    c.texts = texts;
+    c.n_texts = 1;
+    hx_eval_result r;
+    assert_int_equal(hx_evaluate(&model, tok, &c, &r), HX_OK); /* the same set on the finite model */
+    assert_true(isfinite(r.ppl.loss) && r.ppl.loss > 0);
+    hx_eval_result_free(&r);
+    assert_int_equal(hx_evaluate(&bad, tok, &c, &r), HX_ENAN);
+    if (!strstr(hx_errmsg(), "eval: ppl.loss is nan")) fail_msg("%s", hx_errmsg());
+    assert_null(r.tasks);
+    hx_eval_task t[5];
+    fixture_tasks(t);
+    hx_eval_config ct = {0};
+    ct.tasks = &t[1]; /* arc */
+    ct.n_tasks = 1;
+    assert_int_equal(hx_evaluate(&bad, tok, &ct, &r), HX_ENAN);
+    if (!strstr(hx_errmsg(), "eval: task arc") || !strstr(hx_errmsg(), "log-likelihood of item 0 choice 0 is nan"))
+        fail_msg("%s", hx_errmsg());
+    hx_model_free(&bad);
+}
+
+/* harness eval on a model directory with one NaN (or +Inf) weight exits
+ * non-zero naming the tensor and the element, and prints no results table. */
+static void test_cli_refuses_nonfinite_weights(void **state)
+{
+    (void)state;
+    hx_model bad;
+    assert_int_equal(hx_model_alloc(&bad, &model.cfg), HX_OK);
+    memcpy(bad.data, model.data, sizeof(float) * model.n_floats);
+    const float poison[2] = {NAN, INFINITY};
+    const char *name[2] = {"nan", "inf"};
+    char dir[128], args[1024], out[8192], want[160];
+    for (int k = 0; k < 2; k++) {
+        bad.layers[0].input_layernorm[17] = poison[k];
+        snprintf(dir, sizeof dir, "%s/bad_%s", tmpdir, name[k]);
+        assert_int_equal(hx_model_save(dir, &bad, HX_DT_F32, 0), HX_OK);
+        snprintf(args, sizeof args, "eval --model %s --tokenizer " TOK " --text %s --window 16", dir, one_doc());
+        int st = run_cli(args, out, sizeof out);
+        snprintf(want, sizeof want, "tensor 'model.layers.0.input_layernorm.weight': element 17 is %s", name[k]);
+        if (st == 0 || !strstr(out, want)) fail_msg("exit %d, output:\n%s", st, out);
+        assert_null(strstr(out, "perplexity"));
+    }
+    hx_model_free(&bad);
+}
+
+/* --max-length (or --window) above the model's max_position_embeddings (256)
+ * is refused naming the option, not run; the maximum itself is accepted. */
+static void test_cli_refuses_lengths_beyond_model(void **state)
+{
+    (void)state;
+    char args[1024], out[8192];
+    snprintf(args, sizeof args, "eval --model " FIX "model --tokenizer " TOK " --task arc=arc:" FIX "arc.jsonl:0:2 --max-length 257");
+    int st = run_cli(args, out, sizeof out);
+    if (st == 0 || !strstr(out, "max_length 257 (--max-length) is larger than the model's max_position_embeddings 256"))
+        fail_msg("exit %d, output:\n%s", st, out);
+    assert_null(strstr(out, "acc_norm"));
+    snprintf(args, sizeof args, "eval --model " FIX "model --tokenizer " TOK " --text %s --window 300", one_doc());
+    st = run_cli(args, out, sizeof out);
+    if (st == 0 || !strstr(out, "window 300 (--window) is larger than the model's max_position_embeddings 256"))
+        fail_msg("exit %d, output:\n%s", st, out);
+    snprintf(args, sizeof args, "eval --model " FIX "model --tokenizer " TOK " --task arc=arc:" FIX "arc.jsonl:0:2 --max-length 256");
+    st = run_cli(args, out, sizeof out);
+    if (st != 0) fail_msg("exit %d, output:\n%s", st, out);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -427,6 +535,9 @@ int main(void)
         cmocka_unit_test(test_eval_hook),             cmocka_unit_test(test_hook_in_trainer),
         cmocka_unit_test(test_cli_table_and_log),
         cmocka_unit_test(test_task_specs),
+        cmocka_unit_test(test_nonfinite_results_refused),
+        cmocka_unit_test(test_cli_refuses_nonfinite_weights),
+        cmocka_unit_test(test_cli_refuses_lengths_beyond_model),
     };
     return cmocka_run_group_tests_name("evaluate", tests, setup, teardown);
 }

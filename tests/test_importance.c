@@ -7,8 +7,10 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "cpu/ops.h"
+#include "exp/h5log.h"
 #include "minitron/importance.h"
 #include "minitron/prune.h"
+#include "minitron/store.h"
 #include "model/forward.h"
 #include "model/init.h"
 
@@ -97,8 +99,8 @@ static void test_scores_match_direct_computation(void **state)
     }
     double worst = 0;
     for (int l = 0; l < 3; l++) {
-        for (int h = 0; h < 4; h++) worst = fmax(worst, rel(r.scores.head[l * 4 + h], sqrt(head2[l][h])));
-        for (int i = 0; i < 32; i++) worst = fmax(worst, rel(r.scores.neuron[l * 32 + i], sqrt(neur2[l][i])));
+        for (int h = 0; h < 4; h++) worst = hx_test_worst(worst, rel(r.scores.head[l * 4 + h], sqrt(head2[l][h])));
+        for (int i = 0; i < 32; i++) worst = hx_test_worst(worst, rel(r.scores.neuron[l * 32 + i], sqrt(neur2[l][i])));
     }
     printf("NOTE: importance vs direct: max rel err %.2e\n", worst);
     assert_true(worst < 1e-5);
@@ -127,11 +129,11 @@ static void test_micro_batch_independent(void **state)
     }
     double worst = 0;
     for (int k = 1; k < 3; k++) {
-        for (int i = 0; i < 3 * 4; i++) worst = fmax(worst, rel(r[0].scores.head[i], r[k].scores.head[i]));
-        for (int i = 0; i < 3 * 32; i++) worst = fmax(worst, rel(r[0].scores.neuron[i], r[k].scores.neuron[i]));
-        for (int i = 0; i < 24; i++) worst = fmax(worst, rel(r[0].scores.channel[i], r[k].scores.channel[i]));
-        for (int i = 0; i < 3; i++) worst = fmax(worst, rel(r[0].scores.layer[i], r[k].scores.layer[i]));
-        worst = fmax(worst, rel(r[0].base_loss, r[k].base_loss));
+        for (int i = 0; i < 3 * 4; i++) worst = hx_test_worst(worst, rel(r[0].scores.head[i], r[k].scores.head[i]));
+        for (int i = 0; i < 3 * 32; i++) worst = hx_test_worst(worst, rel(r[0].scores.neuron[i], r[k].scores.neuron[i]));
+        for (int i = 0; i < 24; i++) worst = hx_test_worst(worst, rel(r[0].scores.channel[i], r[k].scores.channel[i]));
+        for (int i = 0; i < 3; i++) worst = hx_test_worst(worst, rel(r[0].scores.layer[i], r[k].scores.layer[i]));
+        worst = hx_test_worst(worst, rel(r[0].base_loss, r[k].base_loss));
     }
     printf("NOTE: importance micro-batch 1 vs 2 vs 5: max rel diff %.2e\n", worst);
     assert_true(worst < 1e-5);
@@ -227,11 +229,8 @@ static void test_sliced_equals_zeroed(void **state)
     float a[T * 40], b[T * 40];
     logits_of(&m, s, active, a);
     logits_of(&p, s, NULL, b);
-    double worst = 0, scale = 0;
-    for (int i = 0; i < T * 40; i++) {
-        worst = fmax(worst, fabs(a[i] - b[i]));
-        scale = fmax(scale, fabs(a[i]));
-    }
+    hx_test_cmp cmp = hx_test_compare_f(b, a, T * 40, "sliced vs zeroed logits");
+    double worst = cmp.max_abs, scale = cmp.max_ref; /* a NaN on either side: worst = +INFINITY */
     printf("NOTE: sliced vs zeroed logits: max abs diff %.2e (max |logit| %.2f)\n", worst, scale);
     assert_true(worst <= 1e-5 * scale);
     hx_model_free(&p);
@@ -269,6 +268,44 @@ static void test_bad_options(void **state)
     hx_model_free(&m);
 }
 
+/* A NaN weight gives NaN scores: the pass refuses them (HX_ENAN naming the
+ * axis and element) and returns nothing; scores with a NaN stored in a log
+ * are refused when read back. */
+static void test_nonfinite_scores_refused(void **state)
+{
+    (void)state;
+    hx_config c = tiny();
+    hx_model m;
+    model_init(&m, &c);
+    int32_t s[NS * (T + 1)];
+    samples_init(s, NS, c.vocab_size, 9);
+    hx_importance_opts o = hx_importance_defaults();
+    o.depth = HX_DEPTH_BI;
+    o.depth_loss = 0;
+    hx_importance r;
+    assert_int_equal(hx_importance_run(&m, s, NS, T, &o, &r), HX_OK);
+    /* Stored with one NaN neuron score, then read back. */
+    r.scores.neuron[7] = NAN;
+    const char *h5 = hx_tmp_path("scores.h5");
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(h5, HX_H5LOG_CREATE, &log), HX_OK);
+    assert_int_equal(hx_importance_write(log, NULL, &r, &o, NULL), HX_OK);
+    assert_int_equal(hx_h5log_close(log), HX_OK);
+    hx_importance_free(&r);
+    hx_importance back;
+    assert_int_equal(hx_h5log_open(h5, HX_H5LOG_APPEND, &log), HX_OK);
+    assert_int_equal(hx_importance_read(log, NULL, &c, &back), HX_ENAN);
+    assert_non_null(strstr(hx_errmsg(), "importance: scores.neuron: element 7 is nan"));
+    assert_null(back.scores.neuron);
+    assert_int_equal(hx_h5log_close(log), HX_OK);
+    /* Neuron 5 of layer 2 is NaN: its score is the first non-finite one. */
+    m.layers[2].gate_proj[5 * 24 + 3] = NAN;
+    assert_int_equal(hx_importance_run(&m, s, NS, T, &o, &r), HX_ENAN);
+    if (!strstr(hx_errmsg(), "importance: scores.neuron: element 69 is nan")) fail_msg("%s", hx_errmsg());
+    assert_null(r.scores.neuron);
+    hx_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_dead_components_score_zero),
         cmocka_unit_test(test_sliced_equals_zeroed),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_nonfinite_scores_refused),
     };
-    return cmocka_run_group_tests_name("importance", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("importance", tests, hx_tmp_setup, hx_tmp_teardown);
 }

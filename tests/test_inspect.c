@@ -1,5 +1,7 @@
 /* Tests for `harness inspect` (harness/model/cmd_inspect.c): text and JSON
- * reports of the HF fixtures and of a saved model with more than 10 layers. */
+ * reports of the HF fixtures and of a saved model with more than 10 layers,
+ * and a checkpoint whose tensor shapes contradict its config (every mismatch
+ * listed, non-zero exit through $HX_HARNESS). */
 #include "test_util.h"
 
 #include "core/err.h"
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Runs hx_inspect into a malloc'd string. */
@@ -105,11 +108,67 @@ static void test_inspect_json_natural_order(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Counts the occurrences of `needle` in `s`. */
+static int count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *q = s; (q = strstr(q, needle)); q++) n++;
+    return n;
+}
+
+/* A saved model whose config.json then claims intermediate_size 6 (the
+ * tensors hold 4) and 1 query head (they hold 2): gate/up/down and q/o of
+ * both layers contradict it. inspect prints the report, lists all ten
+ * mismatches and fails; the CLI exits 1. */
+static void test_inspect_shape_mismatch(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/hx_insp_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    hx_config c = {0};
+    strcpy(c.model_type, "llama");
+    c.vocab_size = 8, c.hidden_size = 4, c.intermediate_size = 4, c.num_hidden_layers = 2;
+    c.num_attention_heads = 2, c.num_key_value_heads = 1, c.head_dim = 2, c.max_position_embeddings = 16;
+    c.rms_norm_eps = 1e-5f, c.rope_theta = 10000, c.tie_word_embeddings = 1;
+    hx_model m;
+    assert_int_equal(hx_model_alloc(&m, &c), HX_OK);
+    assert_int_equal(hx_model_save(dir, &m, HX_DT_F32, 0), HX_OK);
+    hx_model_free(&m);
+    int rc;
+    char *s = report(dir, 0, &rc);
+    assert_int_equal(rc, HX_OK);
+    assert_non_null(strstr(s, "tensors against the config:\n  ok\n"));
+    free(s);
+    c.intermediate_size = 6;
+    c.num_attention_heads = 1;
+    char cfg[64];
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    assert_int_equal(hx_config_save(cfg, &c), HX_OK);
+    s = report(dir, 0, &rc);
+    assert_int_equal(rc, HX_EFORMAT);
+    assert_non_null(strstr(s, "tensors: 20\n")); /* the report is still there */
+    assert_non_null(strstr(s, "  model.safetensors: tensor 'model.layers.1.mlp.down_proj.weight' has shape [4, 4] but "
+                              "the config implies [4, 6]\n"));
+    assert_non_null(strstr(s, "tensor 'model.layers.0.self_attn.q_proj.weight' has shape [4, 4] but the config "
+                              "implies [2, 4]"));
+    assert_int_equal(count(s, "but the config implies"), 10);
+    assert_non_null(strstr(hx_errmsg(), "10 tensors contradict the config"));
+    free(s);
+    const char *harness = getenv("HX_HARNESS") ? getenv("HX_HARNESS") : "bin/harness";
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%s inspect %s >/dev/null 2>&1", harness, dir);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inspect_text),
         cmocka_unit_test(test_inspect_json_natural_order),
+        cmocka_unit_test(test_inspect_shape_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

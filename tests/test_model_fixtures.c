@@ -20,17 +20,11 @@
 #define LOGITS_TOL 1e-4
 #define GRAD_TOL 1e-3
 
-static double rel_err(const float *a, const float *ref, size_t n)
+/* max|a - ref| / max|ref|; +INFINITY when either side has a NaN or Inf
+ * (the first bad element is printed with `what`). */
+static double rel_err(const float *a, const float *ref, size_t n, const char *what)
 {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - ref[i];
-        if (d < 0) d = -d;
-        double r = ref[i] < 0 ? -ref[i] : ref[i];
-        num = d > num ? d : num;
-        den = r > den ? r : den;
-    }
-    return den > 0 ? num / den : num;
+    return hx_test_compare_f(a, ref, n, what).rel;
 }
 
 /* Reads reference tensor `name` (checking its element count) into a new buffer. */
@@ -70,7 +64,7 @@ static void check_fixture(const char *name)
     assert_int_equal(hx_workspace_alloc(&ws, &m.cfg, B, T, HX_WS_TRAIN), HX_OK);
     assert_int_equal(hx_forward(&m, &ws, ids, NULL), HX_OK);
     float *ref_logits = ref_f32(st, "logits", (size_t)N * V);
-    double e_logits = rel_err(ws.logits, ref_logits, (size_t)N * V);
+    double e_logits = rel_err(ws.logits, ref_logits, (size_t)N * V, "logits");
     printf("%-16s logits rel err %.3g\n", name, e_logits);
 
     long count = hx_shift_labels(tg, labels, B, T, HX_IGNORE_INDEX);
@@ -91,7 +85,7 @@ static void check_fixture(const char *name)
         snprintf(key, sizeof key, "grad.%s", ps[i].name);
         size_t n = (size_t)ps[i].rows * (ps[i].cols ? ps[i].cols : 1);
         float *ref = ref_f32(st, key, n);
-        double e = rel_err(ps[i].data, ref, n);
+        double e = rel_err(ps[i].data, ref, n, ps[i].name);
         printf("%-16s %-52s grad rel err %.3g%s\n", name, ps[i].name, e, e < GRAD_TOL ? "" : "  <-- FAIL");
         bad += !(e < GRAD_TOL);
         free(ref);

@@ -333,6 +333,14 @@ static void test_c05_cli_and_bad_targets(void **state)
     snprintf(out, sizeof out, "%s/c05_pruned", tmp);
     snprintf(args, sizeof args, "prune --model %s --scores %s --drop-layers 1,4 --out %s", dir, scores, out);
     assert_int_equal(run(args), 0);
+    assert_false(stderr_has("transformers 5.x")); /* 16 channels, 4 heads: loadable everywhere */
+    /* 14 channels for 4 heads (head_dim 8 kept): written, with the transformers 5.x warning. */
+    char out14[160];
+    snprintf(out14, sizeof out14, "%s/c05_h14", tmp);
+    snprintf(args, sizeof args, "prune --model %s --scores %s --hidden-size 14 --out %s", dir, scores, out14);
+    assert_int_equal(run(args), 0);
+    assert_true(stderr_has("warning: pruned model: hidden_size 14 is not a multiple of num_attention_heads 4"));
+    assert_true(stderr_has("transformers 5.x refuses it"));
     hx_config rc;
     char cfgp[160];
     snprintf(cfgp, sizeof cfgp, "%s/config.json", out);

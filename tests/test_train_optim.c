@@ -44,7 +44,7 @@ static void assert_close_rel(const float *got, json_t *want, size_t n, const cha
     for (size_t i = 0; i < n; i++) {
         double w = json_number_value(json_array_get(want, i));
         double tol = 1e-6 * fmax(fabs(w), 1e-3);
-        if (fabs(got[i] - w) > tol) fail_msg("%s step %d element %zu: got %.9g want %.9g", what, step, i, got[i], w);
+        if (!(fabs(got[i] - w) <= tol)) fail_msg("%s step %d element %zu: got %.9g want %.9g", what, step, i, got[i], w);
     }
 }
 

@@ -73,6 +73,54 @@ static double *column(const char *log_path, const char *table, const char *name,
     return c;
 }
 
+/* Every value of every column of `table` is finite. */
+static void assert_table_finite(const char *log_path, const char *table, const char *const *cols, int n_cols,
+                                int64_t *rows)
+{
+    for (int i = 0; i < n_cols; i++) {
+        int64_t n;
+        double *c = column(log_path, table, cols[i], &n);
+        for (int64_t r = 0; r < n; r++)
+            if (!isfinite(c[r])) fail_msg("%s %s row %lld is %g", table, cols[i], (long long)r, c[r]);
+        free(c);
+        *rows = n;
+    }
+}
+
+/* SKIP policy with a learning rate that blows the weights up after step 1:
+ * the skipped updates write no row (NaN never enters the train table), and
+ * the non-finite validation loss is refused (HX_ENAN naming the step), not
+ * logged. */
+static void test_nan_skip_logs_no_nan(void **state)
+{
+    (void)state;
+    hx_train_config c = base_config("nanskip");
+    c.schedule.peak_lr = c.schedule.min_lr = 1e30;
+    c.schedule.warmup = 0;
+    c.nan_policy = HX_NAN_SKIP;
+    c.eval_every_tokens = 4 * 64;
+    c.ckpt_dir = NULL;
+    hx_train_result r;
+    int rc = hx_train(&c, &r);
+    assert_int_equal(rc, HX_ENAN);
+    if (!strstr(hx_errmsg(), "step 4: validation loss is ")) fail_msg("%s", hx_errmsg());
+    assert_true(strstr(hx_errmsg(), "nan") || strstr(hx_errmsg(), "inf"));
+    const char *train_cols[] = {"step", "loss", "loss_ce", "grad_norm", "lr", "skipped_steps"};
+    int64_t rows;
+    assert_table_finite(c.log_path, "arms/student/train", train_cols, 6, &rows);
+    /* The steps before the blow-up have rows; the skipped ones (at least step 4,
+     * whose weights give the non-finite validation loss) have none. */
+    assert_true(rows >= 1 && rows < 4);
+    int64_t n;
+    double *step = column(c.log_path, "arms/student/train", "step", &n);
+    for (int64_t i = 0; i < n; i++) assert_true(step[i] == (double)(i + 1));
+    free(step);
+    /* The eval table holds the starting point (step 0) only: step 4's was refused. */
+    const char *eval_cols[] = {"step", "val_loss", "perplexity"};
+    assert_table_finite(c.log_path, "arms/student/eval", eval_cols, 3, &rows);
+    assert_int_equal(rows, 1);
+}
+
 static void test_bit_exact_resume(void **state)
 {
     (void)state;
@@ -455,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_distillation),
         cmocka_unit_test(test_intermediate_kd),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_nan_skip_logs_no_nan),
     };
     return cmocka_run_group_tests(tests, setup, hx_tmp_teardown);
 }

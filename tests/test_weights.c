@@ -429,6 +429,10 @@ static void test_bad_configs(void **state)
          "config.json", "rope_parameters.low_freq_factor"},
         {"hidden_act", "\"gelu\"", HX_EFORMAT, "config.json", "hidden_act"},
         {"attention_bias", "true", HX_EFORMAT, "config.json", "attention_bias"},
+        /* Heterogeneous layers would be dropped on save: refused, naming the field. */
+        {"per_layer_config", "{\"1\": {\"intermediate_size\": 32}}", HX_EFORMAT, "config.json",
+         "\"per_layer_config\" (heterogeneous layers, Nemotron/DeciLM-style) is not supported"},
+        {"block_configs", "[{\"ffn\": {\"ffn_mult\": 2.0}}]", HX_EFORMAT, "config.json", "\"block_configs\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *j = json_deep_copy(good);
@@ -440,6 +444,23 @@ static void test_bad_configs(void **state)
         json_decref(j);
         expect_load_error(hx_tmpdir, cases[i].code, cases[i].s1, cases[i].s2, NULL);
     }
+    /* An empty or null per_layer_config means every layer is the same: accepted. */
+    for (int k = 0; k < 2; k++) {
+        json_t *h = json_deep_copy(good);
+        json_object_set_new(h, "per_layer_config", k ? json_null() : json_object());
+        assert_int_equal(hx_json_write_atomic(cfg, h), HX_OK);
+        json_decref(h);
+        hx_model ok;
+        if (hx_model_load(hx_tmpdir, &ok) < 0) fail_msg("%s", hx_errmsg());
+        hx_model_free(&ok);
+    }
+    /* Every contradicting tensor is listed, not only the first. */
+    json_t *w = json_deep_copy(good);
+    json_object_set_new(w, "intermediate_size", json_integer(40));
+    assert_int_equal(hx_json_write_atomic(cfg, w), HX_OK);
+    json_decref(w);
+    expect_load_error(hx_tmpdir, HX_EFORMAT, "6 tensors contradict the config", "model.layers.1.mlp.up_proj.weight",
+                      "intermediate_size 40");
     /* rope_theta null and none in rope_parameters. */
     json_t *j = json_deep_copy(good);
     json_object_set_new(j, "rope_theta", json_null());
@@ -454,6 +475,44 @@ static void test_bad_configs(void **state)
     unlink(cfg);
     expect_load_error(hx_tmpdir, HX_EIO, "config.json", "cannot open", NULL);
     json_decref(good);
+}
+
+/* A weight file with one NaN, +Inf or -Inf element (F32 or BF16, single or
+ * sharded) is refused: HX_ENAN naming the file, the tensor and the first bad
+ * element; nothing is loaded. */
+static void test_nonfinite_weights_refused(void **state)
+{
+    (void)state;
+    hx_config c = small_config(2, 0);
+    hx_model m;
+    random_model(&m, &c, 5);
+    const struct {
+        float v;
+        hx_dtype dt;
+        uint64_t shard;
+        const char *want;
+    } cases[] = {
+        {NAN, HX_DT_F32, 0, "model.safetensors: tensor 'model.layers.0.input_layernorm.weight': element 17 is nan"},
+        {INFINITY, HX_DT_F32, 0, "tensor 'model.layers.0.input_layernorm.weight': element 17 is inf"},
+        {-INFINITY, HX_DT_BF16, 0, "tensor 'model.layers.0.input_layernorm.weight': element 17 is -inf"},
+        {NAN, HX_DT_F32, 8000, "tensor 'model.layers.0.input_layernorm.weight': element 17 is nan"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        float keep = m.layers[0].input_layernorm[17];
+        m.layers[0].input_layernorm[17] = cases[k].v;
+        m.layers[0].input_layernorm[20] = NAN; /* a later one is not the one reported */
+        assert_int_equal(hx_rm_rf(hx_tmpdir), HX_OK);
+        assert_int_equal(hx_model_save(hx_tmpdir, &m, cases[k].dt, cases[k].shard), HX_OK);
+        expect_load_error(hx_tmpdir, HX_ENAN, cases[k].want, NULL, NULL);
+        m.layers[0].input_layernorm[17] = keep;
+        m.layers[0].input_layernorm[20] = 1.0f;
+    }
+    /* The same model with finite values loads. */
+    assert_int_equal(hx_model_save(hx_tmpdir, &m, HX_DT_F32, 0), HX_OK);
+    hx_model r;
+    if (hx_model_load(hx_tmpdir, &r) < 0) fail_msg("%s", hx_errmsg());
+    hx_model_free(&r);
+    hx_model_free(&m);
 }
 
 /* HF defaults on hand-written configs (old Llama, Mistral, v4 rope_scaling). */
@@ -533,6 +592,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_unexpected_ignorable, hx_tmp_setup, hx_tmp_teardown),
         cmocka_unit_test_setup_teardown(test_bad_configs, hx_tmp_setup, hx_tmp_teardown),
         cmocka_unit_test_setup_teardown(test_config_defaults, hx_tmp_setup, hx_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_nonfinite_weights_refused, hx_tmp_setup, hx_tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Per-thread last-error message with file:line provenance. */
 #include "core/err.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,25 @@ int hx_adderr(int code, const char *fmt, ...)
     errbuf[n + 2 + m] = '\0';
     textoff = 0;
     return code;
+}
+
+int hx_check_finite_at(const float *xf, const double *xd, size_t n, const char *file, int line, const char *fmt, ...)
+{
+    size_t i = 0;
+    if (xf)
+        while (i < n && isfinite(xf[i])) i++;
+    else
+        while (i < n && isfinite(xd[i])) i++;
+    if (i == n) return HX_OK;
+    double v = xf ? (double)xf[i] : xd[i];
+    const char *what = isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+    char name[HX_ERRMSG_MAX / 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    if (n == 1) return hx_seterr(HX_ENAN, file, line, "%s is %s", name, what);
+    return hx_seterr(HX_ENAN, file, line, "%s: element %zu is %s", name, i, what);
 }
 
 const char *hx_errmsg(void) { return errbuf; }

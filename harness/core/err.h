@@ -1,6 +1,7 @@
 /* Error reporting for the whole harness: status codes, a per-thread last-error
- * message that carries the file:line where the error was raised, and the
- * macros that raise and propagate errors. */
+ * message that carries the file:line where the error was raised, the macros
+ * that raise and propagate errors, and the one check that refuses a
+ * non-finite value (NaN, +-Inf) wherever one enters. */
 #ifndef HX_CORE_ERR_H
 #define HX_CORE_ERR_H
 
@@ -14,7 +15,7 @@ enum {
     HX_EFORMAT = -2,  /* malformed file contents (bad header, bad JSON, ...) */
     HX_EINVAL = -3,   /* invalid argument or inconsistent configuration */
     HX_ENOMEM = -4,   /* allocation failure */
-    HX_ENAN = -5,     /* non-finite loss or gradient */
+    HX_ENAN = -5,     /* non-finite value: loss, gradient, weight, score or metric (NaN or +-Inf) */
     HX_ENOSPC = -6,   /* disk full */
     HX_EINTR = -7,    /* interrupted by a signal */
 };
@@ -50,6 +51,18 @@ const char *hx_strstatus(int code);
         int hx_rc_ = (expr);         \
         if (hx_rc_ < 0) return hx_rc_; \
     } while (0)
+
+/* Non-finite values are refused where they enter (weights on load, losses
+ * before they are logged, importance scores, evaluation results).
+ * hx_check_finite(x, n, fmt, ...) checks float x[0..n) and
+ * hx_check_finite_d(x, n, fmt, ...) double x[0..n); `fmt` names what is
+ * checked (e.g. "tensor '%s'", name). Returns HX_OK, or HX_ENAN with the
+ * caller's file:line and "<what>: element <i> is nan" (or "inf", "-inf")
+ * for the first bad element; for n == 1, "<what> is nan". */
+int hx_check_finite_at(const float *xf, const double *xd, size_t n, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+#define hx_check_finite(x, n, ...) hx_check_finite_at((x), NULL, (n), __FILE__, __LINE__, __VA_ARGS__)
+#define hx_check_finite_d(x, n, ...) hx_check_finite_at(NULL, (x), (n), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Allocation helpers: on failure they set HX_ENOMEM with the caller's
  * file:line and return NULL. Memory is zeroed by hx_calloc_at. */

@@ -252,12 +252,13 @@ static int run_task(const task_state *s, const hx_model *m, const hx_tokenizer *
     hx_mc_tally t = {0};
     for (int i = 0, k = 0; rc == HX_OK && i < s->n_items; i++) {
         const hx_mc_item *it = &s->items[i];
-        for (int c = 0; c < it->n_choices; c++, k++) {
+        for (int c = 0; rc == HX_OK && c < it->n_choices; c++, k++) {
             ll[c] = lr[k].ll;
+            rc = hx_check_finite_d(&ll[c], 1, "log-likelihood of item %d choice %d", i, c);
             r->truncated += lr[k].truncated > 0;
             r->fallbacks += lr[k].split_fallback;
         }
-        hx_mc_tally_add(&t, ll, it->len_chars, it->len_bytes, it->n_choices, it->gold);
+        if (rc == HX_OK) hx_mc_tally_add(&t, ll, it->len_chars, it->len_bytes, it->n_choices, it->gold);
     }
     free(lr);
     free(ll);
@@ -270,6 +271,9 @@ static int run_task(const task_state *s, const hx_model *m, const hx_tokenizer *
     return rc;
 }
 
+/* The perplexity columns, in result order. */
+static const char *const ppl_cols[4] = {"ppl.loss", "ppl.perplexity", "ppl.bits_per_byte", "ppl.word_perplexity"};
+
 int hx_evaluator_run(hx_evaluator *ev, const hx_model *m, hx_eval_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -277,6 +281,15 @@ int hx_evaluator_run(hx_evaluator *ev, const hx_model *m, hx_eval_result *res)
     if (hx_tokenizer_vocab_size(ev->tok) > m->cfg.vocab_size)
         return HX_ERR(HX_EINVAL, "eval: the tokenizer has %d ids but the model's vocab_size is %d",
                       hx_tokenizer_vocab_size(ev->tok), m->cfg.vocab_size);
+    /* Longer sequences than the model was made for are refused, not run (RoPE would extrapolate silently). */
+    int max_pos = m->cfg.max_position_embeddings;
+    if (c->ppl.window > max_pos)
+        return HX_ERR(HX_EINVAL, "eval: perplexity window %d (--window) is larger than the model's "
+                      "max_position_embeddings %d", c->ppl.window, max_pos);
+    for (int i = 0; i < c->n_tasks; i++)
+        if (c->tasks[i].ll.max_length > max_pos)
+            return HX_ERR(HX_EINVAL, "eval: task %s: max_length %d (--max-length) is larger than the model's "
+                          "max_position_embeddings %d", c->tasks[i].name, c->tasks[i].ll.max_length, max_pos);
     res->tasks = hx_calloc((size_t)c->n_tasks + 1, sizeof(hx_eval_task_result));
     if (!res->tasks) return HX_ENOMEM;
     int rc = HX_OK;
@@ -285,6 +298,8 @@ int hx_evaluator_run(hx_evaluator *ev, const hx_model *m, hx_eval_result *res)
         if (c->n_texts > 0) rc = ppl_texts(ev, m, res);
         if (rc == HX_OK && c->shards) rc = ppl_shards(ev, m, res);
         res->ppl = hx_ppl_finish(&res->ppl_sums);
+        const double *v[4] = {&res->ppl.loss, &res->ppl.perplexity, &res->ppl.bits_per_byte, &res->ppl.word_perplexity};
+        for (int k = 0; rc == HX_OK && k < 4; k++) rc = hx_check_finite_d(v[k], 1, "eval: %s", ppl_cols[k]);
     }
     for (int i = 0; rc == HX_OK && i < c->n_tasks; i++, res->n_tasks++) {
         rc = run_task(&ev->ts[i], m, ev->tok, &res->tasks[i]);
@@ -311,7 +326,6 @@ int hx_evaluate(const hx_model *m, const hx_tokenizer *tok, const hx_eval_config
 }
 
 /* Perplexity column names, in the order of hx_eval_column_values. */
-static const char *const ppl_cols[4] = {"ppl.loss", "ppl.perplexity", "ppl.bits_per_byte", "ppl.word_perplexity"};
 
 void hx_eval_names_free(char **names, int n)
 {

@@ -79,8 +79,14 @@ int hx_evaluator_open(const hx_eval_config *cfg, const hx_tokenizer *tok, hx_eva
 void hx_evaluator_close(hx_evaluator *ev);
 
 /* Evaluates model m (its vocabulary must cover the tokenizer's ids).
- * Shards must have been made with this tokenizer (SHA-256 checked). Errors:
- * those of ingest, shards, perplexity and loglik, with the source named. */
+ * Shards must have been made with this tokenizer (SHA-256 checked). A
+ * perplexity window or task max_length above the model's
+ * max_position_embeddings is refused (HX_EINVAL naming the setting and its
+ * `harness eval` option). A non-finite result is refused, never returned:
+ * HX_ENAN naming the metric ("eval: ppl.loss is nan") or the task, item and
+ * choice whose log-likelihood is not finite. Errors: HX_EINVAL (lengths,
+ * vocabulary), those of ingest, shards, perplexity and loglik with the
+ * source named, HX_ENAN. */
 int hx_evaluator_run(hx_evaluator *ev, const hx_model *m, hx_eval_result *res);
 
 /* The configuration as loaded (copied strings). */

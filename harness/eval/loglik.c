@@ -2,6 +2,7 @@
 #include "eval/loglik.h"
 
 #include "core/err.h"
+#include "eval/pystr.h"
 #include "model/forward.h"
 
 #include <math.h>
@@ -22,8 +23,7 @@ int hx_ll_encode(const hx_tokenizer *tok, const hx_ll_request *req, int add_bos,
 {
     const char *ctx = req->context, *cont = req->continuation;
     size_t cl = strlen(ctx), kl = strlen(cont);
-    size_t keep = cl;
-    while (keep > 0 && strchr(" \t\n\r\v\f", ctx[keep - 1])) keep--; /* trailing whitespace moves to the continuation (rstrip) */
+    size_t keep = hx_py_rstrip(ctx, cl); /* trailing whitespace moves to the continuation (Python rstrip) */
     char *joined = hx_malloc(cl + kl + 1);
     if (!joined) return HX_ENOMEM;
     memcpy(joined, ctx, cl);

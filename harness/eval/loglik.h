@@ -26,7 +26,8 @@ typedef struct {
 } hx_ll_result;
 
 /* Tokenises one request the lm-eval way (`_encode_pair`): trailing whitespace of
- * the context (Python rstrip) moves onto the continuation; whole = enc(ctx + cont),
+ * the context (Python str.rstrip(), Unicode whitespace such as U+00A0 and
+ * U+3000 included: hx_py_rstrip) moves onto the continuation; whole = enc(ctx + cont),
  * ctx_ids = enc(ctx), cont_ids = whole[len(ctx_ids):]; if that leaves no
  * token (one token spans the join), cont_ids = enc(cont) (C09). With add_bos
  * exactly one BOS is prepended (encoding is done without special tokens, so

@@ -3,9 +3,9 @@
 
 #include "core/err.h"
 #include "cpu/ops.h"
+#include "eval/pystr.h"
 #include "model/forward.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +54,10 @@ int hx_ppl_tokens(const hx_model *m, const int32_t *ids, long n, int32_t prefix,
 long hx_word_count(const char *text, size_t len)
 {
     long runs = 0;
-    for (size_t i = 0; i < len;) {
-        if (isspace((unsigned char)text[i])) {
+    for (size_t i = 0, k; i < len;) {
+        if ((k = hx_py_space_len(text + i, len - i)) > 0) {
             runs++;
-            while (i < len && isspace((unsigned char)text[i])) i++;
+            while ((k = hx_py_space_len(text + i, len - i)) > 0) i += k;
         } else {
             i++;
         }

@@ -41,7 +41,9 @@ int hx_ppl_text(const hx_model *m, const hx_tokenizer *tok, const char *text, si
                 hx_ppl_sums *s);
 
 /* Number of pieces of re.split(r"\s+", text): 1 + the number of maximal
- * whitespace runs (leading and trailing runs give empty pieces, counted). */
+ * whitespace runs (leading and trailing runs give empty pieces, counted).
+ * Whitespace is Python's (`\s` in a str pattern = str.isspace(), Unicode
+ * included: hx_py_space_len). */
 long hx_word_count(const char *text, size_t len);
 
 /* Final metrics from the sums (0 where a denominator is 0). */

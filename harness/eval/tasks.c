@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "eval/pystr.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -27,9 +28,8 @@ int hx_task_kind_parse(const char *name)
 
 char *hx_hellaswag_preprocess(const char *in)
 {
-    while (isspace((unsigned char)*in)) in++;
-    size_t n = strlen(in);
-    while (n > 0 && isspace((unsigned char)in[n - 1])) n--;
+    in += hx_py_lstrip(in, strlen(in)); /* text.strip() */
+    size_t n = hx_py_rstrip(in, strlen(in));
     char *out = hx_malloc(n + 1);
     if (!out) return NULL;
     size_t o = 0;
@@ -192,9 +192,8 @@ static int parse_winogrande(hx_task_doc *d, json_t *o, where w)
     d->choices[0] = hx_strfmt("%.*s%s", pre, s, o1);
     d->choices[1] = hx_strfmt("%.*s%s", pre, s, o2);
     const char *rest = blank + 1;
-    while (isspace((unsigned char)*rest)) rest++;
-    size_t rl = strlen(rest);
-    while (rl > 0 && isspace((unsigned char)rest[rl - 1])) rl--;
+    rest += hx_py_lstrip(rest, strlen(rest)); /* sentence[idx:].strip() */
+    size_t rl = hx_py_rstrip(rest, strlen(rest));
     d->suffix = hx_strfmt(" %.*s", (int)rl, rest);
     d->gold = ans - 1;
     return d->choices[0] && d->choices[1] && d->suffix ? HX_OK : HX_ENOMEM;
@@ -230,9 +229,8 @@ static int parse_mmlu(hx_task_doc *d, json_t *o, where w)
     HX_TRY(set_choices(&tmp, json_object_get(o, "choices"), w, "choices"));
     if (tmp.n_choices != 4) rc = HX_ERR(HX_EFORMAT, "%s:%ld: MMLU needs exactly 4 choices", w.path, w.line);
     /* doc_to_text: question.strip() + "\nA. c0\nB. c1\nC. c2\nD. c3\nAnswer:"; choices are the letters. */
-    while (rc == HX_OK && isspace((unsigned char)*q)) q++;
-    int ql = (int)strlen(q);
-    while (ql > 0 && isspace((unsigned char)q[ql - 1])) ql--;
+    if (rc == HX_OK) q += hx_py_lstrip(q, strlen(q)); /* question.strip() */
+    int ql = rc == HX_OK ? (int)hx_py_rstrip(q, strlen(q)) : 0;
     if (rc == HX_OK)
         d->text = hx_strfmt("%.*s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:", ql, q, tmp.choices[0], tmp.choices[1],
                           tmp.choices[2], tmp.choices[3]);

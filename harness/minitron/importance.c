@@ -227,6 +227,7 @@ int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, 
                            : HX_ENOMEM;
     }
     for (int l = 0; rc == HX_OK && l < L; l++) r->scores.layer[l] = o->depth == HX_DEPTH_BI ? r->bi[l] : r->loss_drop[l];
+    if (rc == HX_OK) rc = hx_importance_check_finite(r);
     hx_workspace_free(&ws);
     hx_workspace_free(&ws1);
     free(ids);
@@ -234,6 +235,20 @@ int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, 
     r->seconds = hx_now() - t0;
     if (rc != HX_OK) hx_importance_free(r);
     return rc;
+}
+
+int hx_importance_check_finite(const hx_importance *r)
+{
+    const hx_scores *s = &r->scores;
+    size_t L = (size_t)s->num_layers;
+    HX_TRY(hx_check_finite_d(s->layer, L, "importance: scores.layer"));
+    HX_TRY(hx_check_finite_d(s->head, L * (size_t)s->num_heads, "importance: scores.head"));
+    HX_TRY(hx_check_finite_d(s->neuron, L * (size_t)s->intermediate_size, "importance: scores.neuron"));
+    HX_TRY(hx_check_finite_d(s->channel, (size_t)s->hidden_size, "importance: scores.channel"));
+    if (r->bi) HX_TRY(hx_check_finite_d(r->bi, L, "importance: bi"));
+    if (r->loss_drop) HX_TRY(hx_check_finite_d(r->loss_drop, L, "importance: loss_drop"));
+    if (r->block_loss) HX_TRY(hx_check_finite_d(r->block_loss, (size_t)r->n_blocks, "importance: block_loss"));
+    return hx_check_finite_d(&r->base_loss, 1, "importance: base_loss");
 }
 
 int hx_importance_best_block(const hx_importance *r)

@@ -53,10 +53,17 @@ typedef struct {
  * 2.4e-7 in tests/test_importance.c): the BLAS kernels round differently for
  * different numbers of rows (OpenBLAS's Haswell sgemm: M = 8 vs 16 differ in
  * the last bits), and the loss and BI sums are grouped by micro-batch.
- * Errors: HX_EINVAL (bad options, ids out of range), HX_ENOMEM. */
+ * Errors: HX_EINVAL (bad options, ids out of range), HX_ENOMEM, HX_ENAN (a
+ * non-finite score or loss, hx_importance_check_finite; nothing is returned). */
 int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, int seq_len,
                       const hx_importance_opts *o, hx_importance *out);
 void hx_importance_free(hx_importance *r);
+
+/* Refuses non-finite results before they are stored or used for ranking:
+ * every element of scores (layer, head, neuron, channel), bi, loss_drop and
+ * block_loss (when present) and base_loss must be finite. Errors: HX_ENAN
+ * "importance: scores.<axis>: element <i> is nan" for the first bad one. */
+int hx_importance_check_finite(const hx_importance *r);
 
 /* First layer of the contiguous block whose removal gives the lowest loss
  * (ties: the earliest), or -1 when no block scan was run. */

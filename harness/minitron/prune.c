@@ -5,6 +5,7 @@
 #include "core/err.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,6 +336,8 @@ int hx_prune_apply(const hx_model *src, const hx_prune_plan *p, const hx_scores 
 {
     const hx_config *sc = &p->src, *dc = &p->dst;
     HX_TRY(hx_model_alloc(dst, dc));
+    char why[256];
+    if (!hx_config_hf5_loadable(dc, why, sizeof why)) fprintf(stderr, "warning: pruned model: %s\n", why);
     int hs = sc->hidden_size, hd = sc->head_dim, H = dc->hidden_size, F = dc->intermediate_size;
     int nq = dc->num_attention_heads, nkv = dc->num_key_value_heads;
     const int *ch = p->keep_channels;

@@ -96,7 +96,10 @@ void hx_prune_plan_free(hx_prune_plan *p);
  * C11); layers renumbered 0..n-1 (C05). When residual_scores is non-NULL the
  * paper's head "residual" merging (§2.3) is applied using those head scores
  * (see merge_head_residual in prune.c for its documented ambiguities); NULL
- * (the default) slices only. Errors: HX_ENOMEM. */
+ * (the default) slices only. When the student's config is one transformers
+ * 5.x refuses (hx_config_hf5_loadable: llama with hidden_size not a multiple
+ * of num_attention_heads) a warning saying so goes to stderr; the model is
+ * still built (the harness and transformers 4.x load it). Errors: HX_ENOMEM. */
 int hx_prune_apply(const hx_model *src, const hx_prune_plan *p, const hx_scores *residual_scores, hx_model *dst);
 
 #endif

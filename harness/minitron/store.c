@@ -131,7 +131,9 @@ static int read_all(hx_h5log *log, const char *g, const hx_config *cfg, hx_impor
 int hx_importance_read(hx_h5log *log, const char *group, const hx_config *cfg, hx_importance *r)
 {
     memset(r, 0, sizeof *r);
-    int rc = read_all(log, group ? group : HX_IMPORTANCE_GROUP, cfg, r);
+    const char *g = group ? group : HX_IMPORTANCE_GROUP;
+    int rc = read_all(log, g, cfg, r);
+    if (rc == HX_OK && (rc = hx_importance_check_finite(r)) < 0) hx_adderr(rc, "%s", g);
     if (rc < 0) hx_importance_free(r);
     return rc;
 }
@@ -174,6 +176,7 @@ int hx_prune_plan_write(hx_h5log *log, const char *g, const hx_prune_plan *p, co
     HX_TRY(put_config(log, g, "target_config", d));
     HX_TRY(hx_h5log_attr_int(log, g, "source_params", (int64_t)hx_config_param_count(&p->src)));
     HX_TRY(hx_h5log_attr_int(log, g, "target_params", (int64_t)hx_config_param_count(d)));
+    HX_TRY(hx_h5log_attr_int(log, g, "transformers5_loadable", hx_config_hf5_loadable(d, NULL, 0)));
     HX_TRY(hx_h5log_attr_str(log, g, "method", meta && meta->random ? "random" : "importance"));
     HX_TRY(hx_h5log_attr_int(log, g, "head_residual", meta ? meta->head_residual : 0));
     if (meta && meta->random) HX_TRY(hx_h5log_attr_int(log, g, "seed", (int64_t)meta->seed));

@@ -40,8 +40,9 @@ int hx_importance_write(hx_h5log *log, const char *group, const hx_importance *r
  * (scores, bi, loss_drop and block_loss when present, n_blocks, base_loss,
  * tokens, seconds). Shapes are checked against each other, and against `cfg`
  * when it is not NULL (scores of another model are refused with HX_EINVAL
- * naming the dataset). Errors: HX_EINVAL (missing dataset or shape
- * mismatch), HX_EIO, HX_ENOMEM. */
+ * naming the dataset). Non-finite values are refused
+ * (hx_importance_check_finite). Errors: HX_EINVAL (missing dataset or shape
+ * mismatch), HX_ENAN, HX_EIO, HX_ENOMEM. */
 int hx_importance_read(hx_h5log *log, const char *group, const hx_config *cfg, hx_importance *r);
 
 /* How a plan was made (recorded as attributes). */
@@ -57,7 +58,8 @@ typedef struct {
  * keep_neurons [L', F'] (source indices), attributes source_config and
  * target_config (config.json as JSON strings), method ("importance"|"random"),
  * seed, head_residual, source_params and target_params (elements,
- * hx_config_param_count), scores. Errors: HX_EIO, HX_ENOMEM. */
+ * hx_config_param_count), scores, transformers5_loadable (0/1,
+ * hx_config_hf5_loadable of the target). Errors: HX_EIO, HX_ENOMEM. */
 int hx_prune_plan_write(hx_h5log *log, const char *group, const hx_prune_plan *p, const hx_prune_meta *meta);
 
 #endif

@@ -1,5 +1,6 @@
 /* `harness inspect`: config summary, parameter counts and tensor table of a
- * model directory or a safetensors file. */
+ * model directory or a safetensors file, and for a directory the loader's
+ * check of every tensor against the config (non-zero exit on a mismatch). */
 #include "model/cmd_inspect.h"
 
 #include "core/err.h"
@@ -135,6 +136,12 @@ int hx_inspect(const char *path, int json, FILE *out)
             fprintf(out, "  %-*s  %-5s  %s\n", (int)w, t->name, hx_dtype_name(t->dtype), shape);
         }
     }
+    /* A directory: every tensor against its config, as the loader checks it. */
+    if (rc == HX_OK && have_cfg) {
+        if (!json) fprintf(out, "tensors against the config:\n");
+        rc = hx_weights_check(path, st, &cfg, json ? NULL : out);
+        if (rc == HX_OK && !json) fprintf(out, "  ok\n");
+    }
     free(order);
     hx_st_close(st);
     return rc;
@@ -151,7 +158,9 @@ int hx_cmd_inspect(int argc, char **argv)
             printf("usage: harness inspect PATH [--json]\n\n"
                    "PATH: a Hugging Face model directory (config.json + model.safetensors or a sharded index),\n"
                    "a .safetensors file, or a model.safetensors.index.json. Prints the config summary, the\n"
-                   "parameter count (total and non-embedding) and the tensor table (name, dtype, shape).\n");
+                   "parameter count (total and non-embedding) and the tensor table (name, dtype, shape).\n"
+                   "For a directory every tensor is also checked against config.json as the loader checks it;\n"
+                   "mismatched shapes, missing and unexpected tensors are listed and the exit status is 1.\n");
             return 0;
         } else if (!path && argv[i][0] != '-') {
             path = argv[i];

@@ -15,7 +15,11 @@
  * in natural order (layer 2 before layer 10). With `json`, one JSON object:
  * {"path", "config"?: {...}, "parameters": {"total", "non_embedding"},
  *  "tensors": [{"name", "dtype", "shape", "file"}]}.
- * Errors: those of hx_config_load and hx_st_open. */
+ * For a directory, after the report, every tensor is checked against the
+ * config with the loader's hx_weights_check (text mode: a "tensors against
+ * the config:" section listing each mismatch, or "ok"). Errors: those of
+ * hx_config_load and hx_st_open, and HX_EFORMAT from hx_weights_check (the
+ * report is still written). */
 int hx_inspect(const char *path, int json, FILE *out);
 
 /* CLI entry: argv[0] is "inspect". Returns a process exit code. */

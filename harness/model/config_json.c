@@ -197,6 +197,20 @@ static int parse_config(const char *path, const json_t *root, hx_config *c)
     if (bias) return HX_ERR(HX_EFORMAT, "%s: \"attention_bias\" = true is not supported", path);
     HX_TRY(get_bool(path, root, "mlp_bias", 0, &bias));
     if (bias) return HX_ERR(HX_EFORMAT, "%s: \"mlp_bias\" = true is not supported", path);
+    /* Heterogeneous layers (transformers 5 per_layer_config, DeciLM / Nemotron-NAS
+     * block_configs): every layer here has the config's sizes, and hx_config
+     * has nowhere to keep per-layer overrides, so they would be dropped on save. */
+    static const char *const hetero[] = {"per_layer_config", "block_configs"};
+    for (size_t i = 0; i < sizeof hetero / sizeof hetero[0]; i++) {
+        json_t *h = json_object_get(root, hetero[i]);
+        int empty = !h || json_is_null(h) || (json_is_object(h) && json_object_size(h) == 0) ||
+                    (json_is_array(h) && json_array_size(h) == 0);
+        if (!empty)
+            return HX_ERR(HX_EFORMAT,
+                          "%s: \"%s\" (heterogeneous layers, Nemotron/DeciLM-style) is not supported: every layer "
+                          "must have the config's sizes",
+                          path, hetero[i]);
+    }
     return HX_OK;
 }
 

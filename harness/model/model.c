@@ -29,6 +29,18 @@ int hx_config_validate(const hx_config *c)
     return HX_OK;
 }
 
+int hx_config_hf5_loadable(const hx_config *c, char *why, size_t len)
+{
+    if (strcmp(c->model_type, "llama") != 0 || c->num_attention_heads <= 0 || c->hidden_size % c->num_attention_heads == 0)
+        return 1;
+    if (why)
+        snprintf(why, len,
+                 "hidden_size %d is not a multiple of num_attention_heads %d: transformers 4.x loads this llama config "
+                 "(head_dim %d is explicit), transformers 5.x refuses it (LlamaConfig.validate_architecture)",
+                 c->hidden_size, c->num_attention_heads, c->head_dim);
+    return 0;
+}
+
 static size_t layer_floats(const hx_config *c)
 {
     size_t h = (size_t)c->hidden_size, q = (size_t)c->num_attention_heads * c->head_dim;
@@ -102,6 +114,14 @@ static void set(hx_param *p, const char *name, float *data, int rows, int cols, 
     p->layer = layer;
 }
 
+int hx_config_params(const hx_config *cfg, hx_param *out)
+{
+    hx_model m;
+    memset(&m, 0, sizeof m);
+    m.cfg = *cfg;
+    return hx_model_params(&m, out);
+}
+
 int hx_model_params(const hx_model *m, hx_param *out)
 {
     const hx_config *c = &m->cfg;
@@ -110,21 +130,21 @@ int hx_model_params(const hx_model *m, hx_param *out)
     char name[96];
     set(&out[n++], "model.embed_tokens.weight", m->embed_tokens, c->vocab_size, h, HX_PARAM_EMBED, -1);
     for (int l = 0; l < c->num_hidden_layers; l++) {
-        const hx_layer *L = &m->layers[l];
-#define P(suffix, ptr, r, cc, kind)                                        \
+        const hx_layer *L = m->layers ? &m->layers[l] : NULL; /* NULL: views without data (hx_config_params) */
+#define P(suffix, member, r, cc, kind)                                     \
     do {                                                                   \
         snprintf(name, sizeof name, "model.layers.%d.%s.weight", l, suffix); \
-        set(&out[n++], name, ptr, r, cc, kind, l);                         \
+        set(&out[n++], name, L ? L->member : NULL, r, cc, kind, l);        \
     } while (0)
-        P("input_layernorm", L->input_layernorm, h, 0, HX_PARAM_NORM);
-        P("self_attn.q_proj", L->q_proj, q, h, HX_PARAM_LINEAR);
-        P("self_attn.k_proj", L->k_proj, kv, h, HX_PARAM_LINEAR);
-        P("self_attn.v_proj", L->v_proj, kv, h, HX_PARAM_LINEAR);
-        P("self_attn.o_proj", L->o_proj, h, q, HX_PARAM_LINEAR);
-        P("post_attention_layernorm", L->post_attention_layernorm, h, 0, HX_PARAM_NORM);
-        P("mlp.gate_proj", L->gate_proj, f, h, HX_PARAM_LINEAR);
-        P("mlp.up_proj", L->up_proj, f, h, HX_PARAM_LINEAR);
-        P("mlp.down_proj", L->down_proj, h, f, HX_PARAM_LINEAR);
+        P("input_layernorm", input_layernorm, h, 0, HX_PARAM_NORM);
+        P("self_attn.q_proj", q_proj, q, h, HX_PARAM_LINEAR);
+        P("self_attn.k_proj", k_proj, kv, h, HX_PARAM_LINEAR);
+        P("self_attn.v_proj", v_proj, kv, h, HX_PARAM_LINEAR);
+        P("self_attn.o_proj", o_proj, h, q, HX_PARAM_LINEAR);
+        P("post_attention_layernorm", post_attention_layernorm, h, 0, HX_PARAM_NORM);
+        P("mlp.gate_proj", gate_proj, f, h, HX_PARAM_LINEAR);
+        P("mlp.up_proj", up_proj, f, h, HX_PARAM_LINEAR);
+        P("mlp.down_proj", down_proj, h, f, HX_PARAM_LINEAR);
 #undef P
     }
     set(&out[n++], "model.norm.weight", m->norm, h, 0, HX_PARAM_NORM, -1);

@@ -59,8 +59,21 @@ int hx_model_num_params(const hx_config *cfg);
  * Returns the number of entries. */
 int hx_model_params(const hx_model *m, hx_param *out);
 
+/* The same views (names, shapes, kinds, layers) for a config alone, with
+ * data NULL: what a checkpoint of `cfg` must hold. Returns the count. */
+int hx_config_params(const hx_config *cfg, hx_param *out);
+
 /* Parameter count in elements (tied embeddings counted once). */
 size_t hx_config_param_count(const hx_config *cfg);
+
+/* Whether transformers 5.x loads config `cfg` (it reads it; 4.x loads every
+ * valid config). The one place that states the rule: transformers 5
+ * LlamaConfig.validate_architecture (checked in 5.24) refuses hidden_size
+ * not divisible by num_attention_heads, even with an explicit head_dim
+ * (MistralConfig has no such check). Pruned widths can break it, since
+ * head_dim never changes. Returns 1 when loadable; 0 otherwise, with a
+ * one-line reason in why[0..len) when why is not NULL. */
+int hx_config_hf5_loadable(const hx_config *cfg, char *why, size_t len);
 
 /* Checks internal consistency: positive sizes, num_key_value_heads divides
  * num_attention_heads, head_dim > 0 and even (RoPE). Error HX_EINVAL naming

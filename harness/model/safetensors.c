@@ -513,6 +513,12 @@ int hx_st_read_f32(const hx_st *st, const hx_st_tensor *t, float *dst, size_t n)
     return HX_OK;
 }
 
+int hx_st_read_f32_finite(const hx_st *st, const hx_st_tensor *t, float *dst, size_t n)
+{
+    HX_TRY(hx_st_read_f32(st, t, dst, n));
+    return hx_check_finite(dst, n, "%s: tensor '%s'", hx_st_path(st, t), t->name);
+}
+
 int hx_st_read_i32(const hx_st *st, const hx_st_tensor *t, int32_t *dst, size_t n)
 {
     HX_TRY(check_n(st, t, n));

@@ -52,6 +52,11 @@ size_t hx_st_numel(const hx_st_tensor *t);
  * I32/I64 by rounding to the nearest float). `n` must equal hx_st_numel(t),
  * else HX_EINVAL naming the file and tensor. */
 int hx_st_read_f32(const hx_st *st, const hx_st_tensor *t, float *dst, size_t n);
+/* hx_st_read_f32, then refuses a non-finite element (after the dtype
+ * conversion): HX_ENAN "<file>: tensor '<name>': element <i> is nan" (or
+ * inf, -inf) for the first one. Used for everything loaded as weights or
+ * optimizer state. Errors: those of hx_st_read_f32, HX_ENAN. */
+int hx_st_read_f32_finite(const hx_st *st, const hx_st_tensor *t, float *dst, size_t n);
 /* Copies an integer tensor (I32 or I64) into int32 `dst`. Errors:
  * HX_EINVAL (size mismatch or a float dtype), HX_EFORMAT (an I64 value
  * outside int32, naming the element). */

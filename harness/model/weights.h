@@ -8,6 +8,7 @@
 #include "model/safetensors.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Reads `path` (a config.json) into `cfg`, applying the HF defaults
  * (num_key_value_heads = num_attention_heads, head_dim = hidden/heads only when
@@ -27,7 +28,8 @@
  * null rope_theta with none in rope_parameters is an error.
  * Deviations: the shape fields (vocab_size, hidden_size, intermediate_size,
  * num_hidden_layers, num_attention_heads) are required, and hidden_act other
- * than silu or attention_bias/mlp_bias true are refused. Then
+ * than silu, attention_bias/mlp_bias true, and heterogeneous layers (a
+ * non-empty per_layer_config or block_configs) are refused naming the field. Then
  * hx_config_validate (error prefixed with the path). Errors: HX_EIO (cannot
  * open), HX_EFORMAT (JSON or field), HX_EINVAL (inconsistent config). */
 int hx_config_load(const char *path, hx_config *cfg);
@@ -46,19 +48,34 @@ int hx_config_save(const char *path, const hx_config *cfg);
  * Used to record configs as HDF5 attributes. */
 char *hx_config_json(const hx_config *cfg);
 
+/* The loader's tensor check, on its own (hx_model_load and `harness
+ * inspect` both call it): every tensor that a model of config `c` needs
+ * must be in `st` with dtype F32, BF16 or F16 and exactly the shape the
+ * config implies (q_proj rows = num_attention_heads*head_dim, k/v rows =
+ * num_key_value_heads*head_dim, never hidden/heads; C02), a tied model's
+ * stored lm_head.weight included; nothing else may be there but
+ * "*.rotary_emb.inv_freq". Reads no data. When `report` is not NULL every
+ * contradiction is also written to it as one line ("  <file>: tensor '<name>'
+ * has shape [a, b] but the config implies [c, d]", "  unexpected tensor
+ * '<name>'", "  missing tensors: ..."). Returns HX_OK or HX_EFORMAT with
+ * `dir` and, in this order of precedence: every dtype/shape contradiction
+ * (as many as fit in the message, then "and more") with the config's
+ * sizes; the missing tensors; the unexpected ones. HX_ENOMEM. */
+int hx_weights_check(const char *dir, const hx_st *st, const hx_config *c, FILE *report);
+
 /* Loads config.json and the safetensors weights (F32, BF16 or F16; single
  * file or sharded) of HF model directory `dir` into a freshly allocated `m`
- * (free with hx_model_free). Every shape is checked against the config
- * (q_proj rows = num_attention_heads*head_dim, k/v rows =
- * num_key_value_heads*head_dim, never hidden/heads; field case C02); a
- * mismatch is HX_EFORMAT naming the file, the tensor and both shapes.
- * Missing tensors and unexpected ones are HX_EFORMAT listing their names;
- * "*.rotary_emb.inv_freq" buffers are ignored. Tied embeddings (field case
+ * (free with hx_model_free). Every tensor is checked against the config
+ * first (hx_weights_check: a shape mismatch is HX_EFORMAT naming the file,
+ * the tensor and both shapes; missing and unexpected tensors are listed;
+ * "*.rotary_emb.inv_freq" buffers are ignored). Tied embeddings (field case
  * C11): with tie_word_embeddings true, lm_head aliases embed_tokens; if the
  * file also holds lm_head.weight it is shape-checked and, when it differs,
  * a warning naming both tensors and the max |difference| goes to stderr and
  * embed_tokens is kept (what transformers' tie_weights does). Untied without
- * lm_head.weight is an error. On error `m` is left zeroed. */
+ * lm_head.weight is an error. Every weight must be finite after conversion
+ * to fp32: a NaN or Inf is HX_ENAN "<file>: tensor '<name>': element <i> is
+ * nan". On error `m` is left zeroed. */
 int hx_model_load(const char *dir, hx_model *m);
 
 /* Writes `m` to `dir` (created if needed): the safetensors (in HF tensor

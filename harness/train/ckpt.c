@@ -417,7 +417,7 @@ int hx_ckpt_read_optim(const char *dir, hx_adamw *opt, const hx_model *params)
         for (int k = 0; k < 2 && rc == HX_OK; k++) {
             const hx_st_tensor *t = hx_st_find(st, names[2 * i + k]);
             if (!t) rc = HX_ERR(HX_EFORMAT, "%s: tensor %s missing", path, names[2 * i + k]);
-            else rc = hx_st_read_f32(st, t, (k ? opt->v : opt->m) + off, len);
+            else rc = hx_st_read_f32_finite(st, t, (k ? opt->v : opt->m) + off, len);
         }
     }
     hx_st_close(st);

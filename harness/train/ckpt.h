@@ -72,7 +72,8 @@ int hx_ckpt_write_optim(const char *dir, const hx_adamw *opt, const hx_model *pa
 
 /* Reads the moments written by hx_ckpt_write_optim into `opt` (already
  * initialised for `params`); every tensor must be present with the
- * parameter's shape. Errors: HX_EIO, HX_EFORMAT naming the tensor. */
+ * parameter's shape. Errors: HX_EIO, HX_EFORMAT naming the tensor, HX_ENAN
+ * for a non-finite element (named). */
 int hx_ckpt_read_optim(const char *dir, hx_adamw *opt, const hx_model *params);
 
 /* Trainer state beside the model. */

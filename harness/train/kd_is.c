@@ -197,7 +197,7 @@ int hx_kd_is_load(hx_kd_is *is, const char *dir)
         const hx_st_tensor *t = hx_st_find(st, map_names[k]);
         if (!t || t->ndim != 2 || t->shape[0] != is->dt || t->shape[1] != is->ds)
             rc = HX_ERR(HX_EFORMAT, "%s: tensor %s missing or not shaped [%d, %d]", path, map_names[k], is->dt, is->ds);
-        else rc = hx_st_read_f32(st, t, dst[k], wn);
+        else rc = hx_st_read_f32_finite(st, t, dst[k], wn);
     }
     if (st) hx_st_close(st);
     free(path);

@@ -64,7 +64,7 @@ int hx_kd_is_micro(hx_kd_is *is, const hx_workspace *sws, const uint8_t *mask, i
  * shaped [dt, ds]). Errors: HX_EIO, HX_ENOSPC. */
 int hx_kd_is_save(const hx_kd_is *is, const char *dir);
 /* Reads them back (shapes must match). Errors: HX_EIO, HX_EFORMAT naming the
- * file and tensor. */
+ * file and tensor, HX_ENAN for a non-finite element (named). */
 int hx_kd_is_load(hx_kd_is *is, const char *dir);
 
 #endif

@@ -156,10 +156,20 @@ int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int 
     return HX_OK;
 }
 
+/* Appends one row to `table`, refusing (HX_ENAN, naming the column) any
+ * non-finite value: NaN never enters a results table. */
+static int append_row(trainer *t, const char *table, const char **cols, const double *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        HX_TRY(hx_check_finite_d(&v[i], 1, "step %" PRId64 ": %s column %s", t->step, table, cols[i]));
+    return hx_h5log_append(t->log, table, cols, v, n);
+}
+
 static int evaluate(trainer *t, double *val_loss)
 {
     const hx_train_config *c = t->cfg;
     int rc = hx_val_loss(&t->m, &t->ws, &t->val, c->eval_batches, t->x, t->y, val_loss);
+    if (rc == HX_OK) rc = hx_check_finite_d(val_loss, 1, "step %" PRId64 ": validation loss", t->step);
     if (rc < 0) return hx_adderr(rc, "%s", c->val_data);
     if (!t->log) return HX_OK;
     enum { BASE = 4, MAX = 64 };
@@ -171,7 +181,7 @@ static int evaluate(trainer *t, double *val_loss)
         extra = c->eval_hook(c->eval_hook_ctx, &t->m, tokens, cols + BASE, v + BASE, MAX - BASE);
         HX_TRY(extra);
     }
-    return hx_h5log_append(t->log, t->eval_table, cols, v, BASE + extra);
+    return append_row(t, t->eval_table, cols, v, BASE + extra);
 }
 
 /* Loss sums of one micro-batch after the student's forward pass, leaving
@@ -248,12 +258,14 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     double tps = (double)n_micro * N / (hx_now() - t0);
     res->last_loss = loss;
     res->tokens_per_s = tps;
-    if (t->log) {
+    /* A skipped update (non-finite loss or gradient norm, SKIP policy) writes
+     * no row: NaN never enters the table; the next row's skipped_steps counts it. */
+    if (t->log && !skip) {
         const char *cols[] = {"step", "tokens",       "loss",          "loss_ce", "loss_kd", "lr",
                               "grad_norm", "tokens_per_s", "skipped_steps", "loss_is", "alpha"};
         double v[] = {(double)t->step, (double)(t->tokens + c->log_token_offset), loss, loss_ce, loss_kd, t->lr,
                       norm, tps, (double)t->guard.skipped, loss_is, alpha};
-        HX_TRY(hx_h5log_append(t->log, t->table, cols, v, use_is ? 11 : 9));
+        HX_TRY(append_row(t, t->table, cols, v, use_is ? 11 : 9));
     }
     if (!c->quiet) hx_train_progress(prog, 0, t->step, t->tokens, c->token_budget, loss, t->lr, tps);
     return HX_OK;

@@ -108,7 +108,10 @@ typedef struct {
 } hx_train_result;
 
 /* Runs (or resumes) training as configured. On a non-finite loss with the
- * STOP policy returns HX_ENAN naming the step and the last checkpoint.
+ * STOP policy returns HX_ENAN naming the step and the last checkpoint; with
+ * the SKIP policy the skipped update writes no train row (the next row's
+ * skipped_steps counts it). No non-finite value is ever logged: a NaN or Inf
+ * validation loss or eval-hook value is HX_ENAN naming the step and column.
  * Errors: HX_EINVAL (inconsistent configuration, naming the field), I/O and
  * engine errors with their messages. */
 int hx_train(const hx_train_config *cfg, hx_train_result *res);
