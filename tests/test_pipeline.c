@@ -172,10 +172,12 @@ static void test_run_tiny_pipeline(void **state)
     assert_file_magic(path, "PNG");
 }
 
-/* Writes a copy of tests/fixtures/pipeline/tiny.yaml with its name, seed
- * and training data replaced, only the teacher arm, and (with `root`) every
- * repository path made absolute under `root`, to `path`. */
-static void write_variant_at(const char *path, const char *name, int seed, const char *train, const char *root)
+/* Writes a copy of tests/fixtures/pipeline/tiny.yaml with its name, seed,
+ * training data (when `train`) and results folder ${HX_TEST_OUT}/`dir` (when
+ * `dir`) replaced, only the teacher arm, and (with `root`) every repository
+ * path made absolute under `root`, to `path`. */
+static void write_variant(const char *path, const char *name, int seed, const char *train, const char *root,
+                          const char *dir)
 {
     char *text;
     size_t len;
@@ -190,6 +192,7 @@ static void write_variant_at(const char *path, const char *name, int seed, const
         if (!strncmp(line, "name:", 5)) fprintf(f, "name: %s\n", name);
         else if (!strncmp(line, "seed:", 5)) fprintf(f, "seed: %d\n", seed);
         else if (train && !strncmp(line, "  train: data/", 14)) fprintf(f, "  train: %s\n", train);
+        else if (dir && !strncmp(line, "  dir: ", 7)) fprintf(f, "  dir: ${HX_TEST_OUT}/%s\n", dir);
         else if (line == arms) fputs("arms:\n  - {name: teacher, kind: teacher}\n", f), line = ev, n = 0;
         else if (root && strstr(line, " data/") && strstr(line, " data/") < nl) {
             const char *d = strstr(line, " data/");
@@ -199,11 +202,6 @@ static void write_variant_at(const char *path, const char *name, int seed, const
     }
     fclose(f);
     free(text);
-}
-
-static void write_variant(const char *path, const char *name, int seed, const char *train)
-{
-    write_variant_at(path, name, seed, train, NULL);
 }
 
 /* Defect 5: run from another directory, the harness finds its own
@@ -217,15 +215,7 @@ static void test_run_from_elsewhere(void **state)
     assert_non_null(getcwd(root, sizeof root));
     assert_non_null(realpath(harness(), exe));
     snprintf(m, sizeof m, "%s/elsewhere.yaml", out);
-    write_variant_at(m, "elsewhere", 7, NULL, root);
-    char *text;
-    size_t len;
-    assert_int_equal(hx_read_file(m, &text, &len), HX_OK);
-    char *dir = strstr(text, "/tiny\n");
-    assert_non_null(dir);
-    memcpy(dir, "/else\n", 6);
-    assert_int_equal(hx_write_file_atomic(m, text, len), HX_OK);
-    free(text);
+    write_variant(m, "elsewhere", 7, NULL, root, "else");
     snprintf(args, sizeof args, "cd %s && HX_TEST_OUT=%s %s run %s 2>&1", out, out, exe, m);
     FILE *p = popen(args, "r");
     assert_non_null(p);
@@ -258,7 +248,7 @@ static void test_rerun_refusals(void **state)
     char m[160], args[256];
     /* Another seed and name, same outputs.dir: refused before any work, with or without --resume. */
     snprintf(m, sizeof m, "%s/seed8.yaml", out);
-    write_variant(m, "tiny_seed8", 8, NULL);
+    write_variant(m, "tiny_seed8", 8, NULL, NULL, NULL);
     for (int resume = 0; resume < 2; resume++) {
         snprintf(args, sizeof args, "run %s%s", m, resume ? " --resume" : "");
         assert_int_equal(run(args, buf, sizeof buf), 1);
@@ -266,7 +256,7 @@ static void test_rerun_refusals(void **state)
         assert_null(strstr(buf, "teacher: training"));
     }
     /* Same name, other seed: the folder holds results; without --resume or --fresh it is refused. */
-    write_variant(m, "tiny", 8, NULL);
+    write_variant(m, "tiny", 8, NULL, NULL, NULL);
     snprintf(args, sizeof args, "run %s", m);
     assert_int_equal(run(args, buf, sizeof buf), 1);
     assert_non_null(strstr(buf, "--resume continues that run, --fresh deletes"));
@@ -281,16 +271,7 @@ static void test_rerun_refusals(void **state)
     for (int i = 0; i < 200; i++) fputs(line, f);
     fclose(f);
     snprintf(m, sizeof m, "%s/own.yaml", out);
-    write_variant(m, "own", 7, data);
-    /* its own folder: outputs.dir is ${HX_TEST_OUT}/tiny in the fixture; move it */
-    char *text;
-    size_t len;
-    assert_int_equal(hx_read_file(m, &text, &len), HX_OK);
-    char *dir = strstr(text, "/tiny\n");
-    assert_non_null(dir);
-    memcpy(dir, "/own_\n", 6);
-    assert_int_equal(hx_write_file_atomic(m, text, len), HX_OK);
-    free(text);
+    write_variant(m, "own", 7, data, NULL, "own");
     snprintf(args, sizeof args, "run %s", m);
     assert_int_equal(run(args, buf, sizeof buf), 0);
     assert_non_null(strstr(buf, "teacher: training 1024 tokens"));
