@@ -56,7 +56,15 @@ static void test_tables_attrs_arrays(void **state)
     assert_int_equal(hx_h5log_read_column(log, "arms/teacher/train", "nope", &c, &n), HX_EINVAL);
     assert_int_equal(hx_h5log_rows(log, "arms/absent/eval", &rows), HX_OK);
     assert_int_equal(rows, 0);
-    /* Invalid rows. */
+    /* Invalid rows. A non-finite value is never logged, whoever appends it. */
+    const char *nanrow[] = {"step", "tokens", "loss"};
+    double nv[] = {5, 2560, NAN};
+    assert_int_equal(hx_h5log_append(log, "arms/teacher/train", nanrow, nv, 3), HX_ENAN);
+    assert_non_null(strstr(hx_errmsg(), "arms/teacher/train: column 'loss'"));
+    nv[2] = -INFINITY;
+    assert_int_equal(hx_h5log_append(log, "arms/teacher/train", nanrow, nv, 3), HX_ENAN);
+    assert_int_equal(hx_h5log_rows(log, "arms/teacher/train", &rows), HX_OK);
+    assert_int_equal(rows, 4);
     const char *dup[] = {"loss", "loss"};
     double dv[] = {1, 2};
     assert_int_equal(hx_h5log_append(log, "arms/teacher/train", dup, dv, 2), HX_EINVAL);

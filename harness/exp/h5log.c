@@ -262,6 +262,8 @@ int hx_h5log_append(hx_h5log *log, const char *table, const char *const *names, 
         for (int j = 0; j < i; j++)
             if (!strcmp(names[i], names[j]))
                 return HX_ERR(HX_EINVAL, "%s: append to %s: column '%s' given twice", log->path, table, names[i]);
+        /* NaN never enters a results table, whoever appends */
+        HX_TRY(hx_check_finite_d(&values[i], 1, "%s: append to %s: column '%s'", log->path, table, names[i]));
         if (is_int_column(names[i]) && !(values[i] == floor(values[i]) && fabs(values[i]) < 9.007199254740992e15))
             return HX_ERR(HX_EINVAL, "%s: append to %s: column '%s' is int64 but got %g", log->path, table,
                           names[i], values[i]);

@@ -52,7 +52,8 @@ int hx_h5log_finish(hx_h5log *log);
  * are int64 (fill -1; values must be integral), all others float64 (fill NaN).
  * The file is flushed (H5Fflush, global scope) before returning.
  * Errors: HX_EINVAL (n < 1, duplicate or empty name, non-integral int64
- * value), HX_EIO. */
+ * value), HX_ENAN (a NaN or infinite value: never logged; the message names
+ * the table and column), HX_EIO. */
 int hx_h5log_append(hx_h5log *log, const char *table, const char *const *names, const double *values, int n);
 
 /* Number of complete rows of `table` (0 when it does not exist). */

@@ -156,13 +156,12 @@ int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int 
     return HX_OK;
 }
 
-/* Appends one row to `table`, refusing (HX_ENAN, naming the column) any
- * non-finite value: NaN never enters a results table. */
+/* Appends one row to `table` (hx_h5log_append refuses a non-finite value
+ * with HX_ENAN, naming the column), with the step as context. */
 static int append_row(trainer *t, const char *table, const char **cols, const double *v, int n)
 {
-    for (int i = 0; i < n; i++)
-        HX_TRY(hx_check_finite_d(&v[i], 1, "step %" PRId64 ": %s column %s", t->step, table, cols[i]));
-    return hx_h5log_append(t->log, table, cols, v, n);
+    int rc = hx_h5log_append(t->log, table, cols, v, n);
+    return rc < 0 ? hx_adderr(rc, "step %" PRId64, t->step) : rc;
 }
 
 static int evaluate(trainer *t, double *val_loss)
