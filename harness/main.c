@@ -1,6 +1,7 @@
 /* bin/harness: the command-line entry point; dispatches to subcommands. */
 #include "bench/bench.h"
 #include "cmds.h"
+#include "core/cpu.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "data/data_cmds.h"
@@ -43,23 +44,44 @@ static void usage(FILE *out)
             "commands:\n",
             HX_VERSION);
     for (const hx_cmd *c = commands; c->name; c++) fprintf(out, "  %-17s %s\n", c->name, c->summary);
-    fprintf(out, "\nenvironment: HX_THREADS=N sets the thread count (default: all cores)\n");
+    fprintf(out, "\nenvironment: HX_THREADS=N sets the thread count (default: all cores); HX_BLAS_CORE=NAME forces\n"
+                 "OpenBLAS's kernel (default: the best the CPU's features allow, e.g. SkylakeX with AVX-512, whatever\n"
+                 "OPENBLAS_CORETYPE says; HX_BLAS_CORE=openblas leaves OpenBLAS's own choice)\n");
+}
+
+/* libgomp reads OMP_WAIT_POLICY, and OpenBLAS OPENBLAS_CORETYPE, when they
+ * are loaded, before main: set them and re-exec once, so idle OpenMP threads
+ * sleep instead of spinning against the busy ones, and OpenBLAS runs the best
+ * kernel this CPU can run (core/cpu.h) rather than what it detects or what
+ * the environment presets (HX_BLAS_CORE=NAME forces a core;
+ * HX_BLAS_CORE=openblas keeps OpenBLAS's own choice). Returns only when no
+ * re-exec was needed (or it failed). */
+static void configure_runtime(char **argv)
+{
+    int reexec = 0;
+    if (!getenv("OMP_WAIT_POLICY")) reexec |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+    const char *want = getenv("HX_BLAS_CORE"), *have = getenv("OPENBLAS_CORETYPE");
+    if (!want || !*want) {
+        hx_cpu_features f;
+        hx_cpu_detect(&f);
+        want = hx_cpu_openblas_core(&f);
+    }
+    if (want && strcmp(want, "openblas") && (!have || strcmp(have, want)))
+        reexec |= setenv("OPENBLAS_CORETYPE", want, 1) == 0;
+    if (reexec) execv("/proc/self/exe", argv);
 }
 
 int main(int argc, char **argv)
 {
+    configure_runtime(argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("harness %s\n", HX_VERSION);
+        printf("harness %s; %s, kernel %s\n", HX_VERSION, hx_blas_config(), hx_blas_core());
         return 0;
     }
-    /* libgomp reads OMP_WAIT_POLICY when it is loaded, before main, so the
-     * setenv in hx_threads_init comes too late: re-exec once with it set, so
-     * idle OpenMP threads sleep instead of spinning against the busy ones. */
-    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     hx_threads_init();
     for (const hx_cmd *c = commands; c->name; c++)
         if (!strcmp(c->name, argv[1])) return c->fn(argc - 1, argv + 1);

@@ -1,6 +1,7 @@
 /* `harness bench`: suite table and command-line front end. */
 #include "bench/bench.h"
 
+#include "core/cpu.h"
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/util.h"
@@ -68,6 +69,16 @@ int hx_cmd_bench(int argc, char **argv)
         if (!s->name) return hx_report(HX_ERR(HX_EINVAL, "bench: unknown suite '%s'", sel[k]));
     }
     json_t *all = json_object();
+    hx_cpu_features cpu;
+    char features[256];
+    hx_cpu_detect(&cpu);
+    hx_cpu_feature_string(&cpu, features, sizeof features);
+    json_object_set_new(all, "machine",
+                        json_pack("{s:s, s:s, s:s, s:s, s:i}", "cpu", cpu.brand, "cpu_features", features, "blas",
+                                  hx_blas_config(), "blas_core", hx_blas_core(), "threads", hx_threads()));
+    if (!json)
+        printf("machine: %s (%s); %s, kernel %s; %d threads\n", cpu.brand, features, hx_blas_config(), hx_blas_core(),
+               hx_threads());
     int rc = HX_OK;
     for (const hx_bench_suite *s = suites; s->name && rc == HX_OK; s++) {
         int want = nsel == 0;

@@ -1,11 +1,11 @@
 /* HDF5 run log: provenance attributes, append-only column tables, arrays. */
 #include "exp/h5log.h"
 
+#include "core/cpu.h"
 #include "core/err.h"
 #include "core/home.h"
 #include "core/util.h"
 
-#include <cblas.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -625,7 +625,14 @@ int hx_h5log_set_provenance(hx_h5log *log, const char *manifest_text)
     A(hx_h5log_attr_str(log, "/", "git_commit", commit));
     A(hx_h5log_attr_str(log, "/", "harness_version", HX_VERSION));
     A(hx_h5log_attr_str(log, "/", "hdf5_version", hdf5v));
-    A(hx_h5log_attr_str(log, "/", "openblas_config", openblas_get_config()));
+    hx_cpu_features cpu;
+    char features[256];
+    hx_cpu_detect(&cpu);
+    hx_cpu_feature_string(&cpu, features, sizeof features);
+    A(hx_h5log_attr_str(log, "/", "openblas_config", hx_blas_config()));
+    A(hx_h5log_attr_str(log, "/", "blas_core", hx_blas_core()));
+    A(hx_h5log_attr_str(log, "/", "cpu", cpu.brand));
+    A(hx_h5log_attr_str(log, "/", "cpu_features", features));
     A(hx_h5log_attr_str(log, "/", "compiler", "gcc-compatible " __VERSION__));
     A(hx_h5log_attr_str(log, "/", "host", host));
     A(hx_h5log_attr_int(log, "/", "threads", hx_threads()));

@@ -35,7 +35,8 @@ int hx_h5log_close(hx_h5log *log);
 /* Writes the provenance attributes on "/": schema_version, manifest (text),
  * manifest_sha256, git_commit (`git rev-parse HEAD` in the working directory,
  * else "unknown"), harness_version (HX_VERSION), hdf5_version,
- * openblas_config (openblas_get_config()), compiler (__VERSION__), host,
+ * openblas_config (openblas_get_config()), blas_core (the kernel in use),
+ * cpu (brand string), cpu_features (core/cpu.h), compiler (__VERSION__), host,
  * threads, and start_time (ISO 8601 UTC). When start_time already exists
  * (a resumed run) it is kept and resume_time is set instead, and a differing
  * manifest_sha256 is refused with HX_EINVAL. */
