@@ -46,6 +46,25 @@ typedef struct {
  *                    seq 256, batch 8 */
 int hx_bench_engine(json_t *out, const hx_bench_opts *opts);
 
+/* One row-major n x n x n product c = a b (fp32) through some library. */
+typedef void (*hx_sgemm_call)(void *ctx, int n, const float *a, const float *b, float *c);
+
+/* Best GFLOP/s (2 n^3 / seconds) of `reps` timed 2048^3 products through
+ * `call`, after one warm-up. 0 when allocation fails. */
+double hx_bench_sgemm_gflops(int reps, hx_sgemm_call call, void *ctx);
+
+/* sgemm suite: the 2048^3 OpenBLAS sgemm alone (keys blas_core,
+ * sgemm_gflops); the blas suite runs it once per candidate kernel. */
+int hx_bench_sgemm(json_t *out, const hx_bench_opts *opts);
+
+/* BLAS suite (bench_blas.c): the 2048^3 sgemm of every candidate library on
+ * this CPU, side by side in one run on the same threads: OpenBLAS with each
+ * kernel the CPU can run (Haswell, SkylakeX, Cooperlake; each in a child
+ * process, as OpenBLAS fixes its kernel when it loads), BLIS and oneDNN when
+ * installed (loaded with dlopen). Keys: candidates {name: GFLOP/s}, best,
+ * chosen (the kernel bin/harness runs), chosen_vs_best. */
+int hx_bench_blas(json_t *out, const hx_bench_opts *opts);
+
 /* The mini configuration above (hidden 256, 6 layers, 8/4 heads, head_dim 32,
  * intermediate 768, vocab 2048), shared by the suites. */
 hx_config hx_bench_mini_config(void);

@@ -3,6 +3,7 @@
  * FLOPs counted analytically (formula in bench.h). */
 #include "bench/bench.h"
 
+#include "core/cpu.h"
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -51,7 +52,13 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double sgemm_gflops(int reps)
+static void openblas_sgemm(void *ctx, int n, const float *a, const float *b, float *c)
+{
+    (void)ctx;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+}
+
+double hx_bench_sgemm_gflops(int reps, hx_sgemm_call call, void *ctx)
 {
     size_t n = SGEMM_N;
     float *a = hx_malloc(sizeof(float) * n * n), *b = hx_malloc(sizeof(float) * n * n), *c = hx_malloc(sizeof(float) * n * n);
@@ -65,14 +72,20 @@ static double sgemm_gflops(int reps)
         }
         for (int k = 0; k <= reps; k++) { /* k = 0 warms up */
             double t0 = hx_now();
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0f, a, (int)n, b, (int)n,
-                        0.0f, c, (int)n);
+            call(ctx, (int)n, a, b, c);
             double g = 2.0 * n * n * n / (hx_now() - t0) / 1e9;
             if (k > 0 && g > best) best = g;
         }
     }
     free(a), free(b), free(c);
     return best;
+}
+
+int hx_bench_sgemm(json_t *out, const hx_bench_opts *o)
+{
+    json_object_set_new(out, "blas_core", json_string(hx_blas_core()));
+    json_object_set_new(out, "sgemm_gflops", json_real(hx_bench_sgemm_gflops(o->steps, openblas_sgemm, NULL)));
+    return HX_OK;
 }
 
 int hx_bench_step_seconds(const hx_config *cfg, int B, int T, int steps, int quiet, double *median)
@@ -123,7 +136,7 @@ int hx_bench_engine(json_t *out, const hx_bench_opts *o)
     hx_config cfg = hx_bench_mini_config();
     const int B = MINI_BATCH, T = MINI_SEQ, N = B * T;
     if (!o->quiet) fprintf(stderr, "bench engine: sgemm %d^3 on %d threads\n", SGEMM_N, hx_threads());
-    double peak = sgemm_gflops(o->steps), sec = 0;
+    double peak = hx_bench_sgemm_gflops(o->steps, openblas_sgemm, NULL), sec = 0;
     HX_TRY(hx_bench_step_seconds(&cfg, B, T, o->steps, o->quiet, &sec));
     double flops = 3 * forward_flops(&cfg, B, T);
     json_t *c = json_object();

@@ -22,10 +22,11 @@ void hx_cpu_detect(hx_cpu_features *f);
 /* The OpenBLAS core type (OPENBLAS_CORETYPE) whose fp32 kernels are the
  * fastest this CPU can run: "SkylakeX" when AVX-512 F, BW, VL and DQ are
  * usable, "Haswell" for AVX2 + FMA, else NULL (leave OpenBLAS's own choice).
- * Never a kernel the CPU cannot run. Measured on a 2-core AMD EPYC with
- * AVX-512 (OpenBLAS detects Haswell): 2048^3 sgemm 67-79 GFLOP/s Haswell,
- * 123-165 SkylakeX, 103-123 oneDNN 2.6, 19-24 BLIS 0.9; on the Intel Xeon of
- * issue #11: 37 Prescott (as detected), 231 SkylakeX, 158 Cooperlake. */
+ * Never a kernel the CPU cannot run. Measured with `harness bench --suite
+ * blas` on a 2-core AMD EPYC with AVX-512 (where the environment presets
+ * Haswell): 2048^3 sgemm 135-154 GFLOP/s Haswell, 274-298 SkylakeX, 184-301
+ * Cooperlake, 173-262 oneDNN 2.6, 28-42 BLIS 0.9; on the Intel Xeon of issue
+ * #11: 37 Prescott (as detected), 231 SkylakeX, 158 Cooperlake. */
 const char *hx_cpu_openblas_core(const hx_cpu_features *f);
 
 /* The usable features as a space-separated list ("avx2 fma avx512f ..."). */
