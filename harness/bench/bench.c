@@ -15,6 +15,7 @@ static const hx_bench_suite suites[] = {
     {"blas", hx_bench_blas, "2048^3 sgemm of every BLAS candidate (OpenBLAS kernels, BLIS, oneDNN) side by side"},
     {"sgemm", hx_bench_sgemm, "2048^3 sgemm of the OpenBLAS kernel in use (run per kernel by the blas suite)"},
     {"engine", hx_bench_engine, "fp32 CPU engine: sgemm peak and one training step of the mini model"},
+    {"smollm2", hx_bench_smollm2, "training step and forward pass of the SmolLM2-135M shape (random weights)"},
     {"trainer", hx_bench_trainer_suite, "trainer tokens/s (AdamW, sampler, HDF5 rows) next to bare steps"},
     {"tokenizer", hx_bench_tokenizer_suite, "BPE encode MB/s on the embedded corpus next to HF tokenizers"},
     {"eval", hx_bench_eval, "multiple-choice scoring of the mini model: items/s vs choices and context length"},

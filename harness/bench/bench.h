@@ -65,6 +65,14 @@ int hx_bench_sgemm(json_t *out, const hx_bench_opts *opts);
  * chosen (the kernel bin/harness runs), chosen_vs_best. */
 int hx_bench_blas(json_t *out, const hx_bench_opts *opts);
 
+/* SmolLM2-135M suite: the same keys as the engine suite for the SmolLM2-135M
+ * shape (hx_bench_smollm2_config: hidden 576, 30 layers, 9 / 3 heads,
+ * head_dim 64, intermediate 1536, vocab 49152, tied; random weights) at
+ * batch 2 x seq 512, plus forward_seconds and forward_tokens_per_s of the
+ * forward pass alone (logits included). */
+int hx_bench_smollm2(json_t *out, const hx_bench_opts *opts);
+hx_config hx_bench_smollm2_config(void);
+
 /* The mini configuration above (hidden 256, 6 layers, 8/4 heads, head_dim 32,
  * intermediate 768, vocab 2048), shared by the suites. */
 hx_config hx_bench_mini_config(void);

@@ -1,6 +1,7 @@
-/* Engine benchmark suite: measured sgemm peak and one full training step
- * (forward, cross-entropy, backward) of the mini configuration, with model
- * FLOPs counted analytically (formula in bench.h). */
+/* Engine benchmark suites: measured sgemm peak and one full training step
+ * (forward, cross-entropy, backward) of the mini configuration and of the
+ * SmolLM2-135M shape (with its forward pass alone), with model FLOPs counted
+ * analytically (formula in bench.h). */
 #include "bench/bench.h"
 
 #include "core/cpu.h"
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MINI_BATCH = 8, MINI_SEQ = 256, SGEMM_N = 2048 };
+enum { MINI_BATCH = 8, MINI_SEQ = 256, SMOL_BATCH = 2, SMOL_SEQ = 512, SGEMM_N = 2048 };
 
 hx_config hx_bench_mini_config(void)
 {
@@ -131,22 +132,70 @@ int hx_bench_step_seconds(const hx_config *cfg, int B, int T, int steps, int qui
     return rc;
 }
 
-int hx_bench_engine(json_t *out, const hx_bench_opts *o)
+hx_config hx_bench_smollm2_config(void)
 {
-    hx_config cfg = hx_bench_mini_config();
-    const int B = MINI_BATCH, T = MINI_SEQ, N = B * T;
-    if (!o->quiet) fprintf(stderr, "bench engine: sgemm %d^3 on %d threads\n", SGEMM_N, hx_threads());
-    double peak = hx_bench_sgemm_gflops(o->steps, openblas_sgemm, NULL), sec = 0;
-    HX_TRY(hx_bench_step_seconds(&cfg, B, T, o->steps, o->quiet, &sec));
-    double flops = 3 * forward_flops(&cfg, B, T);
+    hx_config c = hx_bench_mini_config();
+    c.vocab_size = 49152;
+    c.hidden_size = 576;
+    c.intermediate_size = 1536;
+    c.num_hidden_layers = 30;
+    c.num_attention_heads = 9;
+    c.num_key_value_heads = 3;
+    c.head_dim = 64;
+    c.max_position_embeddings = 8192;
+    c.rope_theta = 100000.0;
+    c.tie_word_embeddings = 1;
+    return c;
+}
+
+/* Median seconds of `steps` forward passes (inference workspace, logits
+ * included) of a random model of `cfg` on B x T random tokens. */
+static int forward_seconds(const hx_config *cfg, int B, int T, int steps, double *median)
+{
+    hx_model m;
+    hx_workspace ws;
+    HX_TRY(hx_model_alloc(&m, cfg));
+    int rc = hx_workspace_alloc(&ws, cfg, B, T, HX_WS_INFER), have_ws = rc == HX_OK;
+    int32_t *ids = hx_malloc(sizeof(int32_t) * (size_t)B * T);
+    double *times = hx_malloc(sizeof(double) * (size_t)steps);
+    if (rc == HX_OK && (!ids || !times)) rc = HX_ENOMEM;
+    if (rc == HX_OK) rc = hx_model_init_random(&m, 1);
+    hx_rng r;
+    hx_rng_seed(&r, 2);
+    for (int i = 0; rc == HX_OK && i < B * T; i++) ids[i] = (int32_t)hx_rng_below(&r, (uint64_t)cfg->vocab_size);
+    for (int k = 0; k <= steps && rc == HX_OK; k++) { /* k = 0 warms up */
+        double t0 = hx_now();
+        rc = hx_forward(&m, &ws, ids, NULL);
+        if (k > 0) times[k - 1] = hx_now() - t0;
+    }
+    if (rc == HX_OK) {
+        qsort(times, (size_t)steps, sizeof(double), cmp_double);
+        *median = times[steps / 2];
+    }
+    free(ids), free(times);
+    if (have_ws) hx_workspace_free(&ws);
+    hx_model_free(&m);
+    return rc;
+}
+
+/* The engine measurements of one configuration into `out` (keys in bench.h). */
+static int engine_config(json_t *out, const hx_bench_opts *o, const hx_config *cfg, int B, int T, int forward)
+{
+    const int N = B * T;
+    if (!o->quiet) fprintf(stderr, "bench: sgemm %d^3 on %d threads\n", SGEMM_N, hx_threads());
+    double peak = hx_bench_sgemm_gflops(o->steps, openblas_sgemm, NULL), sec = 0, fsec = 0;
+    HX_TRY(hx_bench_step_seconds(cfg, B, T, o->steps, o->quiet, &sec));
+    if (forward) HX_TRY(forward_seconds(cfg, B, T, o->steps, &fsec));
+    double flops = 3 * forward_flops(cfg, B, T);
     json_t *c = json_object();
-    json_object_set_new(c, "hidden_size", json_integer(cfg.hidden_size));
-    json_object_set_new(c, "num_hidden_layers", json_integer(cfg.num_hidden_layers));
-    json_object_set_new(c, "num_attention_heads", json_integer(cfg.num_attention_heads));
-    json_object_set_new(c, "num_key_value_heads", json_integer(cfg.num_key_value_heads));
-    json_object_set_new(c, "head_dim", json_integer(cfg.head_dim));
-    json_object_set_new(c, "intermediate_size", json_integer(cfg.intermediate_size));
-    json_object_set_new(c, "vocab_size", json_integer(cfg.vocab_size));
+    json_object_set_new(c, "hidden_size", json_integer(cfg->hidden_size));
+    json_object_set_new(c, "num_hidden_layers", json_integer(cfg->num_hidden_layers));
+    json_object_set_new(c, "num_attention_heads", json_integer(cfg->num_attention_heads));
+    json_object_set_new(c, "num_key_value_heads", json_integer(cfg->num_key_value_heads));
+    json_object_set_new(c, "head_dim", json_integer(cfg->head_dim));
+    json_object_set_new(c, "intermediate_size", json_integer(cfg->intermediate_size));
+    json_object_set_new(c, "vocab_size", json_integer(cfg->vocab_size));
+    json_object_set_new(c, "tie_word_embeddings", json_boolean(cfg->tie_word_embeddings));
     json_object_set_new(c, "seq", json_integer(T));
     json_object_set_new(c, "batch", json_integer(B));
     json_object_set_new(out, "config", c);
@@ -157,5 +206,21 @@ int hx_bench_engine(json_t *out, const hx_bench_opts *o)
     json_object_set_new(out, "step_gflops", json_real(flops / sec / 1e9));
     json_object_set_new(out, "step_tokens_per_s", json_real(N / sec));
     json_object_set_new(out, "step_efficiency", json_real(peak > 0 ? flops / sec / 1e9 / peak : 0));
+    if (forward) {
+        json_object_set_new(out, "forward_seconds", json_real(fsec));
+        json_object_set_new(out, "forward_tokens_per_s", json_real(N / fsec));
+    }
     return HX_OK;
+}
+
+int hx_bench_engine(json_t *out, const hx_bench_opts *o)
+{
+    hx_config cfg = hx_bench_mini_config();
+    return engine_config(out, o, &cfg, MINI_BATCH, MINI_SEQ, 0);
+}
+
+int hx_bench_smollm2(json_t *out, const hx_bench_opts *o)
+{
+    hx_config cfg = hx_bench_smollm2_config();
+    return engine_config(out, o, &cfg, SMOL_BATCH, SMOL_SEQ, 1);
 }
