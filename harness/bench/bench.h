@@ -41,6 +41,13 @@ typedef struct {
  *                    over the causal lower triangle only, which is the work
  *                    done)
  *   step_efficiency  step_gflops / sgemm_gflops
+ *   torch            tools/bench_torch.py's measurements of the same step on
+ *                    the same threads, run right after ours when $HX_PYTHON
+ *                    (default python3) has torch and transformers; else
+ *                    torch_note says why not
+ *   vs_torch_step    step_tokens_per_s / torch's (target >= 1.5, issue #11)
+ *   peak_gflops      the best 2048^3 sgemm of either library
+ *   step_vs_peak     step_gflops / peak_gflops (target >= 0.6)
  *   config           the mini configuration: hidden 256, 6 layers, 8 heads /
  *                    4 KV heads, head_dim 32, intermediate 768, vocab 2048,
  *                    seq 256, batch 8 */
@@ -69,7 +76,7 @@ int hx_bench_blas(json_t *out, const hx_bench_opts *opts);
  * shape (hx_bench_smollm2_config: hidden 576, 30 layers, 9 / 3 heads,
  * head_dim 64, intermediate 1536, vocab 49152, tied; random weights) at
  * batch 2 x seq 512, plus forward_seconds and forward_tokens_per_s of the
- * forward pass alone (logits included). */
+ * forward pass alone (logits included) and vs_torch_forward. */
 int hx_bench_smollm2(json_t *out, const hx_bench_opts *opts);
 hx_config hx_bench_smollm2_config(void);
 

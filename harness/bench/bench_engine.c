@@ -6,6 +6,7 @@
 
 #include "core/cpu.h"
 #include "core/err.h"
+#include "core/home.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "cpu/ops.h"
@@ -178,6 +179,54 @@ static int forward_seconds(const hx_config *cfg, int B, int T, int steps, double
     return rc;
 }
 
+/* PyTorch's numbers for `config` from tools/bench_torch.py on the same
+ * threads (the "torch_engine" object), or NULL when the interpreter
+ * ($HX_PYTHON, else python3) lacks torch and transformers. */
+static json_t *torch_side(const char *config, int steps, int quiet)
+{
+    char *script = hx_home_path("tools/bench_torch.py");
+    const char *py = getenv("HX_PYTHON") && *getenv("HX_PYTHON") ? getenv("HX_PYTHON") : "python3";
+    char *cmd = script ? hx_strfmt("HX_THREADS=%d '%s' '%s' --config %s --steps %d --json 2>/dev/null", hx_threads(),
+                                   py, script, config, steps)
+                       : NULL;
+    free(script);
+    hx_clearerr();
+    if (!cmd) return NULL;
+    if (!quiet) fprintf(stderr, "bench: PyTorch on the same threads (%s)\n", py);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    json_t *j = p ? json_loadf(p, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+    if (p) pclose(p);
+    json_t *t = j ? json_incref(json_object_get(j, "torch_engine")) : NULL;
+    json_decref(j);
+    return t;
+}
+
+/* Adds PyTorch's measurements and the ratios to `out`: vs_torch_step (and
+ * vs_torch_forward) = our tokens/s over PyTorch's, peak_gflops = the best
+ * sgemm of either library, step_vs_peak = our step GFLOP/s over it. */
+static void add_torch(json_t *out, const char *config, const hx_bench_opts *o, int forward)
+{
+    json_t *t = torch_side(config, o->steps, o->quiet);
+    double peak = json_real_value(json_object_get(out, "sgemm_gflops"));
+    if (!t) {
+        json_object_set_new(out, "torch_note", json_string("python3 with torch and transformers not available "
+                                                           "(set HX_PYTHON); no side-by-side ratios"));
+    } else {
+        double tp = json_number_value(json_object_get(t, "sgemm_gflops"));
+        if (tp > peak) peak = tp;
+        json_object_set_new(out, "vs_torch_step", json_real(json_real_value(json_object_get(out, "step_tokens_per_s")) /
+                                                            json_number_value(json_object_get(t, "step_tokens_per_s"))));
+        if (forward)
+            json_object_set_new(out, "vs_torch_forward",
+                                json_real(json_real_value(json_object_get(out, "forward_tokens_per_s")) /
+                                          json_number_value(json_object_get(t, "forward_tokens_per_s"))));
+        json_object_set_new(out, "torch", t);
+    }
+    json_object_set_new(out, "peak_gflops", json_real(peak));
+    json_object_set_new(out, "step_vs_peak", json_real(json_real_value(json_object_get(out, "step_gflops")) / peak));
+}
+
 /* The engine measurements of one configuration into `out` (keys in bench.h). */
 static int engine_config(json_t *out, const hx_bench_opts *o, const hx_config *cfg, int B, int T, int forward)
 {
@@ -216,11 +265,15 @@ static int engine_config(json_t *out, const hx_bench_opts *o, const hx_config *c
 int hx_bench_engine(json_t *out, const hx_bench_opts *o)
 {
     hx_config cfg = hx_bench_mini_config();
-    return engine_config(out, o, &cfg, MINI_BATCH, MINI_SEQ, 0);
+    HX_TRY(engine_config(out, o, &cfg, MINI_BATCH, MINI_SEQ, 0));
+    add_torch(out, "mini", o, 0);
+    return HX_OK;
 }
 
 int hx_bench_smollm2(json_t *out, const hx_bench_opts *o)
 {
     hx_config cfg = hx_bench_smollm2_config();
-    return engine_config(out, o, &cfg, SMOL_BATCH, SMOL_SEQ, 1);
+    HX_TRY(engine_config(out, o, &cfg, SMOL_BATCH, SMOL_SEQ, 1));
+    add_torch(out, "smollm2", o, 1);
+    return HX_OK;
 }
