@@ -134,6 +134,31 @@ static void test_bit_exact_resume(void **state)
     free(ev);
 }
 
+/* Killed after logging its first rows but before its first checkpoint: the
+ * restarted run (fresh, nothing to resume) logs exactly the rows of a run
+ * never killed, the starting-point eval row included once. */
+static void test_restart_before_first_checkpoint(void **state)
+{
+    (void)state;
+    hx_train_result r;
+    hx_train_config c = base_config("restarted");
+    c.token_budget = 5 * 64;
+    c.stop_after_steps = 2;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    assert_int_equal(hx_rm_rf(c.ckpt_dir), HX_OK); /* as if killed before the checkpoint was committed */
+    c.stop_after_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    int64_t n;
+    double *ev = column(c.log_path, "arms/student/eval", "tokens", &n);
+    assert_int_equal(n, 2); /* at the start, then at 320 (the end) */
+    assert_true(ev[0] == 0 && ev[1] == 320);
+    free(ev);
+    double *steps = column(c.log_path, "arms/student/train", "step", &n);
+    assert_int_equal(n, 5);
+    for (int i = 0; i < 5; i++) assert_true(steps[i] == i + 1);
+    free(steps);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -427,6 +452,7 @@ int main(void)
     hx_set_threads(2);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bit_exact_resume),
+        cmocka_unit_test(test_restart_before_first_checkpoint),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_distillation),
         cmocka_unit_test(test_intermediate_kd),
