@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +65,7 @@ static void remove_stale_tmp(const char *root)
         const char *t = strstr(e->d_name, ".tmp-");
         if (strncmp(e->d_name, "step-", 5) != 0 || !t) continue;
         long pid = strtol(t + 5, NULL, 10);
-        if (pid <= 0 || pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+        if (pid <= 0 || pid == (long)getpid() || hx_pid_gone(pid)) {
             char *p = hx_path_join(root, e->d_name);
             if (p) hx_rm_rf(p);
             free(p);
