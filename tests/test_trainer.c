@@ -136,12 +136,14 @@ static void test_bit_exact_resume(void **state)
 
 /* Killed after logging its first rows but before its first checkpoint: the
  * restarted run (fresh, nothing to resume) logs exactly the rows of a run
- * never killed, the starting-point eval row included once. */
+ * never killed, the starting-point eval row included once. As a stage of a
+ * run owned by its caller (own_log 0) it writes no run-level times. */
 static void test_restart_before_first_checkpoint(void **state)
 {
     (void)state;
     hx_train_result r;
     hx_train_config c = base_config("restarted");
+    c.own_log = 0;
     c.token_budget = 5 * 64;
     c.stop_after_steps = 2;
     assert_int_equal(hx_train(&c, &r), HX_OK);
@@ -157,6 +159,16 @@ static void test_restart_before_first_checkpoint(void **state)
     assert_int_equal(n, 5);
     for (int i = 0; i < 5; i++) assert_true(steps[i] == i + 1);
     free(steps);
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(c.log_path, HX_H5LOG_APPEND, &log), HX_OK);
+    const char *times[] = {"start_time", "resume_time", "end_time"};
+    for (int i = 0; i < 3; i++) {
+        char *v = NULL;
+        assert_int_equal(hx_h5log_get_attr_str(log, "/", times[i], &v), HX_EINVAL);
+        assert_null(v);
+    }
+    hx_clearerr();
+    hx_h5log_close(log);
 }
 
 static void test_config_errors(void **state)

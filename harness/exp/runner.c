@@ -222,6 +222,7 @@ static hx_train_config train_config(runner *r, const hx_train_spec *s, uint64_t 
     c.log_path = r->h5;
     c.arm = arm;
     c.manifest_text = r->m->text;
+    c.own_log = 0; /* the run's provenance and end_time are the runner's (open_results, hx_run) */
     c.quiet = r->o->quiet;
     if (r->has_hook) {
         c.eval_hook = hx_eval_hook_fn;

@@ -27,7 +27,7 @@ hx_train_config hx_train_defaults(void)
     return (hx_train_config){.micro_batch = 1, .grad_accum = 1,
                              .schedule = {.kind = HX_SCHED_COSINE, .decay_fraction = 0.2},
                              .adamw = hx_adamw_defaults(), .grad_clip = 1.0, .eval_batches = 4, .keep_last = 2,
-                             .arm = "train", .progress_interval_s = 30, .kd_temperature = 1.0};
+                             .arm = "train", .own_log = 1, .progress_interval_s = 30, .kd_temperature = 1.0};
 }
 
 typedef struct {
@@ -380,7 +380,8 @@ static int setup(trainer *t, const hx_train_config *c)
         snprintf(t->table, sizeof t->table, "arms/%s/train", c->arm);
         snprintf(t->eval_table, sizeof t->eval_table, "arms/%s/eval", c->arm);
         HX_TRY(hx_h5log_open(c->log_path, HX_H5LOG_APPEND, &t->log));
-        HX_TRY(hx_h5log_set_provenance(t->log, c->manifest_text ? c->manifest_text : "(no manifest: harness train)"));
+        if (c->own_log)
+            HX_TRY(hx_h5log_set_provenance(t->log, c->manifest_text ? c->manifest_text : "(no manifest: harness train)"));
         /* rows logged after the checkpoint we continue from are re-logged; a fresh start clears the arm */
         HX_TRY(hx_h5log_truncate_tokens(t->log, t->table, t->tokens + c->log_token_offset));
         HX_TRY(hx_h5log_truncate_tokens(t->log, t->eval_table, t->tokens + c->log_token_offset));
@@ -416,7 +417,7 @@ int hx_train(const hx_train_config *c, hx_train_result *res)
     if (!c->quiet && rc == HX_OK)
         hx_train_progress(&prog, 1, t.step, t.tokens, c->token_budget, res->last_loss, t.lr, res->tokens_per_s);
     if (!c->quiet) hx_progress_done(&prog);
-    if (rc == HX_OK && t.log && t.tokens >= c->token_budget) rc = hx_h5log_finish(t.log);
+    if (rc == HX_OK && t.log && c->own_log && t.tokens >= c->token_budget) rc = hx_h5log_finish(t.log);
     res->steps = t.step;
     res->tokens = t.tokens;
     res->skipped_steps = t.guard.skipped;

@@ -42,7 +42,14 @@ typedef struct {
     int keep_last;              /* checkpoints kept (<= 0: all) */
     const char *log_path;       /* HDF5 run log; NULL: none */
     const char *arm;            /* arm name in the log (tables arms/<arm>/train, eval) */
-    const char *manifest_text;  /* provenance text for the log (may be NULL) */
+    const char *manifest_text;  /* provenance text for the log (may be NULL); used when own_log */
+    /* 1 (hx_train_defaults): this training is the whole run (harness train,
+     * harness search), so the trainer writes the log's run-level provenance:
+     * hx_h5log_set_provenance (manifest, start or resume time) when it starts
+     * and end_time when the budget is reached. 0: the caller owns the run
+     * (harness run: one start, many trainings) and writes them; the trainer
+     * only logs its arm. */
+    int own_log;
     hx_nan_policy nan_policy;
     int resume;                 /* 1: continue from the latest complete checkpoint in ckpt_dir */
     int64_t stop_after_steps;   /* > 0: stop (with a checkpoint) after this step, as if interrupted */
