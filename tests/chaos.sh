@@ -154,14 +154,18 @@ compare() {
     head -n 40 "$work/tree.diff"
     fail "episode $ep: files differ from the uninterrupted run's (weights, state, students, summary or plots)"
   fi
-  has_attr "$h5B" resume_time || fail "episode $ep: the resumed run has no resume_time"
+  if [ "$resumed" = 1 ]; then
+    has_attr "$h5B" resume_time || fail "episode $ep: the resumed run has no resume_time"
+  else
+    ! has_attr "$h5B" resume_time || fail "episode $ep: resume_time, but no start found the file started"
+  fi
   local n; n=$(find "$work/run" -name model.safetensors | wc -l)
   [ "$n" -gt 0 ] || fail "episode $ep: no model.safetensors to compare"
   local rows; rows=$(grep -c 'DATASPACE  SIMPLE' "$work/B.dump")
   echo "chaos: episode $ep equals the uninterrupted run: $rows datasets, $n model.safetensors bit-identical, summary equal"
 }
 
-landed=0 episode=1 starts=0 fresh=1 phases=""
+landed=0 episode=1 starts=0 fresh=1 resumed=0 phases=""
 while [ "$landed" -lt "$kills" ]; do
   next_delay
   starts=$((starts + 1))
@@ -189,10 +193,11 @@ while [ "$landed" -lt "$kills" ]; do
     if [ -f "$h5" ] && has_attr "$h5" end_time && ! arms_shape "$h5" | diff -q - "$work/A.arms" >/dev/null; then
       fail "kill $landed: $h5 has end_time although its arms are not all complete"
     fi
+    [ -f "$h5" ] && has_attr "$h5" start_time && resumed=1 # so the next start is a resume of it
   elif [ "$rc" -eq 0 ]; then
     echo "chaos: start $starts finished before its kill at $delay ms"
     compare "$episode"
-    episode=$((episode + 1)) fresh=1
+    episode=$((episode + 1)) fresh=1 resumed=0
     rm -rf "$work/run"
   else
     tail -n 30 "$slog"
