@@ -243,7 +243,7 @@ static int write_complete(const char *dir)
     return rc;
 }
 
-static int prune_old(const char *root, int keep_last)
+int hx_ckpt_prune(const char *root, int keep_last)
 {
     if (keep_last <= 0) return HX_OK;
     ckpt_entry *es;
@@ -278,7 +278,7 @@ int hx_ckpt_commit(hx_ckpt_tx *tx, int keep_last)
         else rename(old, tx->final_dir); /* put the previous checkpoint back */
         free(old);
     }
-    if (rc == HX_OK) rc = prune_old(tx->root, keep_last);
+    if (rc == HX_OK) rc = hx_ckpt_prune(tx->root, keep_last);
     if (rc < 0) {
         hx_adderr(rc, "checkpoint step %" PRId64 " not saved (earlier checkpoints are intact)", tx->step);
         hx_rm_rf(tx->tmp_dir);
