@@ -15,7 +15,7 @@
 #      until KILLS kills have landed.
 # Both runs use the same absolute paths ($work/run), so paths recorded in the results
 # are equal and only the VOLATILE items below may differ.
-set -u
+set -u -o pipefail
 harness=${1:?usage: chaos.sh HARNESS [KILLS [SEED [MANIFEST]]]}
 kills=${2:-20}
 seed=${3:-1}
