@@ -1,6 +1,9 @@
-# Minitron harness: one entry point for deps, build, test, bench, cuda and demo.
+# Minitron harness: one entry point for deps, build, test, bench, cuda, demo and chaos.
 # Sources are found by wildcard: every harness/<stage>/*.c and kernels/cpu/*.c goes
 # into build/libharness.a; every tests/test_*.c becomes its own cmocka binary.
+# `make chaos` SIGKILLs `harness run` CHAOS_KILLS times at random points (seed CHAOS_SEED),
+# resuming each time, and checks the result equals an uninterrupted run (tests/chaos.sh);
+# `make test` runs a quick variant of it.
 
 SAN ?= 0
 CC  ?= gcc
@@ -28,7 +31,7 @@ HARNESS  := bin/harness$(if $(filter 1,$(SAN)),-san,)
 NVCC := $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 CUDA_SRC := $(wildcard kernels/cuda/*.cu)
 
-.PHONY: all deps test bench cuda demo clean
+.PHONY: all deps test bench cuda demo chaos clean
 .SECONDARY:
 all: $(HARNESS)
 
@@ -100,6 +103,11 @@ bench: $(HARNESS)
 
 demo: $(HARNESS)
 	$(HARNESS) run experiments/minitron-mini.yaml
+
+CHAOS_KILLS ?= 20
+CHAOS_SEED  ?= 1
+chaos: $(HARNESS)
+	tests/chaos.sh $(HARNESS) $(CHAOS_KILLS) $(CHAOS_SEED)
 
 clean:
 	rm -rf build build-san bin

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every cmocka test binary in BUILD/tests and the CLI checks, then prints
-# a closing summary line "N passed, N failed". Usage: run-tests.sh BUILD HARNESS
+# Runs every cmocka test binary in BUILD/tests, the CLI checks and the quick
+# kill-anywhere check (tests/chaos.sh, 3 kills), then prints a closing summary
+# line "N passed, N failed". Usage: run-tests.sh BUILD HARNESS
 set -u
 build=${1:-build}; harness=${2:-bin/harness}
 export HX_THREADS=${HX_THREADS:-2}
@@ -21,6 +22,13 @@ for t in "$build"/tests/test_*; do
   if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "---- $name (exit $rc) ----"; tail -n 40 "$log"; fi
   printf '%-28s %3d passed %3d failed\n' "$name" "$p" "$f"
 done
+# The kill-anywhere check, quick variant (`make chaos` runs 20 kills): one suite line.
+log="$build/tests/chaos.log"
+tests/chaos.sh "$harness" "${CHAOS_QUICK_KILLS:-3}" "${CHAOS_SEED:-1}" >"$log" 2>&1; rc=$?
+if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); p=1; f=0; else failed=$((failed + 1)); p=0; f=1; fi
+if [ "$f" -ne 0 ]; then failed_names+=(chaos); echo "---- chaos (exit $rc) ----"; tail -n 40 "$log"; fi
+printf '%-28s %3d passed %3d failed   %s\n' chaos "$p" "$f" "$(grep -E '^chaos: (kill phases|PASS)' "$log" | tr '\n' ' ')"
+
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failing suites: ${failed_names[*]}"
 echo "$passed passed, $failed failed"

@@ -205,6 +205,12 @@ static void test_incomplete_and_stale(void **state)
     assert_int_equal(hx_ckpt_latest(root, &latest, &step), 1);
     assert_int_equal(step, 6);
     free(latest);
+    /* Killed between a commit and its keep_last deletion: a later prune finishes it. */
+    assert_int_equal(hx_ckpt_prune(root, 1), HX_OK);
+    assert_int_equal(count_entries(root), 2); /* 6 and the incomplete 9 */
+    assert_int_equal(hx_ckpt_latest(root, &latest, &step), 1);
+    assert_int_equal(step, 6);
+    free(latest);
 }
 
 static void test_unwritable_output(void **state)

@@ -1,4 +1,5 @@
-/* Tests for harness/core: error messages, RNG determinism, atomic writes, SHA-256. */
+/* Tests for harness/core: error messages, RNG determinism, atomic writes (and the
+ * temporary files of killed writers), SHA-256. */
 #include "test_util.h"
 
 #include "core/err.h"
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_error_carries_file_line(void **state)
@@ -103,6 +105,31 @@ static void test_atomic_write_and_sha256(void **state)
     assert_int_equal(hx_read_file(bad, &buf, &len) < 0 ? 0 : 1, 0);
     free(buf);
     free(bad);
+
+    /* A writer SIGKILLed mid-write leaves "<path>.tmp.<pid>": the next write of the
+     * path removes it once that pid is gone, and leaves a live writer's alone. */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_true(hx_pid_gone(child));
+    assert_false(hx_pid_gone(getppid()));
+    char *dead = hx_strfmt("%s.tmp.%d", path, (int)child), *live = hx_strfmt("%s.tmp.%d", path, (int)getppid());
+    char *other = hx_strfmt("%s.tmp.%dx", path, (int)child); /* not one of ours */
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(i == 0 ? dead : i == 1 ? live : other, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    assert_int_equal(hx_write_file_atomic(path, "abcd", 4), HX_OK);
+    assert_int_equal(access(dead, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    assert_int_equal(access(other, F_OK), 0);
+    unlink(live);
+    unlink(other);
+    free(dead);
+    free(live);
+    free(other);
     free(path);
     free(sub);
 }

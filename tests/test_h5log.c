@@ -1,6 +1,6 @@
 /* Tests for harness/exp/h5log: tables, attributes, arrays, provenance, a
  * SIGKILLed writer leaving a readable file (C API, h5dump, h5py), and resume
- * with no duplicated or lost rows. */
+ * or restart with no duplicated or lost rows. */
 #include "test_util.h"
 
 #include "core/err.h"
@@ -246,11 +246,39 @@ static void test_sigkill_then_resume(void **state)
     assert_string_equal(line, TABLE " rows=46 step_sum=1035\n");
 }
 
+/* Restarting at max_tokens drops the starting-point eval row (step 0) logged
+ * there by the killed attempt, but keeps an earlier round's last row there. */
+static void test_truncate_restart_rows(void **state)
+{
+    (void)state;
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(tmp_path("restart.h5"), HX_H5LOG_CREATE, &log), HX_OK);
+    const char *cols[] = {"step", "tokens", "val_loss"};
+    const double rows[][3] = {{0, 0, 9}, {1, 128, 8}, {0, 128, 8.5}, {1, 256, 7}}; /* round 0, then round 1 */
+    for (int i = 0; i < 4; i++) assert_int_equal(hx_h5log_append(log, "e", cols, rows[i], 3), HX_OK);
+    int64_t n;
+    assert_int_equal(hx_h5log_truncate_tokens(log, "e", 256), HX_OK); /* resuming round 1 at step 1 */
+    assert_int_equal(hx_h5log_rows(log, "e", &n), HX_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(hx_h5log_truncate_tokens(log, "e", 128), HX_OK); /* round 1 restarted from its start */
+    assert_int_equal(hx_h5log_rows(log, "e", &n), HX_OK);
+    assert_int_equal(n, 2);
+    double *v;
+    assert_int_equal(hx_h5log_read_column(log, "e", "val_loss", &v, &n), HX_OK);
+    assert_true(v[0] == 9 && v[1] == 8);
+    free(v);
+    assert_int_equal(hx_h5log_truncate_tokens(log, "e", 0), HX_OK); /* a fresh restart of round 0 */
+    assert_int_equal(hx_h5log_rows(log, "e", &n), HX_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(hx_h5log_close(log), HX_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tables_attrs_arrays),
         cmocka_unit_test(test_sigkill_then_resume),
+        cmocka_unit_test(test_truncate_restart_rows),
     };
     return cmocka_run_group_tests(tests, hx_tmp_setup, hx_tmp_teardown);
 }

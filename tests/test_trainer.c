@@ -206,6 +206,42 @@ static void test_bit_exact_resume(void **state)
     hx_h5log_close(log);
 }
 
+/* Killed after logging its first rows but before its first checkpoint: the
+ * restarted run (fresh, nothing to resume) logs exactly the rows of a run
+ * never killed, the starting-point eval row included once. As a stage of a
+ * run owned by its caller (run_provenance NULL) it writes no run-level times. */
+static void test_restart_before_first_checkpoint(void **state)
+{
+    (void)state;
+    hx_train_result r;
+    hx_train_config c = base_config("restarted");
+    c.token_budget = 5 * 64;
+    c.stop_after_steps = 2;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    assert_int_equal(hx_rm_rf(c.ckpt_dir), HX_OK); /* as if killed before the checkpoint was committed */
+    c.stop_after_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    int64_t n;
+    double *ev = column(c.log_path, "arms/student/eval", "tokens", &n);
+    assert_int_equal(n, 2); /* at the start, then at 320 (the end) */
+    assert_true(ev[0] == 0 && ev[1] == 320);
+    free(ev);
+    double *steps = column(c.log_path, "arms/student/train", "step", &n);
+    assert_int_equal(n, 5);
+    for (int i = 0; i < 5; i++) assert_true(steps[i] == i + 1);
+    free(steps);
+    hx_h5log *log;
+    assert_int_equal(hx_h5log_open(c.log_path, HX_H5LOG_APPEND, &log), HX_OK);
+    const char *times[] = {"start_time", "resume_time", "end_time"};
+    for (int i = 0; i < 3; i++) {
+        char *v = NULL;
+        assert_int_equal(hx_h5log_get_attr_str(log, "/", times[i], &v), HX_EINVAL);
+        assert_null(v);
+    }
+    hx_clearerr();
+    hx_h5log_close(log);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -499,6 +535,7 @@ int main(void)
     hx_set_threads(2);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bit_exact_resume),
+        cmocka_unit_test(test_restart_before_first_checkpoint),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_distillation),
         cmocka_unit_test(test_intermediate_kd),

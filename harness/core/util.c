@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <ftw.h>
 #include <fcntl.h>
 #include <omp.h>
@@ -85,11 +86,39 @@ int hx_read_file(const char *path, char **out, size_t *len)
     return HX_OK;
 }
 
+int hx_pid_gone(long pid)
+{
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Removes "<path>.tmp.<pid>" files of dead processes (killed mid-write). */
+static void remove_stale_tmp_files(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : strdup(".");
+    const char *base = slash ? slash + 1 : path;
+    size_t bl = strlen(base);
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, base, bl) != 0 || strncmp(e->d_name + bl, ".tmp.", 5) != 0) continue;
+        char *end;
+        long pid = strtol(e->d_name + bl + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || !hx_pid_gone(pid)) continue;
+        char *p = hx_path_join(dir, e->d_name);
+        if (p) unlink(p);
+        free(p);
+    }
+    if (d) closedir(d);
+    free(dir);
+}
+
 int hx_write_file_atomic(const char *path, const void *data, size_t len)
 {
     size_t tl = strlen(path) + 32;
     char *tmp = hx_malloc(tl);
     if (!tmp) return HX_ENOMEM;
+    remove_stale_tmp_files(path);
     snprintf(tmp, tl, "%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {

@@ -27,8 +27,13 @@ int hx_read_file(const char *path, char **out, size_t *len);
 
 /* Writes `len` bytes to `path` atomically: writes "<path>.tmp.<pid>", fsyncs,
  * then renames over `path`. On failure (HX_EIO, HX_ENOSPC) `path` is untouched
- * and the temporary file is removed. */
+ * and the temporary file is removed. The "<path>.tmp.<pid>" left by a process
+ * that was killed while writing `path` (pid no longer running) are removed
+ * first. */
 int hx_write_file_atomic(const char *path, const void *data, size_t len);
+
+/* 1 when process `pid` (> 0) is gone, so that its temporary files are stale. */
+int hx_pid_gone(long pid);
 
 /* Creates a directory and its parents (like mkdir -p). HX_EIO on failure. */
 int hx_mkdir_p(const char *path);

@@ -362,13 +362,17 @@ int hx_h5log_truncate_tokens(hx_h5log *log, const char *table, int64_t max_token
     int64_t rows;
     HX_TRY(hx_h5log_rows(log, table, &rows));
     if (rows == 0) return HX_OK;
-    double *tok;
-    int64_t n;
+    double *tok, *step = NULL;
+    int64_t n, ns = 0;
     int rc = hx_h5log_read_column(log, table, "tokens", &tok, &n);
     if (rc < 0) return hx_adderr(HX_EINVAL, "truncating %s by tokens", table);
+    if (hx_h5log_read_column(log, table, "step", &step, &ns) < 0) hx_clearerr(); /* a table without steps */
     int64_t keep = 0;
-    while (keep < n && tok[keep] <= (double)max_tokens) keep++;
+    while (keep < n && (tok[keep] < (double)max_tokens ||
+                        (tok[keep] == (double)max_tokens && !(keep < ns && step[keep] == 0))))
+        keep++;
     free(tok);
+    free(step);
     return hx_h5log_truncate(log, table, keep);
 }
 

@@ -64,10 +64,14 @@ int hx_h5log_rows(hx_h5log *log, const char *table, int64_t *rows);
  * has fewer). Flushed. Errors: HX_EINVAL (keep_rows < 0), HX_EIO. */
 int hx_h5log_truncate(hx_h5log *log, const char *table, int64_t keep_rows);
 
-/* For resuming from a checkpoint taken after `max_tokens` trained tokens:
- * keeps the rows before the first one whose `tokens` column exceeds
- * max_tokens and drops the rest. Errors: HX_EINVAL when the table has rows
- * but no tokens column, HX_EIO. */
+/* For resuming from a checkpoint taken after `max_tokens` trained tokens (or
+ * restarting a run that starts there): keeps the rows before the first one
+ * logged after that point and drops the rest. A row is after it when its
+ * `tokens` exceeds max_tokens, or equals it with `step` 0: the starting-point
+ * evaluation of a run starting at max_tokens (a fresh run, or the next round
+ * of an iterative arm, whose previous round's rows at max_tokens have steps
+ * > 0), which the restarted run logs again. Errors: HX_EINVAL when the table
+ * has rows but no tokens column, HX_EIO. */
 int hx_h5log_truncate_tokens(hx_h5log *log, const char *table, int64_t max_tokens);
 
 /* Reads column `name` of `table` as doubles into a malloc'd array of the

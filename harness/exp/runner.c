@@ -351,6 +351,7 @@ static int train_to_budget(const char *what, hx_train_config *c, char *final, si
                res.last_loss, res.last_val_loss, res.tokens_per_s);
     } else {
         printf("%s: already trained (%" PRId64 " tokens)\n", what, have);
+        HX_TRY(hx_ckpt_prune(c->ckpt_dir, c->keep_last)); /* killed after its last commit: one too many */
     }
     char *path = NULL;
     int64_t step;

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +65,7 @@ static void remove_stale_tmp(const char *root)
         const char *t = strstr(e->d_name, ".tmp-");
         if (strncmp(e->d_name, "step-", 5) != 0 || !t) continue;
         long pid = strtol(t + 5, NULL, 10);
-        if (pid <= 0 || pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+        if (pid <= 0 || pid == (long)getpid() || hx_pid_gone(pid)) {
             char *p = hx_path_join(root, e->d_name);
             if (p) hx_rm_rf(p);
             free(p);
@@ -244,7 +243,7 @@ static int write_complete(const char *dir)
     return rc;
 }
 
-static int prune_old(const char *root, int keep_last)
+int hx_ckpt_prune(const char *root, int keep_last)
 {
     if (keep_last <= 0) return HX_OK;
     ckpt_entry *es;
@@ -279,7 +278,7 @@ int hx_ckpt_commit(hx_ckpt_tx *tx, int keep_last)
         else rename(old, tx->final_dir); /* put the previous checkpoint back */
         free(old);
     }
-    if (rc == HX_OK) rc = prune_old(tx->root, keep_last);
+    if (rc == HX_OK) rc = hx_ckpt_prune(tx->root, keep_last);
     if (rc < 0) {
         hx_adderr(rc, "checkpoint step %" PRId64 " not saved (earlier checkpoints are intact)", tx->step);
         hx_rm_rf(tx->tmp_dir);

@@ -44,6 +44,12 @@ int hx_ckpt_begin(const char *root, int64_t step, hx_ckpt_tx *tx);
  * untouched. Frees tx in all cases. Errors: HX_EIO, HX_ENOSPC. */
 int hx_ckpt_commit(hx_ckpt_tx *tx, int keep_last);
 
+/* Deletes all but the newest `keep_last` complete checkpoints under `root`
+ * (keep_last <= 0 keeps all), as hx_ckpt_commit does after each commit; for a
+ * run killed between its last commit and that deletion, which would otherwise
+ * keep one checkpoint too many for good. Errors: HX_EIO. */
+int hx_ckpt_prune(const char *root, int keep_last);
+
 /* Removes the temporary directory and frees tx. */
 void hx_ckpt_abort(hx_ckpt_tx *tx);
 
