@@ -128,7 +128,7 @@ static int claim_dir(const char *dir, const char *key)
         }
     } else {
         glob_t g;
-        char *pat = hx_strfmt("%s/*", dir);
+        char *pat = hx_strfmt("%s/step-*", dir); /* checkpoints, complete or not (not a killed INPUTS.tmp) */
         int found = pat && glob(pat, 0, NULL, &g) == 0;
         if (found) globfree(&g);
         free(pat);

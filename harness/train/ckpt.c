@@ -246,11 +246,23 @@ static int write_complete(const char *dir)
 int hx_ckpt_prune(const char *root, int keep_last)
 {
     if (keep_last <= 0) return HX_OK;
+    remove_stale_tmp(root);
     ckpt_entry *es;
     int n;
     HX_TRY(list_complete(root, &es, &n));
     int rc = HX_OK;
-    for (int i = 0; i + keep_last < n && rc == HX_OK; i++) rc = hx_rm_rf(es[i].path);
+    /* Renamed out of the step-XXXXXXXX namespace first (atomic), then
+     * removed: a kill during the removal leaves a step-*.tmp-<pid> that the
+     * next begin or prune deletes, never a half-deleted checkpoint. */
+    for (int i = 0; i + keep_last < n && rc == HX_OK; i++) {
+        char *doomed = hx_strfmt("%s.tmp-%d-old", es[i].path, (int)getpid());
+        if (!doomed) rc = HX_ENOMEM;
+        else if (rename(es[i].path, doomed) != 0)
+            rc = HX_ERR(HX_EIO, "%s: cannot move aside: %s", es[i].path, strerror(errno));
+        else
+            rc = hx_rm_rf(doomed);
+        free(doomed);
+    }
     free_entries(es, n);
     return rc;
 }

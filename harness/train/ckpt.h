@@ -47,7 +47,9 @@ int hx_ckpt_commit(hx_ckpt_tx *tx, int keep_last);
 /* Deletes all but the newest `keep_last` complete checkpoints under `root`
  * (keep_last <= 0 keeps all), as hx_ckpt_commit does after each commit; for a
  * run killed between its last commit and that deletion, which would otherwise
- * keep one checkpoint too many for good. Errors: HX_EIO. */
+ * keep one checkpoint too many for good. Each is renamed aside before it is
+ * removed, so a kill during the removal never leaves a half-deleted step
+ * directory. Errors: HX_EIO. */
 int hx_ckpt_prune(const char *root, int keep_last);
 
 /* Removes the temporary directory and frees tx. */
