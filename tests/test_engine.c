@@ -79,8 +79,8 @@ static void test_c12_group_sum(void **state)
     (void)state;
     const int B = 1, T = 4, Hq = 4, Hkv = 2, D = 8, grp = Hq / Hkv;
     size_t nq = (size_t)B * T * Hq * D, nkv = (size_t)B * T * Hkv * D;
-    float q[128], k[64], v[64], dout[128], o[128], probs[64], dq[128], dk[64], dv[64];
-    float ke[128], ve[128], oe[128], probse[64], dqe[128], dke[128], dve[128];
+    float q[128], k[64], v[64], dout[128], o[128], lse[16], dq[128], dk[64], dv[64];
+    float ke[128], ve[128], oe[128], lsee[16], dqe[128], dke[128], dve[128];
     fill(q, nq, 1.0);
     fill(k, nkv, 1.0);
     fill(v, nkv, 1.0);
@@ -91,11 +91,11 @@ static void test_c12_group_sum(void **state)
             memcpy(ve + ((size_t)t * Hq + h) * D, v + ((size_t)t * Hkv + h / grp) * D, sizeof(float) * D);
         }
     hx_attn_shape gqa = {B, T, Hq, Hkv, D, 0}, mha = {B, T, Hq, Hq, D, 0};
-    assert_int_equal(hx_attention_fwd(o, probs, q, k, v, &gqa), HX_OK);
-    assert_int_equal(hx_attention_fwd(oe, probse, q, ke, ve, &mha), HX_OK);
+    assert_int_equal(hx_attention_fwd(o, lse, q, k, v, &gqa), HX_OK);
+    assert_int_equal(hx_attention_fwd(oe, lsee, q, ke, ve, &mha), HX_OK);
     assert_memory_equal(o, oe, sizeof(float) * nq);
-    assert_int_equal(hx_attention_bwd(dq, dk, dv, dout, probs, q, k, v, &gqa), HX_OK);
-    assert_int_equal(hx_attention_bwd(dqe, dke, dve, dout, probse, q, ke, ve, &mha), HX_OK);
+    assert_int_equal(hx_attention_bwd(dq, dk, dv, dout, q, k, v, o, lse, &gqa), HX_OK);
+    assert_int_equal(hx_attention_bwd(dqe, dke, dve, dout, q, ke, ve, oe, lsee, &mha), HX_OK);
     assert_true(max_rel(dq, dqe, nq) < 1e-6);
     for (int t = 0; t < T; t++)
         for (int g = 0; g < Hkv; g++)

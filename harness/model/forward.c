@@ -10,7 +10,7 @@
 
 /* Sizes used everywhere below. */
 typedef struct {
-    size_t N, H, Q, KV, F, V, P; /* P: attention probabilities of one layer */
+    size_t N, H, Q, KV, F, V, P; /* P: attention logsumexps of one layer */
     int L;
 } dims;
 
@@ -23,7 +23,7 @@ static dims dims_of(const hx_config *c, int B, int T)
     d.KV = (size_t)c->num_key_value_heads * c->head_dim;
     d.F = (size_t)c->intermediate_size;
     d.V = (size_t)c->vocab_size;
-    d.P = (size_t)B * c->num_attention_heads * T * T;
+    d.P = (size_t)B * c->num_attention_heads * T; /* one logsumexp per query row */
     d.L = c->num_hidden_layers;
     return d;
 }
@@ -53,7 +53,7 @@ static void layout(hx_workspace *ws, bump *b)
         a->q = take(b, d.N * d.Q);
         a->k = take(b, d.N * d.KV);
         a->v = take(b, d.N * d.KV);
-        a->probs = train ? take(b, d.P) : NULL;
+        a->lse = train ? take(b, d.P) : NULL;
         a->attn_out = take(b, d.N * d.Q);
         a->x_mid = take(b, d.N * d.H);
         a->mlp_norm = take(b, d.N * d.H);
@@ -170,7 +170,7 @@ static int layer_fwd(const hx_layer *w, hx_layer_acts *a, const hx_workspace *ws
     hx_linear_fwd(a->v, a->attn_norm, w->v_proj, N, H, KV, 0.0f);
     hx_rope_fwd(a->q, ws->rope_cos, ws->rope_sin, N, ws->T, c->num_attention_heads, c->head_dim);
     hx_rope_fwd(a->k, ws->rope_cos, ws->rope_sin, N, ws->T, c->num_key_value_heads, c->head_dim);
-    HX_TRY(hx_attention_fwd(a->attn_out, a->probs, a->q, a->k, a->v, &s));
+    HX_TRY(hx_attention_fwd(a->attn_out, a->lse, a->q, a->k, a->v, &s));
     memcpy(a->x_mid, a->x, sizeof(float) * d.N * d.H);
     hx_linear_fwd(a->x_mid, a->attn_out, w->o_proj, N, Q, H, 1.0f);
     hx_rmsnorm_fwd(a->mlp_norm, a->mlp_rstd, a->x_mid, w->post_attention_layernorm, N, H, c->rms_norm_eps);
@@ -248,7 +248,7 @@ static int layer_bwd(const hx_layer *w, const hx_layer_acts *a, hx_layer *g, hx_
     /* Attention: x_mid = x + attn_out Wo^T; d_x becomes d(x). */
     hx_linear_bwd_input(ws->d_attn, ws->d_x, w->o_proj, N, Q, H, 0.0f);
     hx_linear_bwd_weight(g->o_proj, ws->d_x, a->attn_out, N, Q, H);
-    HX_TRY(hx_attention_bwd(ws->d_q, ws->d_k, ws->d_v, ws->d_attn, a->probs, a->q, a->k, a->v, &s));
+    HX_TRY(hx_attention_bwd(ws->d_q, ws->d_k, ws->d_v, ws->d_attn, a->q, a->k, a->v, a->attn_out, a->lse, &s));
     hx_rope_bwd(ws->d_q, ws->rope_cos, ws->rope_sin, N, ws->T, c->num_attention_heads, c->head_dim);
     hx_rope_bwd(ws->d_k, ws->rope_cos, ws->rope_sin, N, ws->T, c->num_key_value_heads, c->head_dim);
     hx_linear_bwd_input(ws->d_norm, ws->d_q, w->q_proj, N, H, Q, 0.0f);

@@ -28,7 +28,7 @@ typedef struct {
     float *q;         /* [N, n_heads*head_dim] = [B, T, n_heads, head_dim], after RoPE */
     float *k;         /* [N, n_kv*head_dim] = [B, T, n_kv_heads, head_dim], after RoPE */
     float *v;         /* [N, n_kv*head_dim] = [B, T, n_kv_heads, head_dim] */
-    float *probs;     /* [B, n_heads, T, T] attention probabilities; NULL in HX_WS_INFER */
+    float *lse;       /* [B, n_heads, T] attention logsumexp per query row; NULL in HX_WS_INFER */
     float *attn_out;  /* [N, n_heads*head_dim] per-head attention outputs before o_proj
                          (head h in columns h*head_dim .. (h+1)*head_dim-1) */
     float *x_mid;     /* [N, hidden_size] residual stream after attention */

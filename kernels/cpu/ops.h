@@ -86,16 +86,19 @@ typedef struct {
 
 /* out[B, T, Hq, D] = softmax(q k^T / sqrt(D) + causal mask) v per head, with
  * q [B, T, Hq, D] and k, v [B, T, Hkv, D] (never expanded to Hq heads).
- * probs: [B, Hq, T, T] receives the softmax probabilities (zero where masked)
- * for the backward pass, or NULL for forward-only use (per-thread scratch).
- * Errors: HX_ENOMEM, HX_EINVAL (inconsistent shape). */
-int hx_attention_fwd(float *out, float *probs, const float *q, const float *k, const float *v,
-                     const hx_attn_shape *s);
-/* Backward from dout [B, T, Hq, D] and the stored probs. dq [B, T, Hq, D]
- * and dk, dv [B, T, Hkv, D] are OVERWRITTEN; dk/dv of a KV head is the sum
- * over the query heads of its group (field case C12). Errors: HX_ENOMEM. */
-int hx_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *probs, const float *q,
-                     const float *k, const float *v, const hx_attn_shape *s);
+ * lse [B, Hq, T] receives each query row's logsumexp of its scaled, masked
+ * scores (nats) for the backward pass, or NULL for forward-only use; the
+ * [T, T] probabilities are never stored (flash-style; the layout of the CUDA
+ * tier's lse). Errors: HX_ENOMEM, HX_EINVAL (inconsistent shape). */
+int hx_attention_fwd(float *out, float *lse, const float *q, const float *k, const float *v, const hx_attn_shape *s);
+/* Backward from dout [B, T, Hq, D], the forward's out and lse: the
+ * probabilities are recomputed block by block, P = exp(scale q k^T - lse),
+ * and dS = P (dP - D_i) scale with D_i = dout_i . out_i (Dao et al. 2022,
+ * FlashAttention, Alg. 4). dq [B, T, Hq, D] and dk, dv [B, T, Hkv, D] are
+ * OVERWRITTEN; dk/dv of a KV head is the sum over the query heads of its
+ * group (field case C12). Errors: HX_ENOMEM, HX_EINVAL. */
+int hx_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                     const float *v, const float *out, const float *lse, const hx_attn_shape *s);
 
 /* ---- swiglu.c: LlamaMLP activation h = silu(gate) * up ---- */
 
