@@ -172,7 +172,9 @@ while [ "$landed" -lt "$kills" ]; do
   slog=$work/start-$starts.log
   flag=--resume
   [ "$fresh" = 1 ] && flag=""
-  stdbuf -oL -eL "$harness" run "$manifest" $flag >"$slog" 2>&1 &
+  # stdbuf preloads libstdbuf, which ASan (make test SAN=1) must be told to accept
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    stdbuf -oL -eL "$harness" run "$manifest" $flag >"$slog" 2>&1 &
   pid=$!
   sleep "$(awk -v ms="$delay" 'BEGIN { printf "%.3f", ms / 1000 }')"
   kill -KILL -- "-$pid" 2>/dev/null
