@@ -110,8 +110,8 @@ static int claim_group(runner *r, const char *group, const char *key)
 }
 
 /* A checkpoint folder records the content hash of its inputs in INPUTS:
- * an existing one must equal `key`; a folder holding files but no INPUTS
- * cannot be trusted and is refused too. */
+ * an existing one must equal `key`; a folder holding checkpoints (step-*)
+ * but no INPUTS cannot be trusted and is refused too. */
 static int claim_dir(const char *dir, const char *key)
 {
     HX_TRY(hx_mkdir_p(dir));
