@@ -48,9 +48,9 @@ typedef struct {
  *   vs_torch_step    step_tokens_per_s / torch's (target >= 1.5, issue #11)
  *   peak_gflops      the best 2048^3 sgemm of either library
  *   step_vs_peak     step_gflops / peak_gflops (target >= 0.6)
- *   config           the mini configuration: hidden 256, 6 layers, 8 heads /
- *                    4 KV heads, head_dim 32, intermediate 768, vocab 2048,
- *                    seq 256, batch 8 */
+ *   config           the mini configuration as config.json fields (hidden 256,
+ *                    6 layers, 8 heads / 4 KV heads, head_dim 32,
+ *                    intermediate 768, vocab 2048) plus seq 256, batch 8 */
 int hx_bench_engine(json_t *out, const hx_bench_opts *opts);
 
 /* One row-major n x n x n product c = a b (fp32) through some library. */

@@ -12,6 +12,7 @@
 #include "cpu/ops.h"
 #include "model/forward.h"
 #include "model/init.h"
+#include "model/weights.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -236,15 +237,10 @@ static int engine_config(json_t *out, const hx_bench_opts *o, const hx_config *c
     HX_TRY(hx_bench_step_seconds(cfg, B, T, o->steps, o->quiet, &sec));
     if (forward) HX_TRY(forward_seconds(cfg, B, T, o->steps, &fsec));
     double flops = 3 * forward_flops(cfg, B, T);
-    json_t *c = json_object();
-    json_object_set_new(c, "hidden_size", json_integer(cfg->hidden_size));
-    json_object_set_new(c, "num_hidden_layers", json_integer(cfg->num_hidden_layers));
-    json_object_set_new(c, "num_attention_heads", json_integer(cfg->num_attention_heads));
-    json_object_set_new(c, "num_key_value_heads", json_integer(cfg->num_key_value_heads));
-    json_object_set_new(c, "head_dim", json_integer(cfg->head_dim));
-    json_object_set_new(c, "intermediate_size", json_integer(cfg->intermediate_size));
-    json_object_set_new(c, "vocab_size", json_integer(cfg->vocab_size));
-    json_object_set_new(c, "tie_word_embeddings", json_boolean(cfg->tie_word_embeddings));
+    char *js = hx_config_json(cfg); /* the config.json fields, as the model is saved */
+    json_t *c = js ? json_loads(js, 0, NULL) : NULL;
+    free(js);
+    if (!c) return HX_ERR(HX_ENOMEM, "out of memory");
     json_object_set_new(c, "seq", json_integer(T));
     json_object_set_new(c, "batch", json_integer(B));
     json_object_set_new(out, "config", c);
