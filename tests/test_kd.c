@@ -88,6 +88,32 @@ static void test_c07_padded_vocab(void **state)
     assert_true(fabs(a - b) < 1e-9);
 }
 
+/* The gradient may overwrite the student logits it is computed from (the
+ * trainer's w_ce = 0 path): the same bits as into a separate buffer, with a
+ * masked row and student ids beyond the teacher's vocabulary (zeroed). */
+static void test_gradient_in_place(void **state)
+{
+    (void)state;
+    enum { N = 3, VS = 9, VT = 7 };
+    hx_rng r;
+    hx_rng_seed(&r, 11);
+    float s[N * VS], t[N * VT], g[N * VS], inplace[N * VS];
+    fill(s, N * VS, &r, 2.0);
+    fill(t, N * VT, &r, 2.0);
+    memcpy(inplace, s, sizeof s);
+    const uint8_t mask[N] = {1, 0, 1};
+    for (int reverse = 0; reverse < 2; reverse++) {
+        memcpy(inplace, s, sizeof s);
+        double a = hx_kd_logits_loss(s, VS, t, VT, N, mask, 2.0, reverse, 2.0, g, 0.5f);
+        double b = hx_kd_logits_loss(inplace, VS, t, VT, N, mask, 2.0, reverse, 2.0, inplace, 0.5f);
+        assert_true(a == b && a > 0);
+        assert_memory_equal(g, inplace, sizeof g);
+        for (int v = 0; v < VS; v++) assert_true(g[VS + v] == 0.0f); /* masked row */
+        for (int n = 0; n < N; n++)
+            for (int v = VT; v < VS; v++) assert_true(g[n * VS + v] == 0.0f); /* beyond the shared ids */
+    }
+}
+
 /* C08: the loss over a global batch equals the sum of micro-batch losses when
  * every micro-batch divides by the global unmasked count; all-masked is 0. */
 static void test_c08_global_normalisation(void **state)
@@ -155,7 +181,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kl_known_values),       cmocka_unit_test(test_kl_gradients_fd),
-        cmocka_unit_test(test_c07_padded_vocab),      cmocka_unit_test(test_c08_global_normalisation),
+        cmocka_unit_test(test_c07_padded_vocab),
+        cmocka_unit_test(test_gradient_in_place),      cmocka_unit_test(test_c08_global_normalisation),
         cmocka_unit_test(test_cosine_loss_fd),
     };
     return cmocka_run_group_tests_name("kd", tests, NULL, NULL);

@@ -46,10 +46,14 @@ double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int
 #pragma omp for schedule(static)
         for (int n = 0; n < N; n++) {
             float *g = dstudent ? dstudent + (size_t)n * Vs : NULL;
-            if (g) memset(g, 0, sizeof(float) * (size_t)Vs);
-            if (!ls || (mask && !mask[n]) || inv == 0.0) continue;
+            if (!ls || (mask && !mask[n]) || inv == 0.0) {
+                if (g) memset(g, 0, sizeof(float) * (size_t)Vs);
+                continue;
+            }
+            /* the row is read whole before g is written, so g may be the student row itself */
             log_softmax(student + (size_t)n * Vs, V, tau, ls, ps);
             log_softmax(teacher + (size_t)n * Vt, V, tau, lt, pt);
+            if (g && Vs > V) memset(g + V, 0, sizeof(float) * (size_t)(Vs - V));
             double kl = 0;
             if (!reverse) {
                 for (int v = 0; v < V; v++) kl += pt[v] * (lt[v] - ls[v]);

@@ -23,7 +23,8 @@
  *   magnitudes do not shrink with tau.
  *   Returns sum over counted tokens / norm_count in nats (0 when norm_count == 0;
  *   NAN on allocation failure). One exp per logit and distribution.
- *   dstudent [N, Vs] (NULL to skip) is overwritten with d(loss)/d(student) * scale.
+ *   dstudent [N, Vs] (NULL to skip) is overwritten with d(loss)/d(student) * scale;
+ *   it may be `student` itself (each row is read before it is written).
  *   Deterministic for a fixed thread count. */
 double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int Vt, int N, const uint8_t *mask,
                          double tau, int reverse, double norm_count, float *dstudent, float scale);

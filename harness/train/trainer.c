@@ -37,7 +37,7 @@ typedef struct {
     hx_workspace ws;
     hx_model teacher;      /* loaded when cfg->teacher is set */
     hx_workspace tws;      /* the teacher's forward-only workspace */
-    float *dkd;            /* [N, V_student] KD gradient scratch */
+    float *dkd;            /* [N, V_student] KD gradient scratch (only when kd_w_ce != 0) */
     uint8_t *mask;         /* [N] 1 where the target counts */
     hx_kd_is is;           /* intermediate-state loss (when cfg->kd_n_pairs > 0) */
     hx_dataset train, val;
@@ -198,12 +198,17 @@ static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
     HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
     if (c->kd_n_pairs > 0) hx_kd_is_capture_final(&t->is, &t->tws);
     for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
-    *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
-                            c->kd_temperature, c->kd_reverse, 1.0, t->dkd, 1.0f);
-    /* CE gradient (scaled by kd_w_ce) plus the KD gradient, into the logits buffer. */
-    HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
-    float w = (float)c->kd_w_ce;
-    for (size_t i = 0; i < (size_t)N * V; i++) t->ws.logits[i] = w * t->ws.logits[i] + t->dkd[i];
+    if (c->kd_w_ce == 0) { /* the paper's setting: CE only logged, the KD gradient written in place */
+        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, NULL, ce));
+        *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
+                                c->kd_temperature, c->kd_reverse, 1.0, t->ws.logits, 1.0f);
+    } else { /* CE gradient (scaled by kd_w_ce) plus the KD gradient, into the logits buffer */
+        *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
+                                c->kd_temperature, c->kd_reverse, 1.0, t->dkd, 1.0f);
+        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
+        float w = (float)c->kd_w_ce;
+        for (size_t i = 0; i < (size_t)N * V; i++) t->ws.logits[i] = w * t->ws.logits[i] + t->dkd[i];
+    }
     if (c->kd_n_pairs > 0) {
         double alpha;
         HX_TRY(hx_kd_is_micro(&t->is, &t->ws, t->mask, c->kd_alpha_const, c->kd_alpha, *kd, &is[0], &alpha));
@@ -348,9 +353,9 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
                 vt, vs, vs < vt ? vs : vt);
     HX_TRY(hx_workspace_alloc(&t->tws, &t->teacher.cfg, c->micro_batch, c->seq_len, HX_WS_INFER));
     size_t N = (size_t)c->micro_batch * c->seq_len;
-    t->dkd = hx_malloc(N * (size_t)vs * sizeof(float));
+    t->dkd = c->kd_w_ce != 0 ? hx_malloc(N * (size_t)vs * sizeof(float)) : NULL; /* only to mix in CE */
     t->mask = hx_malloc(N);
-    if (!t->dkd || !t->mask) return HX_ENOMEM;
+    if ((c->kd_w_ce != 0 && !t->dkd) || !t->mask) return HX_ENOMEM;
     if (c->kd_n_pairs == 0) return HX_OK;
     HX_TRY(hx_kd_is_init(&t->is, c->kd_pairs, c->kd_n_pairs, &t->m.cfg, &t->teacher.cfg, (int)N, &c->adamw, c->seed));
     t->tws.hook = hx_kd_is_capture;
