@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every cmocka test binary in BUILD/tests, the CLI checks and the quick
-# kill-anywhere check (tests/chaos.sh, 3 kills), then prints a closing summary
-# line "N passed, N failed". Usage: run-tests.sh BUILD HARNESS
+# Runs every cmocka test binary in BUILD/tests, the CLI checks, the include
+# floors check (tests/check-floors.sh) and the quick kill-anywhere check
+# (tests/chaos.sh, 3 kills), then prints a closing summary line
+# "N passed, N failed". Usage: run-tests.sh BUILD HARNESS
 set -u
 build=${1:-build}; harness=${2:-bin/harness}
 export HX_THREADS=${HX_THREADS:-2}
@@ -22,6 +23,11 @@ for t in "$build"/tests/test_*; do
   if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "---- $name (exit $rc) ----"; tail -n 40 "$log"; fi
   printf '%-28s %3d passed %3d failed\n' "$name" "$p" "$f"
 done
+# Every include points down the floors of harness/README.md: one suite line.
+if tests/check-floors.sh >"$build/tests/floors.log" 2>&1; then passed=$((passed + 1)); p=1; f=0; else failed=$((failed + 1)); p=0; f=1; fi
+if [ "$f" -ne 0 ]; then failed_names+=(floors); echo "---- floors ----"; cat "$build/tests/floors.log"; fi
+printf '%-28s %3d passed %3d failed\n' floors "$p" "$f"
+
 # The kill-anywhere check, quick variant (`make chaos` runs 20 kills): one suite line.
 log="$build/tests/chaos.log"
 tests/chaos.sh "$harness" "${CHAOS_QUICK_KILLS:-3}" "${CHAOS_SEED:-1}" >"$log" 2>&1; rc=$?

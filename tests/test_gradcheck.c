@@ -141,17 +141,10 @@ static double rp_loss(void *p)
     return dot_d(y, c->r, RP_LEN);
 }
 
-static hx_config llama3_cfg(void)
+static hx_rope_params llama3_cfg(void)
 {
-    hx_config c = {0};
-    c.head_dim = RP_D;
-    c.rope_theta = 500000.0;
-    c.rope_type = HX_ROPE_LLAMA3;
-    c.rope_factor = 8.0;
-    c.rope_low_freq_factor = 1.0;
-    c.rope_high_freq_factor = 4.0;
-    c.rope_original_max_position = 1024;
-    return c;
+    return (hx_rope_params){.head_dim = RP_D, .theta = 500000.0, .llama3 = 1, .factor = 8.0, .low_freq_factor = 1.0,
+                            .high_freq_factor = 4.0, .original_max_position = 1024};
 }
 
 static void test_rope_llama3_freqs(void **state)
@@ -160,12 +153,12 @@ static void test_rope_llama3_freqs(void **state)
     /* Independent double evaluation of _compute_llama3_parameters. With theta
      * 5e5, d 16, original 1024: wavelengths 2*pi*theta^(i/8) put i = 0..2 in
      * the kept band, i = 3 in the smoothed band and i >= 4 divided by 8. */
-    hx_config c = llama3_cfg();
+    hx_rope_params c = llama3_cfg();
     float inv[RP_D / 2];
     hx_rope_inv_freq(inv, &c);
     int bands[3] = {0, 0, 0};
     for (int i = 0; i < RP_D / 2; i++) {
-        double f = 1.0 / pow(c.rope_theta, 2.0 * i / RP_D), wl = 2 * M_PI / f, want;
+        double f = 1.0 / pow(c.theta, 2.0 * i / RP_D), wl = 2 * M_PI / f, want;
         if (wl < 1024 / 4.0) {
             want = f;
             bands[0]++;
@@ -183,8 +176,8 @@ static void test_rope_llama3_freqs(void **state)
     assert_int_equal(bands[1], 1);
     assert_int_equal(bands[2], 4);
     /* Default RoPE differs in the scaled bands only. */
-    hx_config d = c;
-    d.rope_type = HX_ROPE_DEFAULT;
+    hx_rope_params d = c;
+    d.llama3 = 0;
     float inv_d[RP_D / 2];
     hx_rope_inv_freq(inv_d, &d);
     assert_float_equal(inv_d[0], inv[0], 0);
@@ -202,7 +195,7 @@ static void test_rope_llama3_freqs(void **state)
 static void test_rope(void **state)
 {
     (void)state;
-    hx_config cfg = llama3_cfg();
+    hx_rope_params cfg = llama3_cfg();
     static float ct[RP_T * RP_D / 2], st[RP_T * RP_D / 2];
     hx_rope_table(ct, st, &cfg, RP_T);
     static rp_ctx c;
@@ -456,7 +449,14 @@ static double model_loss(model_ctx *c)
  * sliding window at once. */
 static hx_config tiny_cfg(void)
 {
-    hx_config c = llama3_cfg();
+    hx_rope_params r = llama3_cfg();
+    hx_config c = {0};
+    c.rope_theta = r.theta;
+    c.rope_type = HX_ROPE_LLAMA3;
+    c.rope_factor = r.factor;
+    c.rope_low_freq_factor = r.low_freq_factor;
+    c.rope_high_freq_factor = r.high_freq_factor;
+    c.rope_original_max_position = r.original_max_position;
     snprintf(c.model_type, sizeof c.model_type, "llama");
     c.vocab_size = 40;
     c.hidden_size = 16;

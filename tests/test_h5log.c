@@ -1,10 +1,10 @@
-/* Tests for harness/exp/h5log: tables, attributes, arrays, provenance, a
+/* Tests for harness/log/h5log: tables, attributes, arrays, provenance, a
  * SIGKILLed writer leaving a readable file (C API, h5dump, h5py), and resume
  * or restart with no duplicated or lost rows. */
 #include "test_util.h"
 
 #include "core/err.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 
 #include <hdf5.h>
 #include <math.h>

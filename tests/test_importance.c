@@ -7,7 +7,7 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "cpu/ops.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "minitron/importance.h"
 #include "minitron/prune.h"
 #include "minitron/store.h"

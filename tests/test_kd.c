@@ -4,7 +4,7 @@
 #include "test_util.h"
 
 #include "core/rng.h"
-#include "minitron/kd.h"
+#include "train/kd.h"
 
 #include <math.h>
 #include <stdio.h>

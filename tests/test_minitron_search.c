@@ -10,7 +10,7 @@
 #include "core/util.h"
 #include "data/batch.h"
 #include "data/shard.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "minitron/calib.h"
 #include "minitron/search.h"
 #include "minitron/store.h"

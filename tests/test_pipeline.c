@@ -7,7 +7,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/shard.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "minitron/calib.h"
 #include "minitron/store.h"
 #include "minitron/targets.h"

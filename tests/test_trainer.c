@@ -8,7 +8,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/shard.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "model/weights.h"
 #include "train/ckpt.h"
 #include "train/trainer.h"

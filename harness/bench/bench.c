@@ -5,7 +5,7 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/util.h"
-#include "minitron/bench_minitron.h"
+#include "bench/bench_minitron.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #include "data/ingest.h"
 #include "data/shard.h"
 #include "data/tokenizer.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "train/trainer.h"
 
 #include <stdio.h>

@@ -12,7 +12,7 @@
 #include "eval/loglik.h"
 #include "eval/perplexity.h"
 #include "eval/tasks.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "model/model.h"
 
 #include <stdint.h>

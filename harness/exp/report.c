@@ -4,7 +4,7 @@
 #include "core/err.h"
 #include "core/home.h"
 #include "core/util.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "exp/plot.h"
 
 #include <glob.h>

@@ -11,7 +11,7 @@
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "exp/baselines.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "exp/plot.h"
 #include "exp/report.h"
 #include "exp/summary.h"

@@ -4,7 +4,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "minitron/prune.h"
 #include "model/weights.h"
 

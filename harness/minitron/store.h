@@ -5,7 +5,7 @@
 #ifndef HX_MINITRON_STORE_H
 #define HX_MINITRON_STORE_H
 
-#include "exp/h5log.h"
+#include "log/h5log.h"
 #include "minitron/importance.h"
 #include "minitron/prune.h"
 

@@ -117,7 +117,8 @@ int hx_workspace_alloc(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_
     b = (bump){ws->buf, 0};
     layout(ws, &b);
     bind_hidden(ws);
-    hx_rope_table(ws->rope_cos, ws->rope_sin, cfg, T);
+    hx_rope_params rope = hx_config_rope(cfg);
+    hx_rope_table(ws->rope_cos, ws->rope_sin, &rope, T);
     return HX_OK;
 }
 

@@ -41,6 +41,13 @@ int hx_config_hf5_loadable(const hx_config *c, char *why, size_t len)
     return 0;
 }
 
+hx_rope_params hx_config_rope(const hx_config *c)
+{
+    return (hx_rope_params){c->head_dim,           c->rope_theta,           c->rope_type == HX_ROPE_LLAMA3,
+                            c->rope_factor,        c->rope_low_freq_factor, c->rope_high_freq_factor,
+                            c->rope_original_max_position};
+}
+
 static size_t layer_floats(const hx_config *c)
 {
     size_t h = (size_t)c->hidden_size, q = (size_t)c->num_attention_heads * c->head_dim;

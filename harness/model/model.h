@@ -4,6 +4,7 @@
 #ifndef HX_MODEL_MODEL_H
 #define HX_MODEL_MODEL_H
 
+#include "cpu/ops.h"
 #include "model/config.h"
 
 #include <stddef.h>
@@ -74,6 +75,10 @@ size_t hx_config_param_count(const hx_config *cfg);
  * head_dim never changes. Returns 1 when loadable; 0 otherwise, with a
  * one-line reason in why[0..len) when why is not NULL. */
 int hx_config_hf5_loadable(const hx_config *cfg, char *why, size_t len);
+
+/* The RoPE frequencies of `cfg` for the kernels (head_dim, rope_theta, and
+ * the llama3 scaling fields when rope_type is HX_ROPE_LLAMA3). */
+hx_rope_params hx_config_rope(const hx_config *cfg);
 
 /* Checks internal consistency: positive sizes, num_key_value_heads divides
  * num_attention_heads, head_dim > 0 and even (RoPE). Error HX_EINVAL naming

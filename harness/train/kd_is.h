@@ -9,7 +9,7 @@
 #ifndef HX_TRAIN_KD_IS_H
 #define HX_TRAIN_KD_IS_H
 
-#include "minitron/kd.h"
+#include "train/kd.h"
 #include "model/forward.h"
 #include "train/optim.h"
 

@@ -9,7 +9,7 @@
 #include "data/shard.h"
 #include "model/forward.h"
 #include "model/model.h"
-#include "minitron/kd.h"
+#include "train/kd.h"
 #include "train/monitor.h"
 #include "train/optim.h"
 #include "train/schedule.h"
@@ -54,7 +54,7 @@ typedef struct {
     int64_t stop_after_steps;   /* > 0: stop (with a checkpoint) after this step, as if interrupted */
     double progress_interval_s; /* plain progress lines off a terminal; <= 0: 30 s */
     int quiet;                  /* 1: no progress output */
-    /* Knowledge distillation (Minitron NeurIPS 2024 §3; minitron/kd.h). With
+    /* Knowledge distillation (Minitron NeurIPS 2024 §3; train/kd.h). With
      * `teacher` set, the loss of a micro-batch is
      *   kd_w_ce * sum CE + sum tau^2 KL(p_t || p_s)   (reverse KL with kd_reverse)
      * over its unmasked tokens, divided once by the global batch's unmasked
@@ -76,7 +76,7 @@ typedef struct {
      * `teacher`): with kd_n_pairs > 0 the loss becomes
      *   L = kd_w_ce * L_CE + L_logits + alpha * L_is,
      *   L_is = sum over pairs of mean over counted tokens of 1 - cos(h_s W^T, h_t)
-     * with the post-norm states of minitron/kd.h (hx_kd_state) and ONE shared
+     * with the post-norm states of train/kd.h (hx_kd_state) and ONE shared
      * learned map W [teacher hidden, student hidden] (train/kd_is.h: init,
      * trained by its own AdamW with the same lr schedule, weight decay and
      * clipping as the model, saved as kd_map.safetensors in each checkpoint).

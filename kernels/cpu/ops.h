@@ -18,8 +18,6 @@
 #ifndef HX_KERNELS_CPU_OPS_H
 #define HX_KERNELS_CPU_OPS_H
 
-#include "model/config.h"
-
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,13 +52,24 @@ void hx_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, const
 
 /* ---- rope.c: rotary embedding, HF rotate-half convention ---- */
 
-/* Inverse frequencies inv_freq[head_dim/2] for cfg (rope_theta, and the
- * `llama3` scaling of transformers' _compute_llama3_parameters when
- * cfg->rope_type == HX_ROPE_LLAMA3), computed in fp32 as HF does. */
-void hx_rope_inv_freq(float *inv_freq, const hx_config *cfg);
+/* RoPE frequencies: head_dim and theta (config.json rope_theta), and with
+ * llama3 set the scaling of transformers' _compute_llama3_parameters
+ * (factor, low_freq_factor, high_freq_factor,
+ * original_max_position_embeddings). The model layer fills it from its
+ * config (hx_config_rope in model/model.h). */
+typedef struct {
+    int head_dim;
+    double theta;
+    int llama3;
+    double factor, low_freq_factor, high_freq_factor;
+    int original_max_position;
+} hx_rope_params;
+
+/* Inverse frequencies inv_freq[head_dim/2], computed in fp32 as HF does. */
+void hx_rope_inv_freq(float *inv_freq, const hx_rope_params *p);
 /* cos/sin tables [T, head_dim/2] for positions 0..T-1: angle = (float)t *
  * inv_freq[i] rounded to fp32 (as HF's fp32 product), then cos/sin. */
-void hx_rope_table(float *cos_t, float *sin_t, const hx_config *cfg, int T);
+void hx_rope_table(float *cos_t, float *sin_t, const hx_rope_params *p, int T);
 /* In place on x [B, T, heads, D] (N = B*T rows): with half = D/2 and
  * position t = row % T, for i < half:
  *   x'_i = x_i cos - x_{i+half} sin,   x'_{i+half} = x_{i+half} cos + x_i sin.

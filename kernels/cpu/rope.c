@@ -4,16 +4,16 @@
 
 #include <math.h>
 
-void hx_rope_inv_freq(float *inv_freq, const hx_config *c)
+void hx_rope_inv_freq(float *inv_freq, const hx_rope_params *c)
 {
     int d = c->head_dim, half = d / 2;
     for (int i = 0; i < half; i++) {
         /* HF: 1.0 / (base ** (arange(0, dim, 2).float() / dim)) in fp32. */
         float e = (float)(2 * i) / (float)d;
-        float f = 1.0f / (float)pow(c->rope_theta, (double)e);
-        if (c->rope_type == HX_ROPE_LLAMA3) {
-            float factor = (float)c->rope_factor, lo = (float)c->rope_low_freq_factor;
-            float hi = (float)c->rope_high_freq_factor, old = (float)c->rope_original_max_position;
+        float f = 1.0f / (float)pow(c->theta, (double)e);
+        if (c->llama3) {
+            float factor = (float)c->factor, lo = (float)c->low_freq_factor;
+            float hi = (float)c->high_freq_factor, old = (float)c->original_max_position;
             float lo_wl = old / lo, hi_wl = old / hi;
             float wl = (float)(2 * M_PI) / f;
             if (wl > lo_wl) {
@@ -27,7 +27,7 @@ void hx_rope_inv_freq(float *inv_freq, const hx_config *c)
     }
 }
 
-void hx_rope_table(float *cos_t, float *sin_t, const hx_config *c, int T)
+void hx_rope_table(float *cos_t, float *sin_t, const hx_rope_params *c, int T)
 {
     int half = c->head_dim / 2;
     float inv[half];

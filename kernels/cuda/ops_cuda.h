@@ -132,7 +132,7 @@ int hx_cuda_cross_entropy_bwd(hx_bf16 *dlogits, const hx_bf16 *logits, const flo
                               float dloss, float norm_count, hx_stream stream);
 
 /* Forward KL(teacher || student) at temperature tau, as hx_kd_logits_loss
- * (harness/minitron/kd.h) with reverse = 0: per row over the first `vocab` ids
+ * (harness/train/kd.h) with reverse = 0: per row over the first `vocab` ids
  * (rows may be longer, strides teacher_ld and student_ld: a padded vocabulary,
  * field case C07), p = softmax(teacher/tau), log q = log_softmax(student/tau),
  *   row_loss[r] = tau^2 * sum_v p_v (log p_v - log q_v)   (nats; tau^2 as Hinton

@@ -174,10 +174,10 @@ static void check_rmsnorm(void)
 static void check_rope(void)
 {
     const int B = 2, T = 300, H = 4, HD = 64, N = B * T;
-    hx_config cfg;
+    hx_rope_params cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.head_dim = HD, cfg.rope_theta = 500000.0, cfg.rope_type = HX_ROPE_LLAMA3, cfg.rope_factor = 8.0;
-    cfg.rope_low_freq_factor = 1.0, cfg.rope_high_freq_factor = 4.0, cfg.rope_original_max_position = 8192;
+    cfg.head_dim = HD, cfg.theta = 500000.0, cfg.llama3 = 1, cfg.factor = 8.0;
+    cfg.low_freq_factor = 1.0, cfg.high_freq_factor = 4.0, cfg.original_max_position = 8192;
     vec cos_t((size_t)T * HD / 2), sin_t(cos_t.size());
     hx_rope_table(cos_t.data(), sin_t.data(), &cfg, T);
     vec x = rand_bf16((size_t)N * H * HD, 1.0f), dy = rand_bf16(x.size(), 1.0f), y = x, dx = dy;

@@ -1,5 +1,5 @@
 /* HDF5 run log: provenance attributes, append-only column tables, arrays. */
-#include "exp/h5log.h"
+#include "log/h5log.h"
 
 #include "core/cpu.h"
 #include "core/err.h"

@@ -2,8 +2,8 @@
  * per-arm `train` and `eval` tables (one extendible 1-D dataset per column,
  * rows appended and flushed one at a time so a killed run leaves a readable
  * file), and arrays written by later stages. Schema: results/README.md. */
-#ifndef HX_EXP_H5LOG_H
-#define HX_EXP_H5LOG_H
+#ifndef HX_LOG_H5LOG_H
+#define HX_LOG_H5LOG_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
-/* Benchmark suites of the Minitron stage (run by `harness bench`). */
-#ifndef HX_MINITRON_BENCH_MINITRON_H
-#define HX_MINITRON_BENCH_MINITRON_H
+/* Benchmark suites of the Minitron stages: importance pass and KD step (run by `harness bench`). */
+#ifndef HX_BENCH_BENCH_MINITRON_H
+#define HX_BENCH_BENCH_MINITRON_H
 
 #include "bench/bench.h"
 

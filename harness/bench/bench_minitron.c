@@ -1,13 +1,13 @@
 /* Benchmarks of the importance pass and of a knowledge-distillation step
  * against the plain passes they are built from (targets in bench_minitron.h). */
-#include "minitron/bench_minitron.h"
+#include "bench/bench_minitron.h"
 
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "cpu/ops.h"
 #include "minitron/importance.h"
-#include "minitron/kd.h"
+#include "train/kd.h"
 #include "model/forward.h"
 #include "model/init.h"
 

@@ -4,8 +4,8 @@
  * their gradients. All losses are sums over counted tokens divided by a
  * caller-supplied count, so a trainer can normalise over the unmasked tokens
  * of the whole global batch (field case C08). */
-#ifndef HX_MINITRON_KD_H
-#define HX_MINITRON_KD_H
+#ifndef HX_TRAIN_KD_H
+#define HX_TRAIN_KD_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* KL-divergence and cosine distillation losses with analytic gradients. */
-#include "minitron/kd.h"
+#include "train/kd.h"
 
 #include "core/err.h"
 
