@@ -7,7 +7,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/batch.h"
-#include "data/data_cmds.h"
+#include "data/tokenize.h"
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "exp/baselines.h"
