@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "cpu/convert.h"
 #include "model/safetensors.h"
 
 #include <float.h>

@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "cpu/convert.h"
 #include "model/weights.h"
 
 #include <jansson.h>

@@ -7,6 +7,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "cpu/convert.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,44 +68,6 @@ static int dtype_parse(const char *s, hx_dtype *dt)
             return 1;
         }
     return 0;
-}
-
-/* ---- conversions ---- */
-
-float hx_bf16_to_f32(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-uint16_t hx_f32_to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u); /* quiet NaN, sign kept */
-    u += 0x7fffu + ((u >> 16) & 1u);                                                /* round to nearest even */
-    return (uint16_t)(u >> 16);
-}
-
-float hx_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
-    if (exp == 0x1f) {
-        u = sign | 0x7f800000u | (man << 13); /* inf or NaN (payload kept) */
-    } else if (exp != 0) {
-        u = sign | ((exp + 112u) << 23) | (man << 13); /* rebias 15 -> 127 */
-    } else if (man == 0) {
-        u = sign; /* signed zero */
-    } else {      /* subnormal: value = man * 2^-24, exact in f32 */
-        float f = ldexpf((float)man, -24);
-        memcpy(&u, &f, 4);
-        u |= sign;
-    }
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
 }
 
 /* ---- reading ---- */

@@ -93,14 +93,6 @@ int hx_st_write(const char *dir, const char *basename, const hx_st_entry *entrie
 const char *hx_dtype_name(hx_dtype dt);
 int hx_dtype_size(hx_dtype dt);
 
-/* Scalar conversions. bf16 -> f32 is exact (top half of the f32 bits).
- * f32 -> bf16 rounds to nearest, ties to even; NaN stays NaN (quiet, sign
- * kept); overflow rounds to ±inf (torch's `.to(torch.bfloat16)` semantics).
- * f16 -> f32 is exact for normals, subnormals, ±0, ±inf and NaN. */
-float hx_bf16_to_f32(uint16_t h);
-uint16_t hx_f32_to_bf16(float f);
-float hx_f16_to_f32(uint16_t h);
-
 /* Writes a JSON value to `path` atomically, indented by 2 with sorted keys
  * (as transformers writes config.json and index.json) and a final newline.
  * Errors: HX_ENOMEM, HX_EIO, HX_ENOSPC. */

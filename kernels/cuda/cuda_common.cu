@@ -1,28 +1,9 @@
-/* Device buffer helpers, bf16 conversions (host and device) and device info
- * for the CUDA path; see cuda_common.h. */
+/* Device buffer helpers, device bf16 conversions and device info for the
+ * CUDA path; see cuda_common.h (host conversions: cpu/convert.c). */
 #include "cuda/cuda_common.h"
 
 #include <stdio.h>
 #include <string.h>
-
-extern "C" hx_bf16 hx_f32_to_bf16(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (hx_bf16)((u >> 16) | 0x40u); /* quiet NaN */
-    u += 0x7fffu + ((u >> 16) & 1u);                                         /* nearest, ties to even */
-    return (hx_bf16)(u >> 16);
-}
-
-extern "C" float hx_bf16_to_f32(hx_bf16 x)
-{
-    uint32_t u = (uint32_t)x << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-extern "C" float hx_bf16_round(float x) { return hx_bf16_to_f32(hx_f32_to_bf16(x)); }
 
 extern "C" int hx_cuda_malloc(void **ptr, size_t bytes)
 {

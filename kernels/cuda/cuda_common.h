@@ -12,6 +12,7 @@
 extern "C" {
 #endif
 #include "core/err.h"
+#include "cpu/convert.h"
 
 /* bf16 as stored in memory (the upper 16 bits of an IEEE fp32). Device code
  * reinterprets it as __nv_bfloat16; C code only moves it around. */
@@ -22,12 +23,7 @@ typedef uint16_t hx_bf16;
 struct CUstream_st;
 typedef struct CUstream_st *hx_stream;
 
-/* Host conversions. hx_f32_to_bf16 rounds to nearest, ties to even (as
- * torch's .to(torch.bfloat16)); NaN stays NaN. */
-hx_bf16 hx_f32_to_bf16(float x);
-float hx_bf16_to_f32(hx_bf16 x);
-/* Rounds x to the nearest bf16 and back (the value a bf16 tensor would hold). */
-float hx_bf16_round(float x);
+/* Host conversions (hx_f32_to_bf16, hx_bf16_to_f32, hx_bf16_round): cpu/convert.h. */
 
 /* Device memory. hx_cuda_malloc allocates `bytes` on the current device into
  * *ptr (NULL for 0 bytes). Errors: HX_ENOMEM (message has the CUDA error). */
