@@ -158,6 +158,16 @@ int hx_write_file_atomic(const char *path, const void *data, size_t len)
     return HX_OK;
 }
 
+int hx_copy_file(const char *src, const char *dst)
+{
+    char *buf;
+    size_t n;
+    HX_TRY(hx_read_file(src, &buf, &n));
+    int rc = hx_write_file_atomic(dst, buf, n);
+    free(buf);
+    return rc;
+}
+
 int hx_mkdir_p(const char *path)
 {
     char *p = strdup(path);

@@ -35,6 +35,11 @@ int hx_write_file_atomic(const char *path, const void *data, size_t len);
 /* 1 when process `pid` (> 0) is gone, so that its temporary files are stale. */
 int hx_pid_gone(long pid);
 
+/* Copies the file `src` to `dst` byte for byte, atomically (as
+ * hx_write_file_atomic). Errors: those of hx_read_file and
+ * hx_write_file_atomic. */
+int hx_copy_file(const char *src, const char *dst);
+
 /* Creates a directory and its parents (like mkdir -p). HX_EIO on failure. */
 int hx_mkdir_p(const char *path);
 

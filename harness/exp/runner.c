@@ -67,17 +67,6 @@ static int is_dir(const char *p)
 
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 
-/* Copies a small file (tokenizer.json) byte for byte, atomically. */
-static int copy_file(const char *src, const char *dst)
-{
-    char *buf;
-    size_t n;
-    HX_TRY(hx_read_file(src, &buf, &n));
-    int rc = hx_write_file_atomic(dst, buf, n);
-    free(buf);
-    return rc;
-}
-
 /* ---- artifacts reused under --resume: made from the same inputs ---- */
 
 static int refuse_stale(const char *what, const char *had, const char *key)
@@ -376,7 +365,7 @@ static int base_teacher_hash(const runner *r, char out[65])
 static int copy_tokenizer(const runner *r, const char *model_dir)
 {
     char *tk = hx_path_join(model_dir, "tokenizer.json");
-    int rc = tk ? copy_file(r->tokenizer, tk) : HX_ENOMEM;
+    int rc = tk ? hx_copy_file(r->tokenizer, tk) : HX_ENOMEM;
     free(tk);
     return rc;
 }
@@ -593,11 +582,7 @@ static int save_pruned(runner *r, const char *name, const hx_model *src, const h
                        const hx_importance *im, const hx_arm *arm, int random, const char *dir)
 {
     int residual = arm->prune.head_residual && im;
-    hx_model student;
-    HX_TRY(hx_prune_apply(src, plan, residual ? &im->scores : NULL, &student));
-    int rc = hx_model_save(dir, &student, HX_DT_F32, 0);
-    if (rc == HX_OK) rc = copy_tokenizer(r, dir);
-    hx_model_free(&student);
+    int rc = hx_prune_save(src, plan, residual ? &im->scores : NULL, HX_DT_F32, r->tokenizer, dir);
     if (rc == HX_OK) {
         printf("%s: pruned %zu -> %zu parameters (%s) into %s\n", name, hx_config_param_count(&plan->src),
                hx_config_param_count(&plan->dst), random ? "random" : "importance", dir);

@@ -196,23 +196,6 @@ static void prune_usage(FILE *f)
 }
 
 /* Copies tokenizer.json from the source directory when it exists. */
-static int copy_tokenizer(const char *src_dir, const char *dst_dir)
-{
-    char *from = hx_path_join(src_dir, "tokenizer.json"), *to = hx_path_join(dst_dir, "tokenizer.json");
-    int rc = from && to ? HX_OK : HX_ERR(HX_ENOMEM, "out of memory");
-    if (rc == HX_OK && access(from, R_OK) == 0) {
-        char *buf;
-        size_t len;
-        rc = hx_read_file(from, &buf, &len);
-        if (rc == HX_OK) {
-            rc = hx_write_file_atomic(to, buf, len);
-            free(buf);
-        }
-    }
-    free(from);
-    free(to);
-    return rc;
-}
 
 typedef struct {
     const char *model, *scores, *group, *out, *log, *log_group;
@@ -225,7 +208,7 @@ typedef struct {
 
 static int prune_run(prune_args *a)
 {
-    hx_model src, dst = {0};
+    hx_model src;
     HX_TRY(hx_model_load(a->model, &src));
     hx_importance r = {0};
     hx_prune_plan plan = {0};
@@ -252,9 +235,12 @@ static int prune_run(prune_args *a)
     } else if (rc == HX_OK) {
         rc = hx_prune_plan_build(&src.cfg, &r.scores, &a->t, &plan);
     }
-    if (rc == HX_OK) rc = hx_prune_apply(&src, &plan, a->head_residual ? &r.scores : NULL, &dst);
-    if (rc == HX_OK) rc = hx_model_save(a->out, &dst, a->bf16 ? HX_DT_BF16 : HX_DT_F32, 0);
-    if (rc == HX_OK) rc = copy_tokenizer(a->model, a->out);
+    char *tok = hx_path_join(a->model, "tokenizer.json");
+    if (rc == HX_OK && !tok) rc = HX_ERR(HX_ENOMEM, "out of memory");
+    if (rc == HX_OK)
+        rc = hx_prune_save(&src, &plan, a->head_residual ? &r.scores : NULL, a->bf16 ? HX_DT_BF16 : HX_DT_F32,
+                           access(tok, R_OK) == 0 ? tok : NULL, a->out);
+    free(tok);
     if (rc == HX_OK && a->log) {
         hx_h5log *log;
         char where[1024];
@@ -280,7 +266,6 @@ static int prune_run(prune_args *a)
     free(block);
     hx_prune_plan_free(&plan);
     hx_importance_free(&r);
-    hx_model_free(&dst);
     hx_model_free(&src);
     return rc;
 }

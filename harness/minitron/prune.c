@@ -3,6 +3,8 @@
 #include "minitron/prune.h"
 
 #include "core/err.h"
+#include "core/util.h"
+#include "model/weights.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -379,5 +381,18 @@ int hx_prune_apply(const hx_model *src, const hx_prune_plan *p, const hx_scores 
     free(qrows);
     free(kvrows);
     if (rc != HX_OK) hx_model_free(dst);
+    return rc;
+}
+
+int hx_prune_save(const hx_model *src, const hx_prune_plan *p, const hx_scores *residual_scores, hx_dtype dtype,
+                  const char *tokenizer, const char *dir)
+{
+    hx_model student;
+    HX_TRY(hx_prune_apply(src, p, residual_scores, &student));
+    int rc = hx_model_save(dir, &student, dtype, 0);
+    hx_model_free(&student);
+    char *tk = rc == HX_OK && tokenizer ? hx_path_join(dir, "tokenizer.json") : NULL;
+    if (rc == HX_OK && tokenizer) rc = tk ? hx_copy_file(tokenizer, tk) : HX_ENOMEM;
+    free(tk);
     return rc;
 }

@@ -6,9 +6,10 @@
 
 #include "core/rng.h"
 #include "minitron/scores.h"
+#include "model/model.h"
+#include "model/safetensors.h"
 
 #include <stdio.h>
-#include "model/model.h"
 
 /* Target sizes. A field left at 0 keeps the source size. drop_layers, when
  * given, lists source layer indices to remove and excludes num_hidden_layers. */
@@ -101,5 +102,14 @@ void hx_prune_plan_free(hx_prune_plan *p);
  * of num_attention_heads) a warning saying so goes to stderr; the model is
  * still built (the harness and transformers 4.x load it). Errors: HX_ENOMEM. */
 int hx_prune_apply(const hx_model *src, const hx_prune_plan *p, const hx_scores *residual_scores, hx_model *dst);
+
+/* Prunes `src` by `p` (hx_prune_apply, with residual_scores as there) into
+ * the Hugging Face directory `dir` (hx_model_save in `dtype`: HX_DT_F32 or
+ * HX_DT_BF16), with a copy of the tokenizer.json at `tokenizer` (NULL: none):
+ * the one "prune into a directory" of the runner, `harness prune` and the
+ * architecture search. Errors: those of hx_prune_apply, hx_model_save and
+ * hx_copy_file. */
+int hx_prune_save(const hx_model *src, const hx_prune_plan *p, const hx_scores *residual_scores, hx_dtype dtype,
+                  const char *tokenizer, const char *dir);
 
 #endif

@@ -85,13 +85,9 @@ static int prune_candidate(const hx_model *teacher, const hx_importance *s, cons
                           .num_attention_heads = c->num_attention_heads,
                           .num_hidden_layers = c->num_hidden_layers};
     hx_prune_plan plan;
-    hx_model student;
     HX_TRY(hx_prune_plan_build(&teacher->cfg, &s->scores, &t, &plan));
-    int rc = hx_prune_apply(teacher, &plan, NULL, &student);
+    int rc = hx_prune_save(teacher, &plan, NULL, HX_DT_F32, NULL, dir);
     hx_prune_plan_free(&plan);
-    if (rc < 0) return rc;
-    rc = hx_model_save(dir, &student, HX_DT_F32, 0);
-    hx_model_free(&student);
     return rc;
 }
 
