@@ -63,20 +63,26 @@ static void test_inspect_text(void **state)
     free(s);
 }
 
+/* Saves a tiny tied Llama (vocab 8, hidden 4, MLP 4, 2 heads / 1 KV head of
+ * dim 2) with `layers` layers in `dtype` into the fresh directory made from
+ * the mkdtemp template `dir`; returns its config. */
+static hx_config save_tiny(char *dir, int layers, hx_dtype dtype)
+{
+    assert_non_null(mkdtemp(dir));
+    hx_config c = hx_test_config(8, 4, 4, layers, 2, 1, 2, 1);
+    c.max_position_embeddings = 16;
+    hx_model m;
+    assert_int_equal(hx_model_alloc(&m, &c), HX_OK);
+    assert_int_equal(hx_model_save(dir, &m, dtype, 0), HX_OK);
+    hx_model_free(&m);
+    return c;
+}
+
 static void test_inspect_json_natural_order(void **state)
 {
     (void)state;
     char dir[] = "/tmp/hx_insp_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    hx_config c = {0};
-    strcpy(c.model_type, "llama");
-    c.vocab_size = 8, c.hidden_size = 4, c.intermediate_size = 4, c.num_hidden_layers = 11;
-    c.num_attention_heads = 2, c.num_key_value_heads = 1, c.head_dim = 2, c.max_position_embeddings = 16;
-    c.rms_norm_eps = 1e-5f, c.rope_theta = 10000, c.tie_word_embeddings = 1;
-    hx_model m;
-    assert_int_equal(hx_model_alloc(&m, &c), HX_OK);
-    assert_int_equal(hx_model_save(dir, &m, HX_DT_BF16, 0), HX_OK);
-    hx_model_free(&m);
+    hx_config c = save_tiny(dir, 11, HX_DT_BF16);
     int rc;
     char *s = report(dir, 1, &rc);
     assert_int_equal(rc, HX_OK);
@@ -124,16 +130,7 @@ static void test_inspect_shape_mismatch(void **state)
 {
     (void)state;
     char dir[] = "/tmp/hx_insp_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    hx_config c = {0};
-    strcpy(c.model_type, "llama");
-    c.vocab_size = 8, c.hidden_size = 4, c.intermediate_size = 4, c.num_hidden_layers = 2;
-    c.num_attention_heads = 2, c.num_key_value_heads = 1, c.head_dim = 2, c.max_position_embeddings = 16;
-    c.rms_norm_eps = 1e-5f, c.rope_theta = 10000, c.tie_word_embeddings = 1;
-    hx_model m;
-    assert_int_equal(hx_model_alloc(&m, &c), HX_OK);
-    assert_int_equal(hx_model_save(dir, &m, HX_DT_F32, 0), HX_OK);
-    hx_model_free(&m);
+    hx_config c = save_tiny(dir, 2, HX_DT_F32);
     int rc;
     char *s = report(dir, 0, &rc);
     assert_int_equal(rc, HX_OK);
