@@ -5,7 +5,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "data/data_cmds.h"
-#include "train/trainer.h"
+#include "train/train_cmds.h"
 #include "exp/cmd_run.h"
 #include "exp/report.h"
 #include "data/tokenizer_cmds.h"

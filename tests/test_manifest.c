@@ -551,6 +551,12 @@ static void test_impossible_targets_refused_up_front(void **state)
     const char *e = parse_err(MINI_HEAD "arms:\n  - {name: a, kind: prune_kd, tokens: 5, prune: {num_key_value_heads: 4}}\n",
                               HX_EINVAL);
     assert_contains(e, "prune.num_key_value_heads: prune target 24 query heads over 4 KV heads needs 6 per KV group");
+    /* the teacher's inline config by the model's own rule (hx_config_validate) */
+    e = parse_err("teacher: {train: {tokens: 5}, config: {vocab_size: 8, hidden_size: 8, intermediate_size: 8, "
+                  "num_hidden_layers: 1, num_attention_heads: 3, num_key_value_heads: 2}}\n"
+                  "data: {train: a, validation: b, tokenizer: t}\narms: [{name: t, kind: teacher}]\n",
+                  HX_EINVAL);
+    assert_contains(e, "x.yaml:1:39: teacher.config: config: num_key_value_heads (2) must divide num_attention_heads (3)");
     /* The case: 4 heads / 2 KV heads pruned to 1 KV head keeping 4 heads, teacher loaded from a directory. */
     char dir[] = "/tmp/hx-targets-XXXXXX";
     assert_non_null(mkdtemp(dir));

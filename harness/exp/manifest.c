@@ -970,11 +970,11 @@ static int validate_teacher(hx_manifest *m)
         hx_config *c = &t->config;
         if (c->num_key_value_heads < 0) c->num_key_value_heads = c->num_attention_heads;
         if (c->head_dim < 0) c->head_dim = c->hidden_size / c->num_attention_heads;
-        if (c->num_attention_heads % c->num_key_value_heads)
-            return rerr(m, "teacher.config.num_key_value_heads", "%d KV heads do not divide %d query heads",
-                        c->num_key_value_heads, c->num_attention_heads);
-        if (c->head_dim % 2)
-            return rerr(m, "teacher.config.head_dim", "head_dim (%d) must be even for RoPE", c->head_dim);
+        if (hx_config_validate(c) < 0) { /* the model's own rules, at the config's position */
+            char msg[800];
+            snprintf(msg, sizeof msg, "%s", hx_errtext());
+            return rerr(m, "teacher.config", "%s", msg);
+        }
         if (m->data.seq_len > c->max_position_embeddings)
             return rerr(m, "data.seq_len", "seq_len %d exceeds the teacher's max_position_embeddings %d",
                         m->data.seq_len, c->max_position_embeddings);

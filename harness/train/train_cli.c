@@ -2,6 +2,7 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "model/weights.h"
+#include "train/train_cmds.h"
 #include "train/trainer.h"
 
 #include <getopt.h>

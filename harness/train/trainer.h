@@ -124,7 +124,4 @@ int hx_train(const hx_train_config *cfg, hx_train_result *res);
 int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int batches, int32_t *x, int32_t *y,
                 double *loss);
 
-/* `bin/harness train`: see --help. */
-int hx_cmd_train(int argc, char **argv);
-
 #endif
