@@ -65,14 +65,10 @@ typedef struct table {
 #define NONE 0, 0, 0
 #define INF 1e300
 
-static const char *const agg_names[] = {"mean", "l2", "var", NULL};
-static const char *const neuron_names[] = {"pre", "post", NULL};
-static const char *const depth_names[] = {"ppl", "bi", "block", NULL};
+/* The stages' own name tables serve for their enums (hx_agg_names,
+ * hx_depth_names, hx_neuron_names, hx_sched_names, hx_kd_state_names). */
 static const char *const method_names[] = {"importance", "random", NULL};
-/* Indexed by hx_sched_kind (train/schedule.h). */
-static const char *const sched_names[] = {"constant", "cosine", "linear", "wsd", NULL};
 static const char *const alpha_names[] = {"dynamic", "const", NULL};
-static const char *const state_names[] = {"block_output", "embedding", "mlp_input", NULL};
 static const char *const metric_names[] = {"acc_norm", "acc", NULL};
 static const char *const kind_names[] = {"teacher",   "scratch",   "prune_ce",     "prune_kd",
                                          "random_kd", "depth_kd", "iterative_kd", NULL};
@@ -120,7 +116,7 @@ static const field train_fields[] = {
     {"lr", K_DOUBLE, T(lr), 0, "1e-3", 0, 10, 1, NULL, NULL, 0, 0, 0},
     {"min_lr", K_DOUBLE, T(min_lr), 0, "-1", 0, 10, 0, NULL, NULL, 0, 0, 0},
     {"warmup_steps", K_INT, T(warmup_steps), 0, "20", 0, INF, 0, NULL, NULL, 0, 0, 0},
-    {"schedule", K_ENUM, T(schedule), 0, "cosine", NONE, sched_names, NULL, 0, 0, 0},
+    {"schedule", K_ENUM, T(schedule), 0, "cosine", NONE, hx_sched_names, NULL, 0, 0, 0},
     {"decay_fraction", K_DOUBLE, T(decay_fraction), 0, "0.2", 0, 1, 0, NULL, NULL, 0, 0, 0},
     {"micro_batch", K_INT, T(micro_batch), 0, "8", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"grad_accum", K_INT, T(grad_accum), 0, "1", 1, INF, 0, NULL, NULL, 0, 0, 0},
@@ -138,10 +134,10 @@ static const field importance_fields[] = {
     {"samples", K_INT, I(samples), 0, "1024", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"seq_len", K_INT, I(seq_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"micro_batch", K_INT, I(micro_batch), 0, "8", 1, INF, 0, NULL, NULL, 0, 0, 0},
-    {"batch_agg", K_ENUM, I(batch_agg), 0, "l2", NONE, agg_names, NULL, 0, 0, 0},
-    {"seq_agg", K_ENUM, I(seq_agg), 0, "mean", NONE, agg_names, NULL, 0, 0, 0},
-    {"neuron", K_ENUM, I(neuron), 0, "pre", NONE, neuron_names, NULL, 0, 0, 0},
-    {"depth", K_ENUM, I(depth), 0, "ppl", NONE, depth_names, NULL, 0, 0, 0},
+    {"batch_agg", K_ENUM, I(batch_agg), 0, "l2", NONE, hx_agg_names, NULL, 0, 0, 0},
+    {"seq_agg", K_ENUM, I(seq_agg), 0, "mean", NONE, hx_agg_names, NULL, 0, 0, 0},
+    {"neuron", K_ENUM, I(neuron), 0, "pre", NONE, hx_neuron_names, NULL, 0, 0, 0},
+    {"depth", K_ENUM, I(depth), 0, "ppl", NONE, hx_depth_names, NULL, 0, 0, 0},
     {"block_len", K_INT, I(block_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
 };
 #undef I
@@ -165,7 +161,7 @@ TABLE(prune_table, prune_fields);
 
 #define S(f) offsetof(hx_is_pair, f)
 static const field is_fields[] = {
-    {"state", K_ENUM, S(state), 0, "block_output", NONE, state_names, NULL, 0, 0, 0},
+    {"state", K_ENUM, S(state), 0, "block_output", NONE, hx_kd_state_names, NULL, 0, 0, 0},
     {"teacher_layer", K_INT, S(teacher_layer), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
     {"student_layer", K_INT, S(student_layer), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
 };
@@ -1029,7 +1025,7 @@ static int validate_prune(const hx_manifest *m, const hx_arm *a)
         const hx_is_pair *q = &a->kd.intermediate[i];
         char path[64];
         snprintf(path, sizeof path, "kd.intermediate[%d].teacher_layer", i);
-        if (q->state == HX_IS_EMBEDDING) continue;
+        if (q->state == HX_KD_EMBEDDING) continue;
         if (q->teacher_layer < 0 || q->teacher_layer >= t->num_hidden_layers)
             return aerr(m, a, path, "teacher layer %d is not in [0, %d)", q->teacher_layer, t->num_hidden_layers);
         snprintf(path, sizeof path, "kd.intermediate[%d].student_layer", i);
@@ -1305,7 +1301,6 @@ int hx_manifest_find_arm(const hx_manifest *m, const char *name)
 }
 
 const char *hx_arm_kind_name(hx_arm_kind k) { return k <= HX_ARM_ITERATIVE_KD ? kind_names[k] : "?"; }
-const char *hx_depth_metric_name(hx_depth_metric d) { return d <= HX_DEPTH_BLOCK ? depth_names[d] : "?"; }
 
 int hx_arm_uses_kd(hx_arm_kind k)
 {

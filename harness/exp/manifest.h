@@ -11,6 +11,7 @@
 #include "minitron/aggregate.h"  /* hx_agg */
 #include "minitron/importance.h"  /* hx_depth_metric */
 #include "model/config.h"
+#include "train/kd.h"       /* hx_kd_state */
 #include "train/schedule.h" /* hx_sched_kind */
 
 #include <stdint.h>
@@ -22,7 +23,6 @@ typedef enum { HX_NEURON_PRE = 0, HX_NEURON_POST = 1 } hx_neuron_score;
 typedef enum { HX_PRUNE_IMPORTANCE = 0, HX_PRUNE_RANDOM = 1 } hx_prune_method;
 typedef enum { HX_ALPHA_DYNAMIC = 0, HX_ALPHA_CONST = 1 } hx_alpha_mode;
 /* Intermediate states for the L_is cosine loss (NeurIPS App. A.6). */
-typedef enum { HX_IS_BLOCK_OUTPUT = 0, HX_IS_EMBEDDING = 1, HX_IS_MLP_INPUT = 2 } hx_is_state;
 typedef enum { HX_METRIC_ACC_NORM = 0, HX_METRIC_ACC = 1 } hx_task_metric;
 
 /* What an arm does:
@@ -84,7 +84,7 @@ typedef struct {
 /* One teacher→student state pair for L_is; layers are 0-based (ignored for
  * the embedding state). */
 typedef struct {
-    hx_is_state state;
+    hx_kd_state state;
     int teacher_layer, student_layer;
 } hx_is_pair;
 
@@ -192,7 +192,6 @@ int hx_manifest_find_arm(const hx_manifest *m, const char *name);
 
 /* Enum names as written in manifests ("prune_kd", "l2", "cosine", ...). */
 const char *hx_arm_kind_name(hx_arm_kind k);
-const char *hx_depth_metric_name(hx_depth_metric d);
 
 /* 1 if arms of this kind distill from the teacher. */
 int hx_arm_uses_kd(hx_arm_kind k);

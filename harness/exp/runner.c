@@ -716,10 +716,7 @@ static int kd_settings(const runner *r, const hx_arm *arm, hx_train_config *c, h
     if (!(*pairs = hx_malloc(sizeof **pairs * (size_t)n))) return HX_ENOMEM;
     for (int i = 0; i < n; i++) {
         const hx_is_pair *p = &arm->kd.intermediate[i];
-        hx_kd_state st = p->state == HX_IS_EMBEDDING ? HX_KD_EMBEDDING
-                         : p->state == HX_IS_MLP_INPUT ? HX_KD_MLP_INPUT
-                                                       : HX_KD_BLOCK_OUTPUT;
-        (*pairs)[i] = (hx_kd_pair){st, p->teacher_layer, p->student_layer};
+        (*pairs)[i] = (hx_kd_pair){p->state, p->teacher_layer, p->student_layer};
     }
     c->kd_pairs = *pairs;
     c->kd_n_pairs = n;

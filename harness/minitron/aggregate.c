@@ -2,25 +2,23 @@
 #include "minitron/aggregate.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+const char *const hx_agg_names[] = {"mean", "l2", "var", NULL};
+
 int hx_agg_parse(const char *s)
 {
-    if (!strcmp(s, "mean")) return HX_AGG_MEAN;
-    if (!strcmp(s, "l2") || !strcmp(s, "L2")) return HX_AGG_L2;
-    if (!strcmp(s, "var") || !strcmp(s, "variance")) return HX_AGG_VAR;
-    return -1;
+    if (!strcmp(s, "L2")) return HX_AGG_L2;
+    if (!strcmp(s, "variance")) return HX_AGG_VAR;
+    return hx_parse_enum(hx_agg_names, s);
 }
 
-const char *hx_agg_name(hx_agg a)
-{
-    static const char *names[] = {"mean", "l2", "var"};
-    return a <= HX_AGG_VAR ? names[a] : "?";
-}
+const char *hx_agg_name(hx_agg a) { return a <= HX_AGG_VAR ? hx_agg_names[a] : "?"; }
 
 int hx_agg_init(hx_agg_acc *a, int width, hx_agg batch, hx_agg seq)
 {

@@ -9,7 +9,11 @@
 /* mean(abs): (1/n) sum |s_i|;  L2: sqrt(sum s_i^2);  variance: (1/n) sum (s_i - mean)^2. */
 typedef enum { HX_AGG_MEAN = 0, HX_AGG_L2 = 1, HX_AGG_VAR = 2 } hx_agg;
 
-/* Parses "mean", "l2" or "var"/"variance"; returns -1 for anything else. */
+/* Names indexed by hx_agg ("mean", "l2", "var"), NULL-terminated: the one
+ * table the manifest, the command line and the HDF5 attributes use. */
+extern const char *const hx_agg_names[];
+
+/* Parses a name of hx_agg_names, or "L2" / "variance"; -1 for anything else. */
 int hx_agg_parse(const char *s);
 const char *hx_agg_name(hx_agg a);
 

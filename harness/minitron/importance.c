@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const hx_depth_names[] = {"ppl", "bi", "block", NULL};
+const char *const hx_neuron_names[] = {"pre", "post", NULL};
+
+const char *hx_depth_metric_name(hx_depth_metric d) { return d <= HX_DEPTH_BLOCK ? hx_depth_names[d] : "?"; }
+
 hx_importance_opts hx_importance_defaults(void)
 {
     hx_importance_opts o = {HX_AGG_L2, HX_AGG_MEAN, 0, HX_DEPTH_PPL, 1, 0, 1};

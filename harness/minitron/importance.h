@@ -19,6 +19,13 @@ typedef enum {
                            layer scores are then the per-layer removal losses */
 } hx_depth_metric;
 
+/* Names indexed by hx_depth_metric ("ppl", "bi", "block") and by
+ * hx_importance_opts.neuron_post ("pre", "post"), NULL-terminated: the one
+ * table the manifest, the command line and the HDF5 attributes use. */
+extern const char *const hx_depth_names[];
+extern const char *const hx_neuron_names[];
+const char *hx_depth_metric_name(hx_depth_metric d);
+
 typedef struct {
     hx_agg batch_agg, seq_agg; /* paper default: batch = L2, seq = mean */
     int neuron_post;           /* 0: pre-activation gate_proj output (paper); 1: input of down_proj (ModelOpt) */

@@ -106,19 +106,13 @@ int hx_cmd_importance(int argc, char **argv)
         case 'b':
         case 's':
             a = hx_agg_parse(optarg);
-            if (a < 0) rc = HX_ERR(HX_EINVAL, "--%s: '%s' is not l2, mean or var", o == 'b' ? "batch-agg" : "seq-agg", optarg);
+            if (a < 0) rc = hx_opt_enum(o == 'b' ? "batch-agg" : "seq-agg", optarg, hx_agg_names, &a);
             else if (o == 'b') io.batch_agg = (hx_agg)a;
             else io.seq_agg = (hx_agg)a;
             break;
-        case 'N':
-            if (strcmp(optarg, "pre") && strcmp(optarg, "post")) rc = HX_ERR(HX_EINVAL, "--neuron: '%s' is not pre or post", optarg);
-            io.neuron_post = !strcmp(optarg, "post");
-            break;
+        case 'N': rc = hx_opt_enum("neuron", optarg, hx_neuron_names, &io.neuron_post); break;
         case 'D':
-            if (!strcmp(optarg, "ppl")) io.depth = HX_DEPTH_PPL;
-            else if (!strcmp(optarg, "bi")) io.depth = HX_DEPTH_BI;
-            else if (!strcmp(optarg, "block")) io.depth = HX_DEPTH_BLOCK;
-            else rc = HX_ERR(HX_EINVAL, "--depth: '%s' is not ppl, bi or block", optarg);
+            if ((rc = hx_opt_enum("depth", optarg, hx_depth_names, &a)) == HX_OK) io.depth = (hx_depth_metric)a;
             break;
         case 'k': rc = hx_opt_int("block-len", optarg, 1, 1000000000, &io.block_len); break;
         case 'x': io.depth_loss = 0; break;

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *depth_name(hx_depth_metric d) { return d == HX_DEPTH_BI ? "bi" : d == HX_DEPTH_BLOCK ? "block" : "ppl"; }
 
 /* Writes a float64 array of 1 or 2 dimensions at group/name. */
 static int put(hx_h5log *log, const char *group, const char *name, const double *v, int64_t d0, int64_t d1)
@@ -39,7 +38,7 @@ int hx_importance_write(hx_h5log *log, const char *g, const hx_importance *r, co
     HX_TRY(hx_h5log_attr_str(log, g, "seq_agg", hx_agg_name(o->seq_agg)));
     HX_TRY(hx_h5log_attr_str(log, g, "neuron", o->neuron_post ? "post" : "pre"));
     HX_TRY(hx_h5log_attr_str(log, g, "neuron_convention", nconv));
-    HX_TRY(hx_h5log_attr_str(log, g, "depth", depth_name(o->depth)));
+    HX_TRY(hx_h5log_attr_str(log, g, "depth", hx_depth_metric_name(o->depth)));
     HX_TRY(hx_h5log_attr_str(log, g, "depth_convention", dconv));
     HX_TRY(hx_h5log_attr_str(log, g, "convention", !strcmp(nconv, dconv) ? nconv : "mixed"));
     HX_TRY(hx_h5log_attr_int(log, g, "depth_loss", o->depth_loss));

@@ -124,12 +124,6 @@ double hx_kd_cosine_loss(const float *h_s, int ds, const float *W, const float *
 
 double hx_kd_alpha(double loss_logits, double loss_is) { return loss_is != 0.0 ? loss_logits / loss_is : 0.0; }
 
-const char *hx_kd_state_name(hx_kd_state s)
-{
-    switch (s) {
-    case HX_KD_BLOCK_OUTPUT: return "block_output";
-    case HX_KD_EMBEDDING: return "embedding";
-    case HX_KD_MLP_INPUT: return "mlp_input";
-    }
-    return "?";
-}
+const char *const hx_kd_state_names[] = {"block_output", "embedding", "mlp_input", NULL};
+
+const char *hx_kd_state_name(hx_kd_state s) { return (unsigned)s <= HX_KD_MLP_INPUT ? hx_kd_state_names[s] : "?"; }

@@ -55,6 +55,8 @@ typedef struct {
     int teacher_layer, student_layer;
 } hx_kd_pair;
 
+/* Names indexed by hx_kd_state, NULL-terminated (the manifest's too). */
+extern const char *const hx_kd_state_names[];
 /* Name of a state kind ("block_output", "embedding", "mlp_input"). */
 const char *hx_kd_state_name(hx_kd_state s);
 

@@ -2,26 +2,22 @@
 #include "train/schedule.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 
 #include <math.h>
 #include <string.h>
 
-static const char *const names[] = {"constant", "cosine", "linear", "wsd"};
+const char *const hx_sched_names[] = {"constant", "cosine", "linear", "wsd", NULL};
 
 int hx_sched_kind_parse(const char *name, hx_sched_kind *kind)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(name, names[i])) {
-            *kind = (hx_sched_kind)i;
-            return HX_OK;
-        }
-    return HX_ERR(HX_EINVAL, "schedule: unknown kind '%s' (expected constant, cosine, linear or wsd)", name);
+    int i = hx_parse_enum(hx_sched_names, name);
+    if (i < 0) return HX_ERR(HX_EINVAL, "schedule: unknown kind '%s' (expected constant, cosine, linear or wsd)", name);
+    *kind = (hx_sched_kind)i;
+    return HX_OK;
 }
 
-const char *hx_sched_kind_name(hx_sched_kind kind)
-{
-    return (unsigned)kind < 4 ? names[kind] : "unknown";
-}
+const char *hx_sched_kind_name(hx_sched_kind kind) { return (unsigned)kind <= HX_SCHED_WSD ? hx_sched_names[kind] : "unknown"; }
 
 static int64_t wsd_decay_start(const hx_schedule *s)
 {
@@ -35,7 +31,7 @@ int hx_schedule_validate(const hx_schedule *s)
         return HX_ERR(HX_EINVAL, "schedule: need 0 <= min_lr (%g) <= peak_lr (%g)", s->min_lr, s->peak_lr);
     if (s->warmup < 0) return HX_ERR(HX_EINVAL, "schedule: warmup must be >= 0 (got %lld)", (long long)s->warmup);
     if (s->kind != HX_SCHED_CONSTANT && s->total <= 0)
-        return HX_ERR(HX_EINVAL, "schedule: total must be positive for %s (got %lld)", names[s->kind],
+        return HX_ERR(HX_EINVAL, "schedule: total must be positive for %s (got %lld)", hx_sched_names[s->kind],
                       (long long)s->total);
     if (s->kind != HX_SCHED_CONSTANT && s->warmup > s->total)
         return HX_ERR(HX_EINVAL, "schedule: warmup (%lld) exceeds total (%lld)", (long long)s->warmup,

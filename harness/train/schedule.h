@@ -48,6 +48,9 @@ int hx_schedule_validate(const hx_schedule *s);
  * pos <= 0 gives 0 with warm-up, peak_lr without. */
 double hx_schedule_lr(const hx_schedule *s, int64_t pos);
 
+/* Names indexed by hx_sched_kind, NULL-terminated (the manifest's too). */
+extern const char *const hx_sched_names[];
+
 /* Parses "constant", "cosine", "linear", "wsd" into `kind`; HX_EINVAL otherwise. */
 int hx_sched_kind_parse(const char *name, hx_sched_kind *kind);
 const char *hx_sched_kind_name(hx_sched_kind kind);
