@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every cmocka test binary in BUILD/tests and the CLI checks, then prints
+# Runs every cmocka test binary in BUILD/tests and the CLI checks, replays the
+# fuzz corpora (BUILD/tests/fuzz/fuzz_* on tests/fuzz/corpus/*), then prints
 # a closing summary line "N passed, N failed". Usage: run-tests.sh BUILD HARNESS
 set -u
 build=${1:-build}; harness=${2:-bin/harness}
@@ -20,6 +21,16 @@ for t in "$build"/tests/test_*; do
   grep -E '^(SKIP|NOTE):' "$log" || true
   if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "---- $name (exit $rc) ----"; tail -n 40 "$log"; fi
   printf '%-28s %3d passed %3d failed\n' "$name" "$p" "$f"
+done
+# Fuzz corpora: each replayer runs every committed input of its target once; one pass per target.
+for t in "$build"/tests/fuzz/fuzz_*; do
+  case "$t" in *.o|*.d) continue;; esac
+  [ -x "$t" ] || continue
+  name=$(basename "$t"); log="$build/tests/fuzz/$name.log"
+  if "$t" "tests/fuzz/corpus/${name#fuzz_}" >"$log" 2>&1; then p=1 f=0; else p=0 f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "---- $name ----"; tail -n 40 "$log"; fi
+  printf '%-28s %3d passed %3d failed  (%s)\n' "$name" "$p" "$f" "$(tail -n 1 "$log")"
 done
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failing suites: ${failed_names[*]}"
