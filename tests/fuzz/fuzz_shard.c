@@ -1,7 +1,7 @@
 /* Fuzz target: token shards, through hx_shard_open (header validation,
  * memory map) and hx_dataset_open on the directory holding the shard. Every
  * token of an accepted shard is read, by hx_shard_token and through
- * hx_dataset_read. */
+ * hx_dataset_read, which must only return ids below the shard's vocab_size. */
 #include "data/shard.h"
 #include "fuzz_util.h"
 
@@ -29,7 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hx_dataset_open(dir, NULL, &d) == 0) {
         static int32_t out[FZ_MAX_READ];
         size_t n = d.n_tokens < FZ_MAX_READ ? (size_t)d.n_tokens : FZ_MAX_READ;
-        hx_dataset_read(&d, 0, n, out);
+        if (hx_dataset_read(&d, 0, n, out) == 0)
+            for (size_t i = 0; i < n; i++)
+                if (out[i] < 0 || (uint32_t)out[i] >= d.shards[0].vocab_size) abort();
         if (d.n_tokens) hx_dataset_read(&d, d.n_tokens - 1, 1, out);
         hx_dataset_close(&d);
     }
