@@ -1209,6 +1209,7 @@ static void free_arm_marks(hx_manifest *m)
 static int build_arms(ctx *c, hx_manifest *m, const yaml_node_t *root)
 {
     const yaml_node_t *arms = map_get(c, root, "arms");
+    if (!arms) return perr(c, root, "(top level)", "missing required key 'arms'");
     if (arms->type != YAML_SEQUENCE_NODE || arms->data.sequence.items.top == arms->data.sequence.items.start)
         return perr(c, arms, "arms", "expected a non-empty list of arms");
     sweep_axis root_ax[MAX_AXES];

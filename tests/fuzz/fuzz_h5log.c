@@ -3,10 +3,18 @@
  * "/", "arms" and each arm, each arm's train/eval table (rows, the tokens and
  * loss columns), the provenance attributes, every array under "importance";
  * then the resume writes: provenance check, truncate to 100 tokens, append a
- * row, finish, close. HDF5 itself is not instrumented: only crashes and
- * leaks inside it are seen, and those are its own (see tests/fuzz/README.md). */
+ * row, finish, close. Afterwards no HDF5 object may be left open. HDF5 itself
+ * is not instrumented (see tests/fuzz/README.md). */
 #include "exp/h5log.h"
 #include "fuzz_util.h"
+
+#include <hdf5.h>
+
+/* Every HDF5 object the log opened must be closed again, whatever the input. */
+static void check_closed(void)
+{
+    if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != 0) abort();
+}
 
 static void walk_arm(hx_h5log *log, const char *arm)
 {
@@ -26,7 +34,10 @@ static void walk_arm(hx_h5log *log, const char *arm)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     hx_h5log *log;
-    if (hx_h5log_open(fz_write("log.h5", data, size), HX_H5LOG_APPEND, &log) < 0) return 0;
+    if (hx_h5log_open(fz_write("log.h5", data, size), HX_H5LOG_APPEND, &log) < 0) {
+        check_closed();
+        return 0;
+    }
     char **names, *s, path[600];
     int n;
     double d;
@@ -54,5 +65,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hx_h5log_append(log, "arms/teacher/train", cols, vals, 3);
     hx_h5log_finish(log);
     hx_h5log_close(log);
+    check_closed();
     return 0;
 }
