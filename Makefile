@@ -1,4 +1,4 @@
-# Minitron harness: one entry point for deps, build, test, bench, cuda and demo.
+# Minitron harness: one entry point for deps, build, test, bench, cuda, demo and fuzz.
 # Sources are found by wildcard: every harness/<stage>/*.c and kernels/cpu/*.c goes
 # into build/libharness.a; every tests/test_*.c becomes its own cmocka binary; every
 # tests/fuzz/fuzz_*.c becomes a corpus replayer (make test) and a libFuzzer target (make fuzz).

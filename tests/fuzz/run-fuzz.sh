@@ -6,9 +6,11 @@
 # crashes, hangs and leaks to build-fuzz/findings/<name>/, the log to
 # build-fuzz/logs/<name>.log. With FUZZ_MERGE=1 the inputs that add coverage
 # are merged into the committed corpus afterwards. Exit status 1 when any
-# target had a finding. Usage: run-fuzz.sh SECONDS NAME...
+# target had a finding. Leaks inside HDF5 itself are suppressed (lsan.supp).
+# Usage: run-fuzz.sh SECONDS NAME...
 set -u
 secs=$1; shift
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 status=0
 printf '%-14s %8s %12s %7s %7s %7s  %s\n' target seconds execs cov ft corpus findings
 for name in "$@"; do
