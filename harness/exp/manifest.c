@@ -1018,6 +1018,8 @@ static int validate_teacher(hx_manifest *m)
     }
     if (t->has_config) {
         hx_config *c = &t->config;
+        if (c->num_attention_heads <= 0) /* `config:` given but empty (null): nothing was applied */
+            return rerr(m, "teacher.config", "expected the architecture (hidden_size, num_attention_heads, ...), got nothing");
         if (c->num_key_value_heads < 0) c->num_key_value_heads = c->num_attention_heads;
         if (c->head_dim < 0) c->head_dim = c->hidden_size / c->num_attention_heads;
         if (c->num_attention_heads % c->num_key_value_heads)
