@@ -1,6 +1,7 @@
-# Minitron harness: one entry point for deps, build, test, bench, cuda, demo and chaos.
+# Minitron harness: one entry point for deps, build, test, bench, cuda, demo, chaos and fuzz.
 # Sources are found by wildcard: every harness/<stage>/*.c and kernels/cpu/*.c goes
-# into build/libharness.a; every tests/test_*.c becomes its own cmocka binary.
+# into build/libharness.a; every tests/test_*.c becomes its own cmocka binary; every
+# tests/fuzz/fuzz_*.c becomes a corpus replayer (make test) and a libFuzzer target (make fuzz).
 # `make chaos` SIGKILLs `harness run` CHAOS_KILLS times at random points (seed CHAOS_SEED),
 # resuming each time, and checks the result equals an uninterrupted run (tests/chaos.sh);
 # `make test` runs a quick variant of it.
@@ -26,12 +27,14 @@ LIB_SRC  := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAY_BIN := $(FUZZ_SRC:tests/%.c=$(BUILD)/tests/%)
 HARNESS  := bin/harness$(if $(filter 1,$(SAN)),-san,)
 
 NVCC := $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 CUDA_SRC := $(wildcard kernels/cuda/*.cu)
 
-.PHONY: all deps test bench cuda demo chaos clean
+.PHONY: all deps test bench cuda demo chaos fuzz clean
 .SECONDARY:
 all: $(HARNESS)
 
@@ -56,6 +59,39 @@ $(HARNESS): $(BUILD)/harness/main.o $(BUILD)/libharness.a
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libharness.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+# A fuzz target linked with tests/fuzz/replay.c: runs every file of its corpus once.
+$(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libharness.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# `make fuzz`: every tests/fuzz/fuzz_*.c built with Debian's clang and libFuzzer (ASan +
+# UBSan, library included) into build-fuzz/, then each target (or those named in
+# FUZZ_TARGETS, e.g. "safetensors shard") fuzzed for FUZZ_TIME seconds, one at a time,
+# from its committed corpus tests/fuzz/corpus/<name>; new inputs go to build-fuzz/corpus/,
+# findings to build-fuzz/findings/. FUZZ_MERGE=1 merges the new inputs that add coverage
+# into the committed corpus. Prints executions, coverage and findings per target.
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 600
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) $(FUZZ_SAN)
+FUZZ_OBJ    := $(LIB_SRC:%.c=build-fuzz/%.o)
+FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build-fuzz/libharness.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build-fuzz/fuzz_%: build-fuzz/tests/fuzz/fuzz_%.o build-fuzz/libharness.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz:
+	@tools/install-deps.sh clang libclang-rt-14-dev libomp-dev
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@tests/fuzz/run-fuzz.sh $(FUZZ_TIME) $(if $(FUZZ_TARGETS),$(FUZZ_TARGETS),$(FUZZ_SRC:tests/fuzz/fuzz_%.c=%))
 
 # `make cuda`: compile and link kernels/cuda with nvcc (bf16 kernels, cuBLASLt GEMMs) into
 # $(BUILD)/cuda/libhxcuda.a and build each tests/cuda/*.cu into $(BUILD)/cuda/<name>.
@@ -93,7 +129,7 @@ cuda:
 endif
 
 test: deps
-	@$(MAKE) --no-print-directory $(HARNESS) $(TEST_BIN)
+	@$(MAKE) --no-print-directory $(HARNESS) $(TEST_BIN) $(REPLAY_BIN)
 	@if [ "$(SAN)" = 1 ]; then echo "cuda: skipped under SAN=1 (host sanitizers do not apply to nvcc)"; \
 	 elif [ -n "$(NVCC)" ]; then $(MAKE) --no-print-directory cuda; else echo "cuda: nvcc not found; CUDA compile skipped"; fi
 	@tests/run-tests.sh $(BUILD) $(HARNESS)
@@ -110,6 +146,6 @@ chaos: $(HARNESS)
 	tests/chaos.sh $(HARNESS) $(CHAOS_KILLS) $(CHAOS_SEED)
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
 
--include $(LIB_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(BUILD)/harness/main.d $(CUDA_OBJ:.o=.d) $(CUDA_TEST_BIN:%=%.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(REPLAY_BIN:%=%.d) $(BUILD)/tests/fuzz/replay.d $(FUZZ_OBJ:.o=.d) $(FUZZ_SRC:%.c=build-fuzz/%.d) $(BUILD)/harness/main.d $(CUDA_OBJ:.o=.d) $(CUDA_TEST_BIN:%=%.d)

@@ -455,6 +455,16 @@ static void test_content_hash(void **state)
     assert_string_not_equal(keys[0][1], keys[1][1]);
     assert_string_not_equal(keys[2][0], keys[3][0]);
     assert_string_not_equal(keys[2][1], keys[3][1]);
+    /* A device is refused, not read forever. */
+    assert_int_equal(parse("teacher: {train: {tokens: 5}, config: {vocab_size: 8, hidden_size: 8, intermediate_size: 8, "
+                           "num_hidden_layers: 1, num_attention_heads: 2}}\n"
+                           "data: {train: /dev/zero, validation: v, tokenizer: t}\narms: [{name: t, kind: teacher}]\n",
+                           &m),
+                     HX_OK);
+    char dz[65];
+    assert_int_equal(hx_manifest_hash(&m, NULL, HX_ART_TEACHER, dz), HX_EIO);
+    assert_contains(hx_errmsg(), "/dev/zero: not a regular file or directory");
+    hx_manifest_free(&m);
     unlink(weights);
     rmdir(model);
     unlink(p1);

@@ -323,11 +323,12 @@ static int digest_tree(FILE *f, const char *path, const char *rel)
         if (rc == HX_OK && ents[i]->d_name[0] != '.') {
             char *p = hx_path_join(path, ents[i]->d_name);
             char *r = *rel ? hx_strfmt("%s/%s", rel, ents[i]->d_name) : strdup(ents[i]->d_name);
-            struct stat st;
+            struct stat st, lst;
             char d[65];
             if (!p || !r) rc = HX_ERR(HX_ENOMEM, "out of memory");
-            else if (stat(p, &st) != 0) rc = HX_ERR(HX_EIO, "%s: cannot stat: %s", p, strerror(errno));
-            else if (S_ISDIR(st.st_mode)) rc = digest_tree(f, p, r);
+            else if (stat(p, &st) != 0 || lstat(p, &lst) != 0)
+                rc = HX_ERR(HX_EIO, "%s: cannot stat: %s", p, strerror(errno));
+            else if (S_ISDIR(st.st_mode) && !S_ISLNK(lst.st_mode)) rc = digest_tree(f, p, r); /* no link loops */
             else if (S_ISREG(st.st_mode) && (rc = hx_sha256_file(p, d)) == HX_OK) fprintf(f, "%s %s\n", r, d);
             free(p);
             free(r);
@@ -357,7 +358,10 @@ int hx_sha256_path(const char *path, char out[65])
 {
     struct stat st;
     if (stat(path, &st) != 0) return HX_ERR(HX_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    return S_ISDIR(st.st_mode) ? hx_sha256_dir(path, out) : hx_sha256_file(path, out);
+    if (S_ISDIR(st.st_mode)) return hx_sha256_dir(path, out);
+    if (!S_ISREG(st.st_mode)) /* a device or FIFO never ends (/dev/zero) */
+        return HX_ERR(HX_EIO, "%s: not a regular file or directory; cannot digest it", path);
+    return hx_sha256_file(path, out);
 }
 
 void hx_progress_init(hx_progress *p, FILE *out, double interval_s)

@@ -62,12 +62,14 @@ void hx_sha256_hex(const void *data, size_t len, char out[65]);
 int hx_sha256_file(const char *path, char out[65]);
 
 /* SHA-256 of a directory tree: of the sorted "relpath sha256\n" listing of
- * every regular file under it (hidden entries skipped), so changing any
+ * every regular file under it (hidden entries skipped; symbolic links to
+ * files followed, to directories not, so a link loop ends), so changing any
  * file's bytes, adding, removing or renaming one changes it. */
 int hx_sha256_dir(const char *path, char out[65]);
 
 /* hx_sha256_file for a file, hx_sha256_dir for a directory. Errors: HX_EIO
- * (missing or unreadable), HX_ENOMEM. */
+ * (missing, unreadable, or neither a regular file nor a directory, e.g. a
+ * device that would never end), HX_ENOMEM. */
 int hx_sha256_path(const char *path, char out[65]);
 
 /* Progress display. On a terminal it redraws one line (\r) at most 10 times a

@@ -298,7 +298,8 @@ static int shard_validate(hx_shard *s, const unsigned char *h, uint64_t size)
     if (s->dtype_bytes != 2 && s->dtype_bytes != 4)
         return HX_ERR(HX_EFORMAT, "%s: token dtype width %u (expected 2 or 4)", p, s->dtype_bytes);
     if (hb != HX_SHARD_HEADER_BYTES) return HX_ERR(HX_EFORMAT, "%s: header_bytes %u (expected %d)", p, hb, HX_SHARD_HEADER_BYTES);
-    if (rule > 1 || !is_hex64(s->tokenizer_sha256) || s->boundary_token >= s->vocab_size)
+    if (rule > 1 || !is_hex64(s->tokenizer_sha256) || s->boundary_token >= s->vocab_size ||
+        s->vocab_size > INT32_MAX)
         return HX_ERR(HX_EFORMAT, "%s: corrupt header (boundary rule, token or tokenizer hash)", p);
     s->rule = (hx_boundary_rule)rule;
     if (s->n_tokens > (UINT64_MAX - hb) / s->dtype_bytes || hb + s->n_tokens * s->dtype_bytes != size)
@@ -414,7 +415,13 @@ int hx_dataset_read(const hx_dataset *d, uint64_t start, size_t n, int32_t *out)
     for (size_t s = lo; done < n; s++) {
         const hx_shard *sh = &d->shards[s];
         uint64_t off = start + done - d->first[s];
-        while (off < sh->n_tokens && done < n) out[done++] = (int32_t)hx_shard_token(sh, off++);
+        for (; off < sh->n_tokens && done < n; off++) {
+            uint32_t id = hx_shard_token(sh, off);
+            if (id >= sh->vocab_size) /* ids index embedding rows: never let one past the vocabulary through */
+                return HX_ERR(HX_EFORMAT, "%s: token %llu has id %u, not below the shard's vocab_size %u (corrupt shard)",
+                              sh->path, (unsigned long long)off, id, sh->vocab_size);
+            out[done++] = (int32_t)id;
+        }
     }
     return HX_OK;
 }

@@ -8,8 +8,8 @@
 
 typedef struct hx_tokenizer hx_tokenizer;
 
-/* Loads a tokenizer.json. Errors: HX_EIO, HX_EFORMAT (names the file and the
- * offending field), HX_ENOMEM. */
+/* Loads a tokenizer.json. Token ids must lie in [0, 2^24 - 1]. Errors: HX_EIO,
+ * HX_EFORMAT (names the file and the offending field), HX_ENOMEM. */
 int hx_tokenizer_load(const char *path, hx_tokenizer **out);
 void hx_tokenizer_free(hx_tokenizer *t);
 

@@ -16,6 +16,10 @@
 
 static uint64_t g_next_gen = 1;
 
+/* Ids index per-id tables (and, downstream, embedding rows): above this bound a
+ * file is refused rather than allocated for (real vocabularies stay below 2^18). */
+#define MAX_TOKEN_ID ((1 << 24) - 1)
+
 static const char *type_of(json_t *o) { return json_string_value(json_object_get(o, "type")); }
 
 /* 1 if `o` lacks `key` or has it null, false or "" (disabled feature). */
@@ -73,15 +77,16 @@ static int load_model(hx_tokenizer *t, json_t *model, json_t *added, const char 
     const char *key;
     json_t *val;
     json_object_foreach(vocab, key, val) {
-        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= INT32_MAX)
-            return HX_ERR(HX_EFORMAT, "%s: model.vocab[\"%s\"]: id is not a non-negative integer", name, key);
+        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) > MAX_TOKEN_ID)
+            return HX_ERR(HX_EFORMAT, "%s: model.vocab[\"%s\"]: id is not an integer in [0, %d]", name, key,
+                          MAX_TOKEN_ID);
         if (json_integer_value(val) > max_id) max_id = json_integer_value(val);
     }
     size_t i;
     json_array_foreach(added, i, val) {
         json_t *id = json_object_get(val, "id");
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX)
-            return HX_ERR(HX_EFORMAT, "%s: added_tokens[%zu].id: not a non-negative integer", name, i);
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) > MAX_TOKEN_ID)
+            return HX_ERR(HX_EFORMAT, "%s: added_tokens[%zu].id: not an integer in [0, %d]", name, i, MAX_TOKEN_ID);
         if (json_integer_value(id) > max_id) max_id = json_integer_value(id);
     }
     t->n_ids = (int)(max_id + 1);

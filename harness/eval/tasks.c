@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,11 +85,12 @@ static const char *get_str(json_t *o, const char *key, where w, int *rc)
 static int get_int(json_t *o, const char *key, where w, int *rc)
 {
     json_t *v = json_object_get(o, key);
-    if (json_is_integer(v)) return (int)json_integer_value(v);
+    if (json_is_integer(v) && json_integer_value(v) >= INT_MIN && json_integer_value(v) <= INT_MAX)
+        return (int)json_integer_value(v);
     if (json_is_string(v)) {
         char *end;
         long x = strtol(json_string_value(v), &end, 10);
-        if (*json_string_value(v) && !*end) return (int)x;
+        if (*json_string_value(v) && !*end && x >= INT_MIN && x <= INT_MAX) return (int)x;
     }
     if (*rc == HX_OK) *rc = HX_ERR(HX_EFORMAT, "%s:%ld: field \"%s\" is missing or not an integer", w.path, w.line, key);
     return -1;
@@ -226,15 +228,15 @@ static int parse_mmlu(hx_task_doc *d, json_t *o, where w)
         d->gold = get_int(o, "answer", w, &rc);
     HX_TRY(rc);
     hx_task_doc tmp = {0};
-    HX_TRY(set_choices(&tmp, json_object_get(o, "choices"), w, "choices"));
-    if (tmp.n_choices != 4) rc = HX_ERR(HX_EFORMAT, "%s:%ld: MMLU needs exactly 4 choices", w.path, w.line);
+    rc = set_choices(&tmp, json_object_get(o, "choices"), w, "choices"); /* tmp is freed below on error too */
+    if (rc == HX_OK && tmp.n_choices != 4) rc = HX_ERR(HX_EFORMAT, "%s:%ld: MMLU needs exactly 4 choices", w.path, w.line);
     /* doc_to_text: question.strip() + "\nA. c0\nB. c1\nC. c2\nD. c3\nAnswer:"; choices are the letters. */
     if (rc == HX_OK) q += hx_py_lstrip(q, strlen(q)); /* question.strip() */
     int ql = rc == HX_OK ? (int)hx_py_rstrip(q, strlen(q)) : 0;
     if (rc == HX_OK)
         d->text = hx_strfmt("%.*s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:", ql, q, tmp.choices[0], tmp.choices[1],
                           tmp.choices[2], tmp.choices[3]);
-    for (int i = 0; i < tmp.n_choices; i++) free(tmp.choices[i]);
+    for (int i = 0; tmp.choices && i < tmp.n_choices; i++) free(tmp.choices[i]);
     free(tmp.choices);
     HX_TRY(rc);
     json_t *letters = json_pack("[ssss]", "A", "B", "C", "D");

@@ -964,6 +964,8 @@ static int validate_teacher(hx_manifest *m)
     }
     if (t->has_config) {
         hx_config *c = &t->config;
+        if (c->num_attention_heads <= 0) /* `config:` given but empty (null): nothing was applied */
+            return rerr(m, "teacher.config", "expected the architecture (hidden_size, num_attention_heads, ...), got nothing");
         if (c->num_key_value_heads < 0) c->num_key_value_heads = c->num_attention_heads;
         if (c->head_dim < 0) c->head_dim = c->hidden_size / c->num_attention_heads;
         if (hx_config_validate(c) < 0) { /* the model's own rules, at the config's position */
@@ -1138,6 +1140,7 @@ static void free_arm_marks(hx_manifest *m)
 static int build_arms(ctx *c, hx_manifest *m, const yaml_node_t *root)
 {
     const yaml_node_t *arms = map_get(c, root, "arms");
+    if (!arms) return perr(c, root, "(top level)", "missing required key 'arms'");
     if (arms->type != YAML_SEQUENCE_NODE || arms->data.sequence.items.top == arms->data.sequence.items.start)
         return perr(c, arms, "arms", "expected a non-empty list of arms");
     sweep_axis root_ax[MAX_AXES];

@@ -62,7 +62,8 @@ static int get_token(const char *path, const json_t *o, const char *key, int def
             return HX_OK;
         }
         j = json_array_get(j, 0);
-        if (!json_is_integer(j)) return HX_ERR(HX_EFORMAT, "%s: field \"%s\" must hold integers", path, key);
+        if (!json_is_integer(j) || json_integer_value(j) < -1 || json_integer_value(j) > 0x7fffffff)
+            return HX_ERR(HX_EFORMAT, "%s: field \"%s\" must hold integers in [-1, 2^31 - 1]", path, key);
         *out = (int)json_integer_value(j);
         return HX_OK;
     }
@@ -120,13 +121,14 @@ static int parse_rope(const char *path, const json_t *root, hx_config *c)
     HX_TRY(get_num(path, where, rp, "low_freq_factor", 1, 0, &c->rope_low_freq_factor));
     HX_TRY(get_num(path, where, rp, "high_freq_factor", 1, 0, &c->rope_high_freq_factor));
     HX_TRY(get_num(path, where, rp, "original_max_position_embeddings", 1, 0, &orig));
-    c->rope_original_max_position = (int)orig;
     if (!(c->rope_factor > 0) || !(c->rope_low_freq_factor > 0) ||
-        !(c->rope_high_freq_factor > c->rope_low_freq_factor) || orig != floor(orig) || !(orig > 0))
+        !(c->rope_high_freq_factor > c->rope_low_freq_factor) || orig != floor(orig) || !(orig > 0) ||
+        orig > 0x7fffffff)
         return HX_ERR(HX_EFORMAT,
                       "%s: llama3 %s: need factor > 0, high_freq_factor > low_freq_factor > 0 and a positive integer "
-                      "original_max_position_embeddings",
+                      "original_max_position_embeddings (at most 2^31 - 1)",
                       path, where);
+    c->rope_original_max_position = (int)orig;
     return HX_OK;
 }
 

@@ -233,8 +233,9 @@ static int open_file(hx_st *st, const char *path)
     }
     json_decref(root);
     HX_TRY(rc);
-    hx_st_tensor *ts = st->t + first;
     int n = st->n - first;
+    if (n == 0) return HX_OK; /* a header with only __metadata__; st->t may still be NULL */
+    hx_st_tensor *ts = st->t + first;
     qsort(ts, (size_t)n, sizeof *ts, cmp_begin);
     for (int i = 1; i < n; i++)
         if (ts[i].begin < ts[i - 1].end)

@@ -349,11 +349,13 @@ int hx_ckpt_check(const char *dir, int verify)
                       dir);
     int nfiles = 0;
     for (char *line = strtok(text, "\n"); line && rc == HX_OK; line = strtok(NULL, "\n")) {
-        if (strlen(line) < 67 || line[64] != ' ' || line[65] != ' ') {
+        const char *name = line + 66; /* a file directly in dir, after 64 hex digits and two spaces */
+        if (strlen(line) < 67 || strspn(line, "0123456789abcdef") != 64 || line[64] != ' ' || line[65] != ' ' ||
+            strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
             rc = HX_ERR(HX_EFORMAT, "%s/COMPLETE: malformed line '%.80s'", dir, line);
             break;
         }
-        char *p = hx_path_join(dir, line + 66);
+        char *p = hx_path_join(dir, name);
         char hex[65];
         if (!p) rc = HX_ENOMEM;
         else if (access(p, R_OK) != 0)
@@ -462,7 +464,8 @@ int hx_ckpt_write_state(const char *dir, const hx_train_state *st)
 static int get_i64(json_t *j, const char *path, const char *key, int64_t *out)
 {
     json_t *v = json_object_get(j, key);
-    if (!json_is_integer(v)) return HX_ERR(HX_EFORMAT, "%s: field '%s' missing or not an integer", path, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return HX_ERR(HX_EFORMAT, "%s: field '%s' missing or not a non-negative integer", path, key);
     *out = json_integer_value(v);
     return HX_OK;
 }
@@ -482,9 +485,9 @@ int hx_ckpt_read_state(const char *dir, hx_train_state *st)
     if (rc == HX_OK) rc = get_i64(j, path, "optimizer_step", &st->optimizer_step);
     if (rc == HX_OK) {
         const char *r = json_string_value(json_object_get(j, "rng_state"));
-        char *end = NULL;
-        if (r) st->rng_state = strtoull(r, &end, 16);
-        if (!r || strlen(r) != 16 || *end) rc = HX_ERR(HX_EFORMAT, "%s: field 'rng_state' must be 16 hex digits", path);
+        if (r) st->rng_state = strtoull(r, NULL, 16);
+        if (!r || strlen(r) != 16 || strspn(r, "0123456789abcdefABCDEF") != 16)
+            rc = HX_ERR(HX_EFORMAT, "%s: field 'rng_state' must be 16 hex digits", path);
     }
     if (rc == HX_OK) {
         json_t *lr = json_object_get(j, "lr");
