@@ -325,7 +325,7 @@ static void test_distillation(void **state)
     /* A random student distilled from the teacher: KL goes down. */
     c = base_config("kd_rand");
     c.teacher = teacher;
-    c.kd_w_ce = 0.5;
+    c.kd.w_ce = 0.5;
     c.eval_hook = eval_hook;
     hook_calls = 0;
     c.ckpt_every_steps = 0;
@@ -390,15 +390,15 @@ static void test_intermediate_kd(void **state)
     (void)state;
     hx_train_result r;
     const char *teacher = trained_teacher();
-    static const hx_kd_pair pairs[] = {{HX_KD_BLOCK_OUTPUT, 0, 0}, {HX_KD_MLP_INPUT, 1, 1}, {HX_KD_BLOCK_OUTPUT, 1, 1}};
+    static hx_kd_pair pairs[] = {{HX_KD_BLOCK_OUTPUT, 0, 0}, {HX_KD_MLP_INPUT, 1, 1}, {HX_KD_BLOCK_OUTPUT, 1, 1}};
 
     hx_train_config c = base_config("is_same");
     c.init_from = teacher;
     c.teacher = teacher;
-    c.kd_pairs = pairs;
-    c.kd_n_pairs = 3;
-    c.kd_alpha_const = 1;
-    c.kd_alpha = 1.0;
+    c.kd.intermediate = pairs;
+    c.kd.n_intermediate = 3;
+    c.kd.alpha = HX_ALPHA_CONST;
+    c.kd.alpha_value = 1.0;
     c.token_budget = 64;
     c.schedule.warmup = 0;
     c.ckpt_every_steps = 0;
@@ -416,9 +416,9 @@ static void test_intermediate_kd(void **state)
     c = base_config("is_rand");
     c.model.hidden_size = 8;
     c.teacher = teacher;
-    c.kd_pairs = pairs;
-    c.kd_n_pairs = 3;
-    c.kd_w_ce = 0.5;
+    c.kd.intermediate = pairs;
+    c.kd.n_intermediate = 3;
+    c.kd.w_ce = 0.5;
     c.ckpt_every_steps = 0;
     assert_int_equal(hx_train(&c, &r), HX_OK);
     is = column(c.log_path, "arms/student/train", "loss_is", &n);
@@ -454,16 +454,16 @@ static void test_intermediate_kd(void **state)
     hx_train_config a = base_config("is_one_go");
     a.model.hidden_size = 8;
     a.teacher = teacher;
-    a.kd_pairs = pairs;
-    a.kd_n_pairs = 3;
+    a.kd.intermediate = pairs;
+    a.kd.n_intermediate = 3;
     a.ckpt_every_steps = 0;
     assert_int_equal(hx_train(&a, &ra), HX_OK);
     hx_train_config b = a;
     b = base_config("is_resumed");
     b.model.hidden_size = 8;
     b.teacher = teacher;
-    b.kd_pairs = pairs;
-    b.kd_n_pairs = 3;
+    b.kd.intermediate = pairs;
+    b.kd.n_intermediate = 3;
     b.ckpt_every_steps = 0;
     b.stop_after_steps = 10;
     assert_int_equal(hx_train(&b, &rb), HX_OK);

@@ -159,7 +159,7 @@ static const field prune_fields[] = {
 #undef P
 TABLE(prune_table, prune_fields);
 
-#define S(f) offsetof(hx_is_pair, f)
+#define S(f) offsetof(hx_kd_pair, f)
 static const field is_fields[] = {
     {"state", K_ENUM, S(state), 0, "block_output", NONE, hx_kd_state_names, NULL, 0, 0, 0},
     {"teacher_layer", K_INT, S(teacher_layer), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
@@ -168,12 +168,12 @@ static const field is_fields[] = {
 #undef S
 TABLE(is_table, is_fields);
 
-#define D(f) offsetof(hx_kd_spec, f)
+#define D(f) offsetof(hx_kd_opts, f)
 static const field kd_fields[] = {
     {"temperature", K_DOUBLE, D(temperature), 0, "1.0", 0, INF, 1, NULL, NULL, 0, 0, 0},
     {"w_ce", K_DOUBLE, D(w_ce), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
     {"reverse_kl", K_BOOL, D(reverse_kl), 0, "false", NONE, NULL, NULL, 0, 0, 0},
-    {"intermediate", K_LIST, D(intermediate), D(n_intermediate), NULL, NONE, NULL, &is_table, sizeof(hx_is_pair), 0,
+    {"intermediate", K_LIST, D(intermediate), D(n_intermediate), NULL, NONE, NULL, &is_table, sizeof(hx_kd_pair), 0,
      0},
     {"alpha", K_ENUM, D(alpha), 0, "dynamic", NONE, alpha_names, NULL, 0, 0, 0},
     {"alpha_value", K_DOUBLE, D(alpha_value), 0, "1.0", 0, INF, 0, NULL, NULL, 0, 0, 0},
@@ -1024,7 +1024,7 @@ static int validate_prune(const hx_manifest *m, const hx_arm *a)
     int student_layers = p->n_drop_layers ? t->num_hidden_layers - p->n_drop_layers
                          : p->num_hidden_layers ? p->num_hidden_layers : t->num_hidden_layers;
     for (int i = 0; i < a->kd.n_intermediate; i++) {
-        const hx_is_pair *q = &a->kd.intermediate[i];
+        const hx_kd_pair *q = &a->kd.intermediate[i];
         char path[64];
         snprintf(path, sizeof path, "kd.intermediate[%d].teacher_layer", i);
         if (q->state == HX_KD_EMBEDDING) continue;

@@ -21,7 +21,6 @@
  * activation/gating (ModelOpt). */
 typedef enum { HX_NEURON_PRE = 0, HX_NEURON_POST = 1 } hx_neuron_score;
 typedef enum { HX_PRUNE_IMPORTANCE = 0, HX_PRUNE_RANDOM = 1 } hx_prune_method;
-typedef enum { HX_ALPHA_DYNAMIC = 0, HX_ALPHA_CONST = 1 } hx_alpha_mode;
 /* Intermediate states for the L_is cosine loss (NeurIPS App. A.6). */
 typedef enum { HX_METRIC_ACC_NORM = 0, HX_METRIC_ACC = 1 } hx_task_metric;
 
@@ -81,23 +80,6 @@ typedef struct {
     int head_residual;       /* bool: NeurIPS §2.3 head-residual merge (off by default) */
 } hx_prune_spec;
 
-/* One teacher→student state pair for L_is; layers are 0-based (ignored for
- * the embedding state). */
-typedef struct {
-    hx_kd_state state;
-    int teacher_layer, student_layer;
-} hx_is_pair;
-
-/* L = w_ce·L_CE + L_logits + α·L_is (NeurIPS §3). */
-typedef struct {
-    double temperature;  /* τ */
-    double w_ce;         /* weight of the cross-entropy term (paper best: 0) */
-    int reverse_kl;      /* bool: KL(student‖teacher) instead of forward KL(teacher‖student) */
-    int n_intermediate;
-    hx_is_pair *intermediate;
-    hx_alpha_mode alpha; /* dynamic: α = L_logits / L_is every step */
-    double alpha_value;  /* const: the fixed α */
-} hx_kd_spec;
 
 typedef struct {
     const char *name;      /* unique; sweep-expanded arms are "<base>@<path>=<value>,..." */
@@ -106,7 +88,7 @@ typedef struct {
     uint64_t seed;
     int iterations;        /* iterative_kd: rounds (≥ 2); 1 otherwise */
     hx_train_spec train;
-    hx_kd_spec kd;
+    hx_kd_opts kd;         /* the trainer's own struct (train/kd.h) */
     hx_importance_spec importance;
     hx_prune_spec prune;
     int src_index;         /* index of the arm in the manifest's `arms` list */

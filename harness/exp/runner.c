@@ -701,28 +701,13 @@ static int arm_attrs(runner *r, const hx_arm *arm, const hx_config *student, con
     return rc < 0 ? rc : rc2;
 }
 
-/* The arm's distillation settings into `c`; `pairs` receives the
- * intermediate-state pairs (caller frees). */
-static int kd_settings(const runner *r, const hx_arm *arm, hx_train_config *c, hx_kd_pair **pairs)
+/* KD arms distil from the (corrected) teacher with the arm's settings, which
+ * the manifest bound to the trainer's own struct. */
+static void kd_settings(const runner *r, const hx_arm *arm, hx_train_config *c)
 {
-    *pairs = NULL;
-    if (!hx_arm_uses_kd(arm->kind)) return HX_OK;
+    if (!hx_arm_uses_kd(arm->kind)) return;
     c->teacher = r->kd_teacher_dir;
-    c->kd_temperature = arm->kd.temperature;
-    c->kd_w_ce = arm->kd.w_ce;
-    c->kd_reverse = arm->kd.reverse_kl;
-    int n = arm->kd.n_intermediate;
-    if (n == 0) return HX_OK;
-    if (!(*pairs = hx_malloc(sizeof **pairs * (size_t)n))) return HX_ENOMEM;
-    for (int i = 0; i < n; i++) {
-        const hx_is_pair *p = &arm->kd.intermediate[i];
-        (*pairs)[i] = (hx_kd_pair){p->state, p->teacher_layer, p->student_layer};
-    }
-    c->kd_pairs = *pairs;
-    c->kd_n_pairs = n;
-    c->kd_alpha_const = arm->kd.alpha == HX_ALPHA_CONST;
-    c->kd_alpha = arm->kd.alpha_value;
-    return HX_OK;
+    c->kd = arm->kd;
 }
 
 /* Round r's prune targets from `src` to `dst` (0 keeps the source value). */
@@ -775,10 +760,8 @@ static int iterative_round(runner *r, const hx_arm *arm, int round, const hx_mod
     c.init_from = dir;
     c.token_budget = tokens;
     c.log_token_offset = offset;
-    hx_kd_pair *pairs;
-    rc = kd_settings(r, arm, &c, &pairs);
-    if (rc == HX_OK) rc = train_to_budget(name, &c, final, final_len);
-    free(pairs);
+    kd_settings(r, arm, &c);
+    rc = train_to_budget(name, &c, final, final_len);
     free(root);
     return rc;
 }
@@ -858,12 +841,10 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
     hx_train_config c = train_config(r, &arm->train, arm->seed, arm->name, root);
     if (arm->kind == HX_ARM_SCRATCH) c.model = scfg;
     else c.init_from = student;
-    hx_kd_pair *pairs;
-    int rc = kd_settings(r, arm, &c, &pairs);
-    if (rc == HX_OK) rc = arm_attrs(r, arm, &scfg, arm->kind == HX_ARM_SCRATCH ? "random" : student);
+    kd_settings(r, arm, &c);
+    int rc = arm_attrs(r, arm, &scfg, arm->kind == HX_ARM_SCRATCH ? "random" : student);
     if (rc == HX_OK) rc = log_eval_settings(r, arm->name, &scfg);
     if (rc == HX_OK) rc = train_to_budget(arm->name, &c, final, sizeof final);
-    free(pairs);
     free(root);
     return rc;
 }

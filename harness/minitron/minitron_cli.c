@@ -395,7 +395,7 @@ int hx_cmd_search(int argc, char **argv)
         case 'E': rc = hx_opt_int("eval-batches", optarg, 1, 1000000000, &so.train.eval_batches); break;
         case 'S': rc = hx_opt_u64("seed", optarg, &seed); break;
         case 'c': so.distill = 0; break;
-        case 'X': rc = hx_opt_double("kd-temperature", optarg, 0, INFINITY, &so.train.kd_temperature); break;
+        case 'X': rc = hx_opt_double("kd-temperature", optarg, 0, INFINITY, &so.train.kd.temperature); break;
         case 'w': so.work_dir = optarg; break;
         case 'o': so.log_path = optarg; break;
         case 'y': dry = 1; break;

@@ -55,6 +55,25 @@ typedef struct {
     int teacher_layer, student_layer;
 } hx_kd_pair;
 
+/* alpha of L = w_ce·L_CE + L_logits + α·L_is: dynamic (α = L_logits / L_is of
+ * each micro-batch, detached) or a constant. */
+typedef enum { HX_ALPHA_DYNAMIC = 0, HX_ALPHA_CONST = 1 } hx_alpha_mode;
+
+/* Distillation settings (NeurIPS 2024 §3), one struct from the manifest (which
+ * binds to it field by field) to the trainer: the loss of a micro-batch is
+ *   w_ce * sum CE + sum tau^2 KL(p_t || p_s)   (reverse KL with reverse_kl)
+ *   + alpha * L_is over the n_intermediate state pairs (App. A.6),
+ * L_is = sum over pairs of mean over counted tokens of 1 - cos(h_s W^T, h_t). */
+typedef struct {
+    double temperature;     /* tau (default 1) */
+    double w_ce;            /* weight of the CE term next to KL ([P]: 0, the default) */
+    int reverse_kl;         /* 1: reverse KL(p_s || p_t) */
+    int n_intermediate;     /* state pairs for L_is (0: logits only) */
+    hx_kd_pair *intermediate;
+    hx_alpha_mode alpha;    /* HX_ALPHA_DYNAMIC: alpha = L_logits / L_is every micro-batch */
+    double alpha_value;     /* HX_ALPHA_CONST: the fixed alpha */
+} hx_kd_opts;
+
 /* Names indexed by hx_kd_state, NULL-terminated (the manifest's too). */
 extern const char *const hx_kd_state_names[];
 /* Name of a state kind ("block_output", "embedding", "mlp_input"). */

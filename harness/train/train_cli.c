@@ -87,9 +87,9 @@ int hx_cmd_train(int argc, char **argv)
         case 'r': c.resume = 1; break;
         case 'N': c.nan_policy = HX_NAN_SKIP; break;
         case 'x': c.teacher = optarg; break;
-        case 'X': rc = hx_opt_double("kd-temperature", optarg, 1e-6, INFINITY, &c.kd_temperature); break;
-        case 'W': rc = hx_opt_double("kd-w-ce", optarg, 0, INFINITY, &c.kd_w_ce); break;
-        case 'R': c.kd_reverse = 1; break;
+        case 'X': rc = hx_opt_double("kd-temperature", optarg, 1e-6, INFINITY, &c.kd.temperature); break;
+        case 'W': rc = hx_opt_double("kd-w-ce", optarg, 0, INFINITY, &c.kd.w_ce); break;
+        case 'R': c.kd.reverse_kl = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

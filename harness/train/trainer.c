@@ -27,7 +27,7 @@ hx_train_config hx_train_defaults(void)
     return (hx_train_config){.micro_batch = 1, .grad_accum = 1,
                              .schedule = {.kind = HX_SCHED_COSINE, .decay_fraction = 0.2},
                              .adamw = hx_adamw_defaults(), .grad_clip = 1.0, .eval_batches = 4, .keep_last = 2,
-                             .arm = "train", .progress_interval_s = 30, .kd_temperature = 1.0};
+                             .arm = "train", .progress_interval_s = 30, .kd.temperature = 1.0};
 }
 
 typedef struct {
@@ -37,9 +37,9 @@ typedef struct {
     hx_workspace ws;
     hx_model teacher;      /* loaded when cfg->teacher is set */
     hx_workspace tws;      /* the teacher's forward-only workspace */
-    float *dkd;            /* [N, V_student] KD gradient scratch (only when kd_w_ce != 0) */
+    float *dkd;            /* [N, V_student] KD gradient scratch (only when kd.w_ce != 0) */
     uint8_t *mask;         /* [N] 1 where the target counts */
-    hx_kd_is is;           /* intermediate-state loss (when cfg->kd_n_pairs > 0) */
+    hx_kd_is is;           /* intermediate-state loss (when cfg->kd.n_intermediate > 0) */
     hx_dataset train, val;
     int has_val;
     hx_sampler smp;
@@ -65,7 +65,7 @@ static int write_ckpt(const char *dir, void *p)
     trainer *t = p;
     HX_TRY(hx_model_save(dir, &t->m, HX_DT_F32, 0));
     HX_TRY(hx_ckpt_write_optim(dir, &t->opt, &t->m));
-    if (t->cfg->kd_n_pairs > 0) HX_TRY(hx_kd_is_save(&t->is, dir));
+    if (t->cfg->kd.n_intermediate > 0) HX_TRY(hx_kd_is_save(&t->is, dir));
     hx_train_state st = {.step = t->step, .tokens = t->tokens, .skipped_steps = t->guard.skipped,
                          .optimizer_step = t->opt.t, .rng_state = t->rng.state, .lr = t->lr,
                          .sampler = json_pack("{s:I, s:I}", "epoch", (json_int_t)t->smp.epoch, "position",
@@ -106,7 +106,7 @@ static int resume(trainer *t)
         hx_model_free(&loaded);
     }
     if (rc == HX_OK) rc = hx_ckpt_read_optim(dir, &t->opt, &t->m);
-    if (rc == HX_OK && c->kd_n_pairs > 0) rc = hx_kd_is_load(&t->is, dir);
+    if (rc == HX_OK && c->kd.n_intermediate > 0) rc = hx_kd_is_load(&t->is, dir);
     hx_train_state st = {0};
     if (rc == HX_OK) rc = hx_ckpt_read_state(dir, &st);
     if (rc == HX_OK) {
@@ -185,7 +185,7 @@ static int evaluate(trainer *t, double *val_loss)
 
 /* Loss sums of one micro-batch after the student's forward pass, leaving
  * d(loss sum)/d(logits) in t->ws.logits: CE alone, or with a teacher
- * kd_w_ce * CE + KL, plus alpha * L_is with state pairs (its state gradients
+ * kd.w_ce * CE + KL, plus alpha * L_is with state pairs (its state gradients
  * in t->is.inject). All sums, normalised later by hx_grad_reduce (C08).
  * is[0] = L_is sum, is[1] = alpha * L_is sum. */
 static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
@@ -196,22 +196,22 @@ static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
     if (!c->teacher)
         return hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce);
     HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
-    if (c->kd_n_pairs > 0) hx_kd_is_capture_final(&t->is, &t->tws);
+    if (c->kd.n_intermediate > 0) hx_kd_is_capture_final(&t->is, &t->tws);
     for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
-    if (c->kd_w_ce == 0) { /* the paper's setting: CE only logged, the KD gradient written in place */
+    if (c->kd.w_ce == 0) { /* the paper's setting: CE only logged, the KD gradient written in place */
         HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, NULL, ce));
         *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
-                                c->kd_temperature, c->kd_reverse, 1.0, t->ws.logits, 1.0f);
-    } else { /* CE gradient (scaled by kd_w_ce) plus the KD gradient, into the logits buffer */
+                                c->kd.temperature, c->kd.reverse_kl, 1.0, t->ws.logits, 1.0f);
+    } else { /* CE gradient (scaled by kd.w_ce) plus the KD gradient, into the logits buffer */
         *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
-                                c->kd_temperature, c->kd_reverse, 1.0, t->dkd, 1.0f);
+                                c->kd.temperature, c->kd.reverse_kl, 1.0, t->dkd, 1.0f);
         HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
-        float w = (float)c->kd_w_ce;
+        float w = (float)c->kd.w_ce;
         for (size_t i = 0; i < (size_t)N * V; i++) t->ws.logits[i] = w * t->ws.logits[i] + t->dkd[i];
     }
-    if (c->kd_n_pairs > 0) {
+    if (c->kd.n_intermediate > 0) {
         double alpha;
-        HX_TRY(hx_kd_is_micro(&t->is, &t->ws, t->mask, c->kd_alpha_const, c->kd_alpha, *kd, &is[0], &alpha));
+        HX_TRY(hx_kd_is_micro(&t->is, &t->ws, t->mask, (c->kd.alpha == HX_ALPHA_CONST), c->kd.alpha_value, *kd, &is[0], &alpha));
         is[1] = alpha * is[0];
     }
     return HX_OK;
@@ -226,7 +226,7 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     int n_micro = left < c->grad_accum ? (int)left : c->grad_accum;
     /* unmasked tokens, CE sum, KD sum, L_is sum, alpha-weighted L_is sum */
     double t0 = hx_now(), sums[5] = {0, 0, 0, 0, 0};
-    int use_is = c->kd_n_pairs > 0;
+    int use_is = c->kd.n_intermediate > 0;
     size_t wn = use_is ? (size_t)t->is.dt * t->is.ds : 0;
     hx_grad_zero(&t->g);
     if (use_is) memset(t->is.dW, 0, sizeof(float) * wn);
@@ -249,8 +249,8 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     }
     double cnt = sums[0] > 0 ? sums[0] : 1;
     double loss_ce = sums[1] / cnt, loss_kd = sums[2] / cnt, loss_is = sums[3] / cnt;
-    double alpha = sums[3] != 0 ? sums[4] / sums[3] : (c->kd_alpha_const ? c->kd_alpha : 0);
-    double loss = c->teacher ? c->kd_w_ce * loss_ce + loss_kd + sums[4] / cnt : loss_ce;
+    double alpha = sums[3] != 0 ? sums[4] / sums[3] : ((c->kd.alpha == HX_ALPHA_CONST) ? c->kd.alpha_value : 0);
+    double loss = c->teacher ? c->kd.w_ce * loss_ce + loss_kd + sums[4] / cnt : loss_ce;
     double norm = hx_grad_clip_with(&t->g, use_is ? t->is.dW : NULL, wn, c->grad_clip);
     t->step++;
     t->tokens += (int64_t)n_micro * N;
@@ -288,7 +288,7 @@ static int check_config(const hx_train_config *c)
                       "), e.g. %" PRId64,
                       c->token_budget, per_micro, (c->token_budget / per_micro + 1) * per_micro);
     if (c->resume && !c->ckpt_dir) return HX_ERR(HX_EINVAL, "train: resume needs ckpt_dir");
-    if (c->kd_n_pairs > 0 && (!c->teacher || !c->kd_pairs))
+    if (c->kd.n_intermediate > 0 && (!c->teacher || !c->kd.intermediate))
         return HX_ERR(HX_EINVAL, "train: kd intermediate-state pairs need a teacher");
     if (c->log_token_offset < 0) return HX_ERR(HX_EINVAL, "train: log_token_offset must be >= 0");
     return HX_OK;
@@ -322,21 +322,21 @@ static int log_kd_settings(trainer *t)
     snprintf(grp, sizeof grp, "arms/%s", c->arm);
     int vs = t->m.cfg.vocab_size, vt = t->teacher.cfg.vocab_size;
     HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_teacher", c->teacher));
-    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_loss", c->kd_reverse ? "reverse_kl" : "forward_kl"));
-    HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_temperature", c->kd_temperature));
-    HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_w_ce", c->kd_w_ce));
+    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_loss", c->kd.reverse_kl ? "reverse_kl" : "forward_kl"));
+    HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_temperature", c->kd.temperature));
+    HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_w_ce", c->kd.w_ce));
     HX_TRY(hx_h5log_attr_int(t->log, grp, "kd_vocab_shared", vs < vt ? vs : vt));
-    if (c->kd_n_pairs == 0) return HX_OK;
+    if (c->kd.n_intermediate == 0) return HX_OK;
     /* "state:teacher_layer->student_layer" per pair, comma-separated */
     char pairs[1024] = "";
     size_t len = 0;
-    for (int i = 0; i < c->kd_n_pairs && len < sizeof pairs; i++)
+    for (int i = 0; i < c->kd.n_intermediate && len < sizeof pairs; i++)
         len += (size_t)snprintf(pairs + len, sizeof pairs - len, "%s%s:%d->%d", i ? "," : "",
-                                hx_kd_state_name(c->kd_pairs[i].state), c->kd_pairs[i].teacher_layer,
-                                c->kd_pairs[i].student_layer);
+                                hx_kd_state_name(c->kd.intermediate[i].state), c->kd.intermediate[i].teacher_layer,
+                                c->kd.intermediate[i].student_layer);
     HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_intermediate", pairs));
-    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_alpha_mode", c->kd_alpha_const ? "const" : "dynamic"));
-    if (c->kd_alpha_const) HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_alpha", c->kd_alpha));
+    HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_alpha_mode", (c->kd.alpha == HX_ALPHA_CONST) ? "const" : "dynamic"));
+    if ((c->kd.alpha == HX_ALPHA_CONST)) HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_alpha", c->kd.alpha_value));
     HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_map_init", t->is.ds == t->is.dt ? "identity" : "normal(0,1/sqrt(ds))"));
     return HX_OK;
 }
@@ -353,11 +353,11 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
                 vt, vs, vs < vt ? vs : vt);
     HX_TRY(hx_workspace_alloc(&t->tws, &t->teacher.cfg, c->micro_batch, c->seq_len, HX_WS_INFER));
     size_t N = (size_t)c->micro_batch * c->seq_len;
-    t->dkd = c->kd_w_ce != 0 ? hx_malloc(N * (size_t)vs * sizeof(float)) : NULL; /* only to mix in CE */
+    t->dkd = c->kd.w_ce != 0 ? hx_malloc(N * (size_t)vs * sizeof(float)) : NULL; /* only to mix in CE */
     t->mask = hx_malloc(N);
-    if ((c->kd_w_ce != 0 && !t->dkd) || !t->mask) return HX_ENOMEM;
-    if (c->kd_n_pairs == 0) return HX_OK;
-    HX_TRY(hx_kd_is_init(&t->is, c->kd_pairs, c->kd_n_pairs, &t->m.cfg, &t->teacher.cfg, (int)N, &c->adamw, c->seed));
+    if ((c->kd.w_ce != 0 && !t->dkd) || !t->mask) return HX_ENOMEM;
+    if (c->kd.n_intermediate == 0) return HX_OK;
+    HX_TRY(hx_kd_is_init(&t->is, c->kd.intermediate, c->kd.n_intermediate, &t->m.cfg, &t->teacher.cfg, (int)N, &c->adamw, c->seed));
     t->tws.hook = hx_kd_is_capture;
     t->tws.hook_ctx = &t->is;
     return HX_OK;

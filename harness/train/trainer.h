@@ -56,7 +56,7 @@ typedef struct {
     int quiet;                  /* 1: no progress output */
     /* Knowledge distillation (Minitron NeurIPS 2024 §3; train/kd.h). With
      * `teacher` set, the loss of a micro-batch is
-     *   kd_w_ce * sum CE + sum tau^2 KL(p_t || p_s)   (reverse KL with kd_reverse)
+     *   kd.w_ce * sum CE + sum tau^2 KL(p_t || p_s)   (reverse KL with kd.reverse_kl)
      * over its unmasked tokens, divided once by the global batch's unmasked
      * count (field case C08). The teacher runs forward only. A vocabulary size
      * mismatch uses the shared first min(V_s, V_t) ids (C07) and is logged. */
@@ -69,25 +69,15 @@ typedef struct {
                      int max_cols);
     void *eval_hook_ctx;
     const char *teacher;        /* HF model directory; NULL: plain cross-entropy */
-    double kd_w_ce;             /* weight of the CE term next to KL ([P]: 0, the default) */
-    double kd_temperature;      /* tau (default 1) */
-    int kd_reverse;             /* 1: reverse KL(p_s || p_t) */
-    /* Intermediate-state distillation (NeurIPS 2024 §3, App. A.6; needs
-     * `teacher`): with kd_n_pairs > 0 the loss becomes
-     *   L = kd_w_ce * L_CE + L_logits + alpha * L_is,
-     *   L_is = sum over pairs of mean over counted tokens of 1 - cos(h_s W^T, h_t)
-     * with the post-norm states of train/kd.h (hx_kd_state) and ONE shared
-     * learned map W [teacher hidden, student hidden] (train/kd_is.h: init,
-     * trained by its own AdamW with the same lr schedule, weight decay and
-     * clipping as the model, saved as kd_map.safetensors in each checkpoint).
-     * alpha is kd_alpha when kd_alpha_const, else L_logits / L_is of each
-     * micro-batch (dynamic, detached). The train table gains loss_is (L_is)
-     * and alpha (the effective weight: sum alpha_m L_is,m / sum L_is,m, so
-     * loss = kd_w_ce * loss_ce + loss_kd + alpha * loss_is). */
-    int kd_n_pairs;
-    const hx_kd_pair *kd_pairs;
-    int kd_alpha_const;
-    double kd_alpha;
+    /* The distillation settings (train/kd.h, as the manifest binds them).
+     * With kd.n_intermediate > 0 the states are the post-norm ones of
+     * hx_kd_state and ONE shared learned map W [teacher hidden, student hidden]
+     * (train/kd_is.h: init, trained by its own AdamW with the same lr
+     * schedule, weight decay and clipping as the model, saved as
+     * kd_map.safetensors in each checkpoint). The train table then gains
+     * loss_is (L_is) and alpha (the effective weight: sum alpha_m L_is,m /
+     * sum L_is,m, so loss = w_ce * loss_ce + loss_kd + alpha * loss_is). */
+    hx_kd_opts kd;
     /* Added to the `tokens` column of every logged row (train and eval) and
      * to the truncation point on resume, so consecutive runs (rounds of
      * iterative pruning) log one cumulative curve into the same arm. The
