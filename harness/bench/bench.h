@@ -22,6 +22,7 @@ typedef struct {
     const char *name;
     hx_bench_fn fn;
     const char *summary;
+    int on_request; /* 1: run only when named with --suite (not part of the default run) */
 } hx_bench_suite;
 
 /* Engine suite (bench_engine.c). Keys:
