@@ -1,17 +1,8 @@
 /* bin/harness: the command-line entry point; dispatches to subcommands. */
-#include "bench/bench.h"
-#include "cmds.h"
-#include "core/cpu.h"
-#include "core/err.h"
-#include "core/util.h"
-#include "data/data_cmds.h"
-#include "train/train_cmds.h"
-#include "exp/cmd_run.h"
-#include "exp/report.h"
-#include "data/tokenizer_cmds.h"
-#include "model/cmd_inspect.h"
-#include "eval/eval_cmds.h"
-#include "minitron/minitron_cmds.h"
+#include "cli/cmds.h"  // defines: hx_cmd, the hx_cmd_* entry points
+#include "core/cpu.h"  // defines: hx_cpu_detect, hx_cpu_openblas_core, hx_blas_config, hx_blas_core
+#include "core/err.h"  // defines: HX_VERSION
+#include "core/util.h" // defines: hx_threads_init
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "data/shard.h"
-#include "eval/eval_cmds.h"
+#include "eval/evaluate.h"
 #include "eval/evaluate.h"
 #include "model/weights.h"
 #include "train/trainer.h"

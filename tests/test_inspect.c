@@ -1,11 +1,11 @@
-/* Tests for `harness inspect` (harness/model/cmd_inspect.c): text and JSON
+/* Tests for `harness inspect` (harness/model/inspect.c): text and JSON
  * reports of the HF fixtures and of a saved model with more than 10 layers,
  * and a checkpoint whose tensor shapes contradict its config (every mismatch
  * listed, non-zero exit through $HX_HARNESS). */
 #include "test_util.h"
 
 #include "core/err.h"
-#include "model/cmd_inspect.h"
+#include "model/inspect.h"
 #include "model/weights.h"
 
 #include <jansson.h>

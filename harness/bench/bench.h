@@ -7,6 +7,7 @@
 #include "model/config.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* Options shared by all suites. */
 typedef struct {
@@ -116,8 +117,15 @@ int hx_bench_trainer_suite(json_t *out, const hx_bench_opts *opts);
  *   threads, config */
 int hx_bench_eval(json_t *out, const hx_bench_opts *opts);
 
-/* CLI: harness bench [--suite NAME]... [--json] [--steps N]. Prints a
- * line per measurement, or with --json one object {suite: {key: value}}. */
-int hx_cmd_bench(int argc, char **argv);
+/* The suites, terminated by a NULL name (bench.c). */
+extern const hx_bench_suite hx_bench_suites[];
+
+/* Runs the suites named in names[0..n) (n == 0: every suite but those run
+ * on request) in table order into `all`: key "machine" (cpu, cpu_features,
+ * blas, blas_core, threads), then one object per suite. With `plain` not
+ * NULL, the machine line and one "suite.key = value" line per measurement
+ * go there as each suite ends. Errors: HX_EINVAL naming an unknown suite
+ * (before anything runs), those of the suites. */
+int hx_bench_run(const char *const *names, int n, const hx_bench_opts *o, FILE *plain, json_t *all);
 
 #endif

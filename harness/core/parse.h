@@ -40,4 +40,8 @@ int hx_opt_enum(const char *opt, const char *s, const char *const *names, int *o
  * bad element, named), HX_ENOMEM. */
 int hx_opt_int_list(const char *opt, const char *s, int lo, int hi, int **out, int *n);
 
+/* Levenshtein distance between a and b, letters compared without case, for
+ * "did you mean" suggestions; 99 when either is longer than 63 bytes. */
+int hx_edit_distance(const char *a, const char *b);
+
 #endif

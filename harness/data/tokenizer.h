@@ -87,10 +87,13 @@ int hx_bpe_trainer_add(hx_bpe_trainer *tr, const char *text, size_t len);
 int hx_bpe_trainer_finish(hx_bpe_trainer *tr, hx_tokenizer **out);
 void hx_bpe_trainer_free(hx_bpe_trainer *tr);
 
-/* Single-thread (threads=1) or multi-thread encode throughput over a text
- * file, in MB/s of UTF-8 input (1 MB = 1e6 bytes). The file is split at line
- * ends into ~64 KiB chunks encoded in parallel by `threads` OpenMP threads;
- * the best of 3 passes is reported. Errors: those of load/read/encode. */
-int hx_bench_tokenizer(const char *tokenizer_json, const char *text_file, int threads, double *mb_per_s);
+/* Trains a tokenizer of `vocab` tokens (special tokens and opts as
+ * hx_bpe_trainer_new) on the documents of `files` (any ingest input,
+ * data/ingest.h; JSONL text in field text_field, NULL: "text"), one chunk per
+ * document, writes it to `out` (hx_tokenizer_save) and prints the vocabulary
+ * size, bytes, time and SHA-256. Errors: those of ingestion (file:line
+ * named), training and saving. */
+int hx_bpe_train_files(int vocab, const char *out, const hx_bpe_train_opts *opts, const char *const *special,
+                       int n_special, const char *text_field, const char *const *files, int n_files);
 
 #endif

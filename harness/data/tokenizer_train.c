@@ -8,8 +8,11 @@
 #include "data/tokenizer_internal.h"
 
 #include "core/err.h"
+#include "core/util.h"
+#include "data/ingest.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -458,5 +461,38 @@ int hx_bpe_trainer_finish(hx_bpe_trainer *tr, hx_tokenizer **out)
     if (!text) return HX_ERR(HX_ENOMEM, "BPE trainer: cannot build tokenizer.json");
     rc = hx_tokenizer_from_json(text, strlen(text), "trained tokenizer", out);
     if (rc < 0) free(text);
+    return rc;
+}
+
+int hx_bpe_train_files(int vocab, const char *out, const hx_bpe_train_opts *opts, const char *const *special,
+                       int n_special, const char *text_field, const char *const *files, int n_files)
+{
+    hx_bpe_trainer *tr;
+    double t0 = hx_now();
+    size_t total = 0;
+    HX_TRY(hx_bpe_trainer_new(vocab, special, n_special, opts, &tr));
+    hx_ingest *in = NULL;
+    hx_ingest_opts io = {.text_field = text_field, .progress = stderr};
+    int rc = hx_ingest_open(files, (size_t)n_files, &io, &in);
+    hx_doc d;
+    while (rc >= 0) { /* one document per chunk: a pre-token never spans two */
+        int r = hx_ingest_next(in, &d);
+        if (r <= 0) {
+            rc = r;
+            break;
+        }
+        rc = hx_bpe_trainer_add(tr, d.text, d.len);
+        if (rc < 0) hx_adderr(rc, "%s:%llu", d.source, (unsigned long long)d.line);
+        total += d.len;
+    }
+    hx_ingest_close(in);
+    hx_tokenizer *t = NULL;
+    if (rc >= 0) rc = hx_bpe_trainer_finish(tr, &t);
+    hx_bpe_trainer_free(tr);
+    if (rc >= 0) rc = hx_tokenizer_save(t, out);
+    if (rc >= 0)
+        printf("trained %d tokens on %zu bytes in %.2f s; wrote %s (sha256 %s)\n", hx_tokenizer_vocab_size(t), total,
+               hx_now() - t0, out, hx_tokenizer_sha256(t));
+    hx_tokenizer_free(t);
     return rc;
 }

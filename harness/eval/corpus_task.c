@@ -3,11 +3,9 @@
 #include "eval/corpus_task.h"
 
 #include "core/err.h"
-#include "core/parse.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/ingest.h"
-#include "eval/eval_cmds.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -231,55 +229,4 @@ int hx_corpus_task_build(const char *valid, const hx_corpus_task_opts *o, char *
     *len = blen;
     *n_items = n;
     return HX_OK;
-}
-
-static int usage(int rc)
-{
-    fprintf(rc ? stderr : stdout,
-            "usage: harness make-corpus-task --valid PATH --out FILE.jsonl [--choices N] [--seed N] [--n N]\n\n"
-            "Builds the embedded corpus's multiple-choice task (generic layout: context, choices, gold) from\n"
-            "the validation split: the first half of a KJV verse or of a Jargon entry's first sentence,\n"
-            "its true continuation and distractor continuations of similar length from other documents.\n"
-            "Same inputs and seed, same bytes. Defaults: --choices 4, --seed 1234, --n 300.\n");
-    return rc;
-}
-
-int hx_cmd_make_corpus_task(int argc, char **argv)
-{
-    const char *valid = NULL, *outp = NULL;
-    hx_corpus_task_opts o = {4, 300, 1234};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = HX_OK;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(0);
-        if (!v) {
-            fprintf(stderr, "make-corpus-task: unknown option or missing value: %s\n", a);
-            return usage(2);
-        }
-        i++;
-        if (!strcmp(a, "--valid")) valid = v;
-        else if (!strcmp(a, "--out")) outp = v;
-        else if (!strcmp(a, "--choices")) rc = hx_opt_int("choices", v, 2, 26, &o.choices);
-        else if (!strcmp(a, "--n")) rc = hx_opt_int("n", v, 1, 1 << 30, &o.n);
-        else if (!strcmp(a, "--seed")) rc = hx_opt_u64("seed", v, &o.seed);
-        else return usage(2);
-        if (rc < 0) return hx_report(rc);
-    }
-    if (!valid || !outp) {
-        fprintf(stderr, "make-corpus-task: --valid and --out are required\n");
-        return 2;
-    }
-    char *buf;
-    size_t len;
-    int n;
-    int rc = hx_corpus_task_build(valid, &o, &buf, &len, &n);
-    if (rc < 0) return hx_report(rc);
-    rc = hx_write_file_atomic(outp, buf, len);
-    char sha[65];
-    hx_sha256_hex(buf, len, sha);
-    free(buf);
-    if (rc < 0) return hx_report(rc);
-    printf("make-corpus-task: %d items, %d choices (chance %.2f%%), seed %llu -> %s (%zu bytes, sha256 %s)\n", n,
-           o.choices, 100.0 / o.choices, (unsigned long long)o.seed, outp, len, sha);
-    return 0;
 }

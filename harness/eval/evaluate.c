@@ -3,6 +3,7 @@
 #include "eval/evaluate.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "data/ingest.h"
 #include "data/shard.h"
 #include "eval/mc_metrics.h"
@@ -409,12 +410,6 @@ static int attr_task(hx_h5log *log, const char *obj, const char *task, const cha
     return sval ? hx_h5log_attr_str(log, obj, name, sval) : hx_h5log_attr_int(log, obj, name, ival);
 }
 
-static const char *kind_name(hx_task_kind k)
-{
-    static const char *const names[] = {"hellaswag", "arc", "winogrande", "piqa", "mmlu", "generic"};
-    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
-}
-
 int hx_eval_log_settings(hx_h5log *log, const char *obj, const hx_evaluator *ev, const hx_config *model_cfg)
 {
     const hx_eval_config *c = &ev->cfg;
@@ -431,7 +426,7 @@ int hx_eval_log_settings(hx_h5log *log, const char *obj, const hx_evaluator *ev,
     for (int i = 0; rc == HX_OK && i < c->n_tasks; i++) {
         const hx_eval_task *t = &c->tasks[i];
         const char *n = t->name;
-        rc = attr_task(log, obj, n, "layout", kind_name(t->kind), 0);
+        rc = attr_task(log, obj, n, "layout", hx_task_kind_names[t->kind], 0);
         if (rc == HX_OK) rc = attr_task(log, obj, n, "path", t->path, 0);
         if (rc == HX_OK) rc = attr_task(log, obj, n, "sha256", ev->ts[i].set.sha256, 0);
         if (rc == HX_OK) rc = attr_task(log, obj, n, "n_shot", NULL, t->n_shot);
@@ -460,4 +455,74 @@ int hx_eval_log_settings(hx_h5log *log, const char *obj, const hx_evaluator *ev,
     }
     free(list);
     return rc;
+}
+
+/* A non-negative count (hx_parse_count: k/M/B/T suffixes allowed) into a long. */
+static int parse_count(const char *s, long *out)
+{
+    int64_t v;
+    if (hx_parse_count(s, &v) || v < 0 || v > 1000000000000000L) return 0;
+    *out = (long)v;
+    return 1;
+}
+
+int hx_eval_parse_task(char *buf, hx_eval_task *t)
+{
+    char spec[512];
+    snprintf(spec, sizeof spec, "%s", buf);
+    char *eq = strchr(buf, '=');
+    if (!eq || eq == buf)
+        return HX_ERR(HX_EINVAL, "--task \"%s\": expected NAME=LAYOUT:PATH[:NSHOT[:LIMIT]] (no NAME= part)", spec);
+    *eq = 0;
+    /* fields: LAYOUT, PATH, NSHOT, LIMIT */
+    char *f[4] = {eq + 1, NULL, NULL, NULL};
+    int nf = 1;
+    for (char *c = strchr(f[0], ':'); c; c = strchr(c + 1, ':')) {
+        if (nf == 4) return HX_ERR(HX_EINVAL, "--task \"%s\": too many ':' fields (PATH must not contain ':')", spec);
+        *c = 0;
+        f[nf++] = c + 1;
+    }
+    if (nf < 2) return HX_ERR(HX_EINVAL, "--task \"%s\": expected NAME=LAYOUT:PATH (no ':' after the layout)", spec);
+    int kind = hx_task_kind_parse(f[0]);
+    if (kind < 0)
+        return HX_ERR(HX_EINVAL,
+                      "--task \"%s\": unknown layout \"%s\" (hellaswag, arc, arc_easy, arc_challenge, winogrande, piqa, "
+                      "mmlu, generic)",
+                      spec, f[0]);
+    if (!*f[1]) return HX_ERR(HX_EINVAL, "--task \"%s\": empty PATH", spec);
+    long v[2] = {0, 0};
+    const char *what[2] = {"NSHOT", "LIMIT"};
+    for (int k = 0; k < 2 && f[2 + k]; k++)
+        if (!parse_count(f[2 + k], &v[k]) || v[k] > 1000000000L)
+            return HX_ERR(HX_EINVAL, "--task \"%s\": %s \"%s\" is not a count (an integer >= 0)", spec, what[k],
+                          f[2 + k]);
+    t->name = buf;
+    t->kind = (hx_task_kind)kind;
+    t->path = f[1];
+    t->n_shot = (int)v[0];
+    t->limit = (int)v[1];
+    return HX_OK;
+}
+
+int hx_eval_log_row(hx_h5log *log, const char *table, int64_t tokens, const hx_evaluator *ev,
+                    const hx_eval_result *r, const hx_config *model_cfg)
+{
+    char **names = NULL;
+    int n = 0;
+    HX_TRY(hx_eval_column_names(hx_evaluator_config(ev), &names, &n));
+    const char **cols = hx_calloc((size_t)n + 1, sizeof(char *));
+    double *vals = hx_calloc((size_t)n + 1, sizeof(double));
+    int rc = cols && vals ? HX_OK : HX_ENOMEM;
+    if (rc == HX_OK) {
+        cols[0] = "tokens";
+        vals[0] = (double)tokens;
+        for (int i = 0; i < n; i++) cols[i + 1] = names[i];
+        rc = hx_eval_column_values(r, vals + 1, n);
+    }
+    if (rc >= 0) rc = hx_h5log_append(log, table, cols, vals, n + 1);
+    if (rc >= 0) rc = hx_eval_log_settings(log, table, ev, model_cfg);
+    free(cols);
+    free(vals);
+    hx_eval_names_free(names, n);
+    return rc < 0 ? rc : HX_OK;
 }

@@ -138,4 +138,20 @@ void hx_eval_hook_free(hx_eval_hook *h);
  * Errors: HX_EIO. */
 int hx_eval_log_settings(hx_h5log *log, const char *obj, const hx_evaluator *ev, const hx_config *model_cfg);
 
+/* Parses a --task spec NAME=LAYOUT:PATH[:NSHOT[:LIMIT]] into t (name and
+ * path point into `buf`, a modifiable copy the caller keeps alive; the other
+ * fields of t are left as they were). LAYOUT as hx_task_kind_parse; PATH
+ * must not contain ':'; NSHOT (default 0) and LIMIT (default 0 = all) are
+ * decimal integers >= 0. Errors: HX_EINVAL naming the spec and what is
+ * wrong (the name itself is checked later by hx_evaluator_open). */
+int hx_eval_parse_task(char *buf, hx_eval_task *t);
+
+/* Appends one row to table `table` of `log`: column tokens (= `tokens`),
+ * then hx_eval_column_names with the values of `r`; and writes the settings
+ * attributes of hx_eval_log_settings on the same group. Errors: those of
+ * hx_h5log_append (HX_ENAN for a non-finite value) and of the attributes,
+ * HX_ENOMEM. */
+int hx_eval_log_row(hx_h5log *log, const char *table, int64_t tokens, const hx_evaluator *ev,
+                    const hx_eval_result *r, const hx_config *model_cfg);
+
 #endif

@@ -2,6 +2,7 @@
 #include "eval/tasks.h"
 
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "eval/pystr.h"
@@ -13,17 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const hx_task_kind_names[] = {"hellaswag", "arc", "winogrande", "piqa", "mmlu", "generic", NULL};
+
 int hx_task_kind_parse(const char *name)
 {
-    static const struct {
-        const char *name;
-        hx_task_kind kind;
-    } kinds[] = {{"hellaswag", HX_TASK_HELLASWAG}, {"arc", HX_TASK_ARC},         {"arc_easy", HX_TASK_ARC},
-                 {"arc_challenge", HX_TASK_ARC},   {"winogrande", HX_TASK_WINOGRANDE}, {"piqa", HX_TASK_PIQA},
-                 {"mmlu", HX_TASK_MMLU},           {"generic", HX_TASK_GENERIC}};
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcmp(kinds[i].name, name)) return (int)kinds[i].kind;
-    return -1;
+    if (!strcmp(name, "arc_easy") || !strcmp(name, "arc_challenge")) return HX_TASK_ARC;
+    return hx_parse_enum(hx_task_kind_names, name);
 }
 
 

@@ -17,6 +17,9 @@ typedef enum {
     HX_TASK_GENERIC,    /* {"context": str, "choices": [str...], "gold": int} */
 } hx_task_kind;
 
+/* Layout names indexed by hx_task_kind, NULL-terminated. */
+extern const char *const hx_task_kind_names[];
+
 /* Parses a task layout name: hellaswag, arc_easy, arc_challenge, arc,
  * winogrande, piqa, mmlu, generic. Returns -1 if unknown. */
 int hx_task_kind_parse(const char *name);

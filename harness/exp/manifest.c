@@ -391,23 +391,6 @@ static const char *node_kind_name(const yaml_node_t *n)
     return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a scalar";
 }
 
-/* Levenshtein distance, for "did you mean" suggestions. */
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63) return 99;
-    int d[64][64];
-    for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            int sub = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    return d[la][lb];
-}
-
 static void closest_key(const table *t, const char *key, const char **best, int *bestd)
 {
     for (int i = 0; i < t->n; i++) {
@@ -415,7 +398,7 @@ static void closest_key(const table *t, const char *key, const char **best, int 
             closest_key(t->f[i].sub, key, best, bestd);
             continue;
         }
-        int d = edit_distance(key, t->f[i].key);
+        int d = hx_edit_distance(key, t->f[i].key);
         if (strstr(t->f[i].key, key) || strstr(key, t->f[i].key)) d = d < 3 ? d : 3;
         if (d < *bestd) {
             *bestd = d;

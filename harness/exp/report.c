@@ -188,30 +188,3 @@ int hx_report_plots(const char *dir, const char *baselines_dir)
     hx_h5log_close(log);
     return rc;
 }
-
-int hx_cmd_plot(int argc, char **argv)
-{
-    const char *dir = NULL, *baselines = NULL; /* default: the project's baselines/ */
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: harness plot RESULTS_DIR [--baselines DIR]\n"
-                   "Redraws results/<experiment>/plots/ (PNG, SVG, PDF) from the HDF5 file alone.\n");
-            return 0;
-        }
-        if (!strcmp(argv[i], "--baselines") && i + 1 < argc) baselines = argv[++i];
-        else if (!dir) dir = argv[i];
-        else {
-            fprintf(stderr, "harness plot: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!dir) {
-        fprintf(stderr, "usage: harness plot RESULTS_DIR [--baselines DIR]\n");
-        return 2;
-    }
-    char *home_baselines = baselines ? NULL : hx_home_path("baselines");
-    if (!baselines && !home_baselines) return hx_report(HX_EIO);
-    int rc = hx_report_plots(dir, baselines ? baselines : home_baselines);
-    free(home_baselines);
-    return rc < 0 ? hx_report(rc) : 0;
-}

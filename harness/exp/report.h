@@ -15,7 +15,4 @@
  * missing), those of exp/plot.h. */
 int hx_report_plots(const char *results_dir, const char *baselines_dir);
 
-/* `harness plot RESULTS_DIR [--baselines DIR]`. */
-int hx_cmd_plot(int argc, char **argv);
-
 #endif

@@ -4,7 +4,6 @@
 
 #include "core/err.h"
 #include "core/home.h"
-#include "core/rng.h"
 #include "core/util.h"
 #include "data/batch.h"
 #include "data/tokenize.h"
@@ -15,10 +14,7 @@
 #include "exp/plot.h"
 #include "exp/report.h"
 #include "exp/summary.h"
-#include "minitron/importance.h"
-#include "minitron/calib.h"
-#include "minitron/prune.h"
-#include "minitron/store.h"
+#include "minitron/ops.h"
 #include "minitron/targets.h"
 #include "model/weights.h"
 #include "train/ckpt.h"
@@ -461,31 +457,8 @@ static hx_importance_spec arm_importance(const runner *r, const hx_arm *a)
     return s;
 }
 
-/* N packed calibration windows of seq_len+1 tokens (minitron/calib.h). */
-static int calibration_samples(const runner *r, const hx_importance_spec *s, int32_t **out)
-{
-    hx_dataset d;
-    HX_TRY(hx_dataset_open(r->calib, r->tok_sha, &d));
-    int32_t *buf = hx_malloc(sizeof(int32_t) * ((size_t)s->seq_len + 1) * (size_t)s->samples);
-    int rc = buf ? hx_calib_draw(&d, s->samples, s->seq_len, r->m->seed, buf) : HX_ENOMEM;
-    hx_dataset_close(&d);
-    if (rc == HX_OK) *out = buf;
-    else free(buf);
-    return rc < 0 ? hx_adderr(rc, "calibration data %s", r->calib) : rc;
-}
-
-static int log_importance(runner *r, const char *group, const char *model_dir, const hx_importance_spec *s,
-                          const hx_importance_opts *o, const hx_importance *im)
-{
-    hx_h5log *log;
-    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
-    hx_importance_meta meta = {model_dir, r->calib, s->samples, s->seq_len, r->m->seed};
-    int rc = hx_importance_write(log, group, im, o, &meta);
-    int rc2 = hx_h5log_close(log);
-    return rc < 0 ? rc : rc2;
-}
-
-/* Importance of `model` (saved in model_dir) with spec `s`, logged under `group`. */
+/* Importance of `model` (saved in model_dir) with spec `s` on the
+ * calibration shards, logged under `group`. */
 static int compute_importance(runner *r, const hx_model *model, const char *model_dir, const hx_importance_spec *s,
                               const char *group, hx_importance *im)
 {
@@ -497,19 +470,22 @@ static int compute_importance(runner *r, const hx_model *model, const char *mode
     o.depth_loss = s->depth != HX_DEPTH_BI;
     o.block_len = s->depth == HX_DEPTH_BLOCK ? s->block_len : 0;
     o.micro_batch = s->micro_batch;
-    int32_t *samples = NULL;
-    HX_TRY(calibration_samples(r, s, &samples));
     printf("importance: %d samples x %d tokens (batch %s, seq %s, neuron %s, depth %s)\n", s->samples, s->seq_len,
            hx_agg_name(s->batch_agg), hx_agg_name(s->seq_agg), s->neuron ? "post" : "pre",
            hx_depth_metric_name(s->depth));
     fflush(stdout);
-    int rc = hx_importance_run(model, samples, s->samples, s->seq_len, &o, im);
-    free(samples);
-    if (rc < 0) return hx_adderr(rc, "importance of %s", model_dir);
-    printf("importance: %.1f s (width pass %.1f s), calibration loss %.4f\n", im->seconds, im->seconds_width,
-           im->base_loss);
-    rc = log_importance(r, group, model_dir, s, &o, im);
-    if (rc < 0) hx_importance_free(im);
+    hx_importance_meta src = {model_dir, r->calib, s->samples, s->seq_len, r->m->seed};
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    int rc = hx_importance_from_shards(model, &src, r->tok_sha, &o, log, group, im);
+    int rc2 = hx_h5log_close(log);
+    if (rc == HX_OK && rc2 < 0) {
+        hx_importance_free(im);
+        rc = rc2;
+    }
+    if (rc == HX_OK)
+        printf("importance: %.1f s (width pass %.1f s), calibration loss %.4f\n", im->seconds, im->seconds_width,
+               im->base_loss);
     return rc;
 }
 
@@ -531,16 +507,6 @@ static int importance_for(runner *r, const hx_importance_spec *s, const hx_impor
     r->n_imp++;
     *out = im;
     return HX_OK;
-}
-
-static int log_prune(runner *r, const char *group, const hx_prune_plan *p, int random, uint64_t seed, int residual)
-{
-    hx_h5log *log;
-    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
-    hx_prune_meta meta = {random, seed, residual, NULL};
-    int rc = hx_prune_plan_write(log, group, p, &meta);
-    int rc2 = hx_h5log_close(log);
-    return rc < 0 ? rc : rc2;
 }
 
 /* The arm's prune targets on the teacher: as written, or for
@@ -576,22 +542,28 @@ static int log_budget(runner *r, const char *group, const hx_arm *arm, const hx_
     return rc < 0 ? rc : rc2;
 }
 
-/* Slices `src` by `plan` into `dir` (HF directory with the tokenizer) and
- * records the plan under prune/<name>. */
-static int save_pruned(runner *r, const char *name, const hx_model *src, const hx_prune_plan *plan,
-                       const hx_importance *im, const hx_arm *arm, int random, const char *dir)
+/* Prunes `src` to targets `t` (at random, or by `im`) into `dir` (HF
+ * directory with the tokenizer), recording the plan under prune/<name>. */
+static int save_pruned(runner *r, const char *name, const hx_model *src, const hx_prune_targets *t,
+                       const hx_importance *im, const hx_arm *arm, int random, const char *dir, hx_prune_plan *plan)
 {
-    int residual = arm->prune.head_residual && im;
-    int rc = hx_prune_save(src, plan, residual ? &im->scores : NULL, HX_DT_F32, r->tokenizer, dir);
+    hx_prune_into_opts o = {im, random, arm->seed, arm->prune.head_residual, HX_DT_F32, r->tokenizer, NULL};
+    char g[200];
+    snprintf(g, sizeof g, "prune/%s", name);
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
+    int rc = hx_prune_into(src, t, &o, dir, log, g, plan);
+    int rc2 = hx_h5log_close(log);
+    if (rc == HX_OK && rc2 < 0) {
+        hx_prune_plan_free(plan);
+        rc = rc2;
+    }
     if (rc == HX_OK) {
         printf("%s: pruned %zu -> %zu parameters (%s) into %s\n", name, hx_config_param_count(&plan->src),
                hx_config_param_count(&plan->dst), random ? "random" : "importance", dir);
         fflush(stdout);
         hx_prune_plan_notes(stdout, name, plan);
     }
-    char g[200];
-    snprintf(g, sizeof g, "prune/%s", name);
-    if (rc == HX_OK) rc = log_prune(r, g, plan, random, arm->seed, residual);
     return rc;
 }
 
@@ -603,41 +575,32 @@ static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len,
     hx_prune_targets t;
     int budget;
     HX_TRY(arm_targets(r, arm, &t, &budget));
-    hx_prune_plan plan;
     const hx_importance *im = NULL;
     int random = ps->method == HX_PRUNE_RANDOM || arm->kind == HX_ARM_RANDOM_KD;
-    int *block = NULL;
-    if (random) {
-        hx_rng g;
-        hx_rng_seed(&g, arm->seed);
-        HX_TRY(hx_prune_plan_random(&r->teacher.cfg, &t, &g, &plan));
-    } else {
+    int *block = NULL, rc = HX_OK;
+    if (!random) {
         hx_importance_spec spec = arm_importance(r, arm);
         HX_TRY(importance_for(r, &spec, &im));
         if (spec.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0) {
             /* [P]: drop the contiguous block whose removal costs least. */
-            int first = hx_importance_best_block(im), k = r->teacher.cfg.num_hidden_layers - ps->num_hidden_layers;
-            if (first < 0 || k != spec.block_len)
-                return HX_ERR(HX_EINVAL, "arm %s: depth=block needs block_len = layers removed (%d)", arm->name, k);
-            block = hx_malloc(sizeof(int) * (size_t)k);
-            if (!block) return HX_ENOMEM;
-            for (int i = 0; i < k; i++) block[i] = first + i;
-            t.num_hidden_layers = 0;
-            t.drop_layers = block;
-            t.n_drop_layers = k;
-            printf("%s: dropping the contiguous block of layers [%d, %d) (half-open)\n", arm->name, first, first + k);
+            int L = r->teacher.cfg.num_hidden_layers, k = L - ps->num_hidden_layers;
+            rc = hx_prune_best_block(im, L, k, "the teacher's importance (depth=block)", &t, &block);
+            if (rc == HX_OK)
+                printf("%s: dropping the contiguous block of layers [%d, %d) (half-open)\n", arm->name, block[0],
+                       block[0] + k);
         }
-        int rc = hx_prune_plan_build(&r->teacher.cfg, &im->scores, &t, &plan);
-        free(block);
-        HX_TRY(rc);
     }
     snprintf(dir, dir_len, "%s/students/%s", r->dir, arm->name);
-    int rc = save_pruned(r, arm->name, &r->teacher, &plan, im, arm, random, dir);
-    *dst = plan.dst;
-    char g[200];
-    snprintf(g, sizeof g, "prune/%s", arm->name);
-    if (rc == HX_OK && budget) rc = log_budget(r, g, arm, &plan.dst);
-    hx_prune_plan_free(&plan);
+    hx_prune_plan plan;
+    if (rc == HX_OK) rc = save_pruned(r, arm->name, &r->teacher, &t, im, arm, random, dir, &plan);
+    free(block);
+    if (rc == HX_OK) {
+        *dst = plan.dst;
+        char g[200];
+        snprintf(g, sizeof g, "prune/%s", arm->name);
+        if (budget) rc = log_budget(r, g, arm, &plan.dst);
+        hx_prune_plan_free(&plan);
+    }
     return rc < 0 ? hx_adderr(rc, "arm %s: pruning", arm->name) : rc;
 }
 
@@ -747,11 +710,8 @@ static int iterative_round(runner *r, const hx_arm *arm, int round, const hx_mod
     }
     hx_prune_targets t = round_targets(&src->cfg, target);
     hx_prune_plan plan;
-    int rc = hx_prune_plan_build(&src->cfg, &im->scores, &t, &plan);
-    if (rc == HX_OK) {
-        rc = save_pruned(r, name, src, &plan, im, arm, 0, dir);
-        hx_prune_plan_free(&plan);
-    }
+    int rc = save_pruned(r, name, src, &t, im, arm, 0, dir, &plan);
+    if (rc == HX_OK) hx_prune_plan_free(&plan);
     hx_importance_free(&own);
     if (rc < 0) return hx_adderr(rc, "arm %s: pruning round %d", arm->name, round);
     char *root = hx_strfmt("%s/checkpoints/%s", r->dir, name);

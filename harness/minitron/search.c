@@ -5,7 +5,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "log/h5log.h"
-#include "minitron/prune.h"
+#include "minitron/ops.h"
 #include "model/weights.h"
 
 #include <math.h>
@@ -84,11 +84,11 @@ static int prune_candidate(const hx_model *teacher, const hx_importance *s, cons
                           .intermediate_size = c->intermediate_size,
                           .num_attention_heads = c->num_attention_heads,
                           .num_hidden_layers = c->num_hidden_layers};
+    hx_prune_into_opts o = {.scores = s, .dtype = HX_DT_F32};
     hx_prune_plan plan;
-    HX_TRY(hx_prune_plan_build(&teacher->cfg, &s->scores, &t, &plan));
-    int rc = hx_prune_save(teacher, &plan, NULL, HX_DT_F32, NULL, dir);
+    HX_TRY(hx_prune_into(teacher, &t, &o, dir, NULL, NULL, &plan));
     hx_prune_plan_free(&plan);
-    return rc;
+    return HX_OK;
 }
 
 static int record_arm(const char *log_path, int i, const hx_search_candidate *c)

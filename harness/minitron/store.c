@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 /* Writes a float64 array of 1 or 2 dimensions at group/name. */
@@ -212,4 +213,14 @@ int hx_prune_plan_write(hx_h5log *log, const char *g, const hx_prune_plan *p, co
     free(t);
     free(v);
     return rc;
+}
+
+int hx_importance_load(const char *path, const char *group, const hx_config *cfg, hx_importance *r)
+{
+    if (access(path, R_OK) != 0) return HX_ERR(HX_EIO, "%s: cannot read the scores file", path);
+    hx_h5log *log;
+    HX_TRY(hx_h5log_open(path, HX_H5LOG_APPEND, &log));
+    int rc = hx_importance_read(log, group, cfg, r);
+    hx_h5log_close(log);
+    return rc < 0 ? hx_adderr(rc, "reading importance scores from %s:%s", path, group) : HX_OK;
 }

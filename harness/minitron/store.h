@@ -45,6 +45,11 @@ int hx_importance_write(hx_h5log *log, const char *group, const hx_importance *r
  * mismatch), HX_ENAN, HX_EIO, HX_ENOMEM. */
 int hx_importance_read(hx_h5log *log, const char *group, const hx_config *cfg, hx_importance *r);
 
+/* hx_importance_read of group `group` in the existing HDF5 file `path`
+ * (opened and closed here). Errors: HX_EIO when the file cannot be read, and
+ * those of hx_importance_read, with the file and group named. */
+int hx_importance_load(const char *path, const char *group, const hx_config *cfg, hx_importance *r);
+
 /* How a plan was made (recorded as attributes). */
 typedef struct {
     int random;         /* 1: random plan (control), 0: importance */

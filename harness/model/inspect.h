@@ -1,7 +1,6 @@
-/* `harness inspect PATH [--json]`: what a model directory or safetensors file
- * holds (config summary, parameter counts, tensor table). */
-#ifndef HX_MODEL_CMD_INSPECT_H
-#define HX_MODEL_CMD_INSPECT_H
+/* What a model directory or safetensors file holds (config summary, parameter counts, tensor table). */
+#ifndef HX_MODEL_INSPECT_H
+#define HX_MODEL_INSPECT_H
 
 #include <stdio.h>
 
@@ -21,8 +20,5 @@
  * hx_config_load and hx_st_open, and HX_EFORMAT from hx_weights_check (the
  * report is still written). */
 int hx_inspect(const char *path, int json, FILE *out);
-
-/* CLI entry: argv[0] is "inspect". Returns a process exit code. */
-int hx_cmd_inspect(int argc, char **argv);
 
 #endif

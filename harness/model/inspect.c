@@ -1,7 +1,7 @@
-/* `harness inspect`: config summary, parameter counts and tensor table of a
- * model directory or a safetensors file, and for a directory the loader's
- * check of every tensor against the config (non-zero exit on a mismatch). */
-#include "model/cmd_inspect.h"
+/* What a model directory or safetensors file holds (hx_inspect): config
+ * summary, parameter counts, tensor table, and for a directory the loader's
+ * check of every tensor against the config. */
+#include "model/inspect.h"
 
 #include "core/err.h"
 #include "core/util.h"
@@ -145,34 +145,4 @@ int hx_inspect(const char *path, int json, FILE *out)
     free(order);
     hx_st_close(st);
     return rc;
-}
-
-int hx_cmd_inspect(int argc, char **argv)
-{
-    const char *path = NULL;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: harness inspect PATH [--json]\n\n"
-                   "PATH: a Hugging Face model directory (config.json + model.safetensors or a sharded index),\n"
-                   "a .safetensors file, or a model.safetensors.index.json. Prints the config summary, the\n"
-                   "parameter count (total and non-embedding) and the tensor table (name, dtype, shape).\n"
-                   "For a directory every tensor is also checked against config.json as the loader checks it;\n"
-                   "mismatched shapes, missing and unexpected tensors are listed and the exit status is 1.\n");
-            return 0;
-        } else if (!path && argv[i][0] != '-') {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "inspect: unexpected argument '%s' (see harness inspect --help)\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!path) {
-        fprintf(stderr, "usage: harness inspect PATH [--json]\n");
-        return 2;
-    }
-    int rc = hx_inspect(path, json, stdout);
-    return rc < 0 ? hx_report(rc) : 0;
 }
