@@ -31,5 +31,13 @@ while IFS= read -r -d '' file; do
     fi
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" | sed -E 's/^([0-9]+):[^"]*"([^"]+)".*/\1:\2/')
 done < <(find harness kernels -name '*.[ch]' -print0 -o -name '*.cu' -print0)
-[ "$bad" -eq 0 ] && echo "check-floors: every include points down (${#floor[@]} folders)"
+# The backend seam (model/engine.h): the stages reach kernels, the forward and
+# backward passes and the optimizer only through it.
+while IFS=: read -r file line inc; do
+  echo "$file:$line: includes \"$inc\": stages reach the backend only through model/engine.h"
+  bad=1
+done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"\(cpu/\|cuda/\|model/forward\.h\|model/optim\.h\)' \
+           harness/train/* harness/eval/* harness/minitron/* harness/exp/* |
+         sed -E 's/^([^:]+):([0-9]+):[^"]*"([^"]+)".*/\1:\2:\3/')
+[ "$bad" -eq 0 ] && echo "check-floors: every include points down (${#floor[@]} folders); stages use the backend seam only"
 exit "$bad"

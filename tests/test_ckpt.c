@@ -10,7 +10,7 @@
 #include "model/init.h"
 #include "model/weights.h"
 #include "train/ckpt.h"
-#include "train/optim.h"
+#include "model/optim.h"
 
 #include <dirent.h>
 #include <stdio.h>

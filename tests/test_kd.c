@@ -4,6 +4,7 @@
 #include "test_util.h"
 
 #include "core/rng.h"
+#include "model/engine.h"
 #include "train/kd.h"
 
 #include <math.h>

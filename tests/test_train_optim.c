@@ -6,7 +6,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "train/grad.h"
-#include "train/optim.h"
+#include "model/optim.h"
 #include "train/schedule.h"
 
 #include <jansson.h>

@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "cpu/ops.h"
 #include "minitron/importance.h"
+#include "model/engine.h"
 #include "train/kd.h"
 #include "model/forward.h"
 #include "model/init.h"

@@ -3,7 +3,7 @@
 
 #include "core/err.h"
 #include "eval/pystr.h"
-#include "model/forward.h"
+#include "model/engine.h"
 
 #include <math.h>
 #include <stdlib.h>

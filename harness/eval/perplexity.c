@@ -2,9 +2,8 @@
 #include "eval/perplexity.h"
 
 #include "core/err.h"
-#include "cpu/ops.h"
+#include "model/engine.h"
 #include "eval/pystr.h"
-#include "model/forward.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -39,7 +38,7 @@ int hx_ppl_tokens(const hx_model *m, const int32_t *ids, long n, int32_t prefix,
             if (b + 1 + t > scored_to) tgt[t] = stream[b + 1 + t];
         rc = hx_forward(m, &ws, in, NULL);
         double sum = 0;
-        if (rc == HX_OK) rc = hx_cross_entropy(ws.logits, tgt, W, m->cfg.vocab_size, HX_IGNORE_INDEX, 1.0, NULL, &sum);
+        if (rc == HX_OK) rc = hx_lm_loss(ws.logits, tgt, W, m->cfg.vocab_size, HX_IGNORE_INDEX, 1.0, NULL, &sum);
         s->nll += sum;
         s->tokens += e - 1 - scored_to;
         scored_to = e - 1;

@@ -4,8 +4,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
-#include "cpu/ops.h"
-#include "model/forward.h"
+#include "model/engine.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -72,7 +71,7 @@ static int mean_loss(const hx_model *m, hx_workspace *ws, const int32_t *samples
         }
         HX_TRY(hx_forward(m, ws, ids, active));
         double sum = 0;
-        HX_TRY(hx_cross_entropy(ws->logits, tgt, B * T, ws->cfg.vocab_size, HX_IGNORE_INDEX, 1.0, NULL, &sum));
+        HX_TRY(hx_lm_loss(ws->logits, tgt, B * T, ws->cfg.vocab_size, HX_IGNORE_INDEX, 1.0, NULL, &sum));
         total += sum;
         for (int i = 0; i < B * T; i++) count += tgt[i] != HX_IGNORE_INDEX;
     }
@@ -133,7 +132,7 @@ static int hooked_passes(const hx_model *m, hx_workspace *ws, acc_ctx *c, const 
         rc = hx_forward(m, ws, ids, NULL);
         double sum = 0;
         if (rc == HX_OK)
-            rc = hx_cross_entropy(ws->logits, tgt, ws->B * T, m->cfg.vocab_size, HX_IGNORE_INDEX, 1.0, NULL, &sum);
+            rc = hx_lm_loss(ws->logits, tgt, ws->B * T, m->cfg.vocab_size, HX_IGNORE_INDEX, 1.0, NULL, &sum);
         *loss_sum += sum;
         *count += (long)ws->B * T;
     }

@@ -17,7 +17,7 @@
 #define HX_TRAIN_CKPT_H
 
 #include "model/model.h"
-#include "train/optim.h"
+#include "model/engine.h"
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,43 +1,12 @@
-/* Knowledge-distillation losses (Minitron NeurIPS 2024 §3): KL divergence
- * between teacher and student logits at temperature tau, and the cosine loss
- * between intermediate hidden states through a learned linear map, with
- * their gradients. All losses are sums over counted tokens divided by a
- * caller-supplied count, so a trainer can normalise over the unmasked tokens
- * of the whole global batch (field case C08). */
+/* Knowledge-distillation settings (Minitron NeurIPS 2024 §3): which hidden
+ * states L_is compares, the weight alpha, and hx_kd_opts as the manifest binds
+ * it and the trainer reads it. The losses (KL of logits at temperature tau,
+ * cosine of states through a learned map) are the backend's: model/engine.h. */
 #ifndef HX_TRAIN_KD_H
 #define HX_TRAIN_KD_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Logit distillation loss.
- *   student [N, Vs] and teacher [N, Vt] logits, row-major (N tokens).
- *   The divergence is taken over the shared first V = min(Vs, Vt) ids, both
- *   distributions renormalised over them (field case C07: a padded vocabulary);
- *   student logits >= V get zero gradient. Callers must check that the two
- *   tokenizers agree on the shared ids.
- *   mask [N] (NULL = all counted): 1 where the token counts.
- *   Forward KL(p_t || p_s) = sum_v p_t (log p_t - log p_s), or reverse KL(p_s || p_t)
- *   with `reverse`; p = softmax(z / tau); each token's divergence is scaled by
- *   tau^2 (Hinton et al. 2015, as ModelOpt's LogitsDistillationLoss) so gradient
- *   magnitudes do not shrink with tau.
- *   Returns sum over counted tokens / norm_count in nats (0 when norm_count == 0;
- *   NAN on allocation failure). One exp per logit and distribution.
- *   dstudent [N, Vs] (NULL to skip) is overwritten with d(loss)/d(student) * scale;
- *   it may be `student` itself (each row is read before it is written).
- *   Deterministic for a fixed thread count. */
-double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int Vt, int N, const uint8_t *mask,
-                         double tau, int reverse, double norm_count, float *dstudent, float scale);
-
-/* Intermediate-state loss L_is through a learned linear map:
- *   u = h_s W^T with h_s [N, ds] student states, W [dt, ds], h_t [N, dt] teacher
- *   states; loss = sum over counted tokens of (1 - cos(u_n, h_t,n)) / norm_count.
- *   Cosine is taken with norms clamped below by 1e-8.
- *   dh_s [N, ds] and dW [dt, ds] (either may be NULL) are ACCUMULATED with
- *   d(loss)/d(.) * scale (use scale = alpha for L = L_logits + alpha * L_is).
- *   Errors: none (returns the loss); allocation failure returns NAN. */
-double hx_kd_cosine_loss(const float *h_s, int ds, const float *W, const float *h_t, int dt, int N,
-                         const uint8_t *mask, double norm_count, float *dh_s, float *dW, float scale);
 
 /* Hidden states compared by L_is (NeurIPS 2024 App. A.6: "always post
  * LayerNorm"), for 0-based layer l of a model with L layers:

@@ -10,8 +10,7 @@
 #define HX_TRAIN_KD_IS_H
 
 #include "train/kd.h"
-#include "model/forward.h"
-#include "train/optim.h"
+#include "model/engine.h"
 
 #include <stdint.h>
 

@@ -5,11 +5,10 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/util.h"
-#include "cpu/ops.h"
+#include "model/engine.h"
 #include "data/batch.h"
 #include "log/h5log.h"
 #include "train/kd.h"
-#include "model/forward.h"
 #include "model/init.h"
 #include "model/weights.h"
 #include "train/ckpt.h"
@@ -149,7 +148,7 @@ int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int 
         double s;
         HX_TRY(hx_val_batch(val, ws->T, ws->B, i, x, y));
         HX_TRY(hx_forward(m, ws, x, NULL));
-        HX_TRY(hx_cross_entropy(ws->logits, y, N, m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
+        HX_TRY(hx_lm_loss(ws->logits, y, N, m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
         sum += s;
     }
     *loss = sum / ((double)nb * N);
@@ -194,18 +193,18 @@ static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
     int V = t->m.cfg.vocab_size;
     *kd = is[0] = is[1] = 0;
     if (!c->teacher)
-        return hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce);
+        return hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce);
     HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
     if (c->kd.n_intermediate > 0) hx_kd_is_capture_final(&t->is, &t->tws);
     for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
     if (c->kd.w_ce == 0) { /* the paper's setting: CE only logged, the KD gradient written in place */
-        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, NULL, ce));
+        HX_TRY(hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, NULL, ce));
         *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
                                 c->kd.temperature, c->kd.reverse_kl, 1.0, t->ws.logits, 1.0f);
     } else { /* CE gradient (scaled by kd.w_ce) plus the KD gradient, into the logits buffer */
         *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
                                 c->kd.temperature, c->kd.reverse_kl, 1.0, t->dkd, 1.0f);
-        HX_TRY(hx_cross_entropy(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
+        HX_TRY(hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
         float w = (float)c->kd.w_ce;
         for (size_t i = 0; i < (size_t)N * V; i++) t->ws.logits[i] = w * t->ws.logits[i] + t->dkd[i];
     }

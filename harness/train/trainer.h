@@ -7,11 +7,10 @@
 
 #include "model/config.h"
 #include "data/shard.h"
-#include "model/forward.h"
+#include "model/engine.h"
 #include "model/model.h"
 #include "train/kd.h"
 #include "train/monitor.h"
-#include "train/optim.h"
 #include "train/schedule.h"
 
 #include <stdint.h>

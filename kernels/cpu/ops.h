@@ -18,6 +18,7 @@
 #ifndef HX_KERNELS_CPU_OPS_H
 #define HX_KERNELS_CPU_OPS_H
 
+#include "core/labels.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,7 +120,6 @@ void hx_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const 
 
 /* ---- cross_entropy.c: token-level cross-entropy with an ignore index ---- */
 
-#define HX_IGNORE_INDEX (-100) /* torch.nn.CrossEntropyLoss default */
 
 /* HF causal-LM label shift (transformers loss_utils.ForCausalLMLoss): the
  * target of position t is labels[t+1] of the same sequence; the last position

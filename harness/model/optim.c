@@ -1,5 +1,5 @@
 /* AdamW (decoupled weight decay) over the contiguous parameter buffer. */
-#include "train/optim.h"
+#include "model/optim.h"
 
 #include "core/err.h"
 
