@@ -60,37 +60,46 @@ static double reduce(hx_agg f, double n, double s1, double s2)
     }
 }
 
+void hx_agg_add_range(hx_agg_acc *a, const float *x, int T, int ld, int c0, int c1)
+{
+    double *p1 = a->t1, *p2 = a->t2;
+    for (int c = c0; c < c1; c++) p1[c] = p2[c] = 0;
+    /* only the sums the sequence aggregation reads: mean needs sum|v|, l2 sum v^2, var both */
+    for (int t = 0; t < T; t++) {
+        const float *row = x + (size_t)t * ld;
+        switch (a->seq) {
+        case HX_AGG_MEAN:
+            for (int c = c0; c < c1; c++) p1[c] += fabs((double)row[c]);
+            break;
+        case HX_AGG_L2:
+            for (int c = c0; c < c1; c++) p2[c] += (double)row[c] * row[c];
+            break;
+        default:
+            for (int c = c0; c < c1; c++) {
+                double v = row[c];
+                p1[c] += v;
+                p2[c] += v * v;
+            }
+        }
+    }
+    int babs = a->batch == HX_AGG_MEAN;
+    for (int c = c0; c < c1; c++) {
+        double v = reduce(a->seq, T, p1[c], p2[c]);
+        a->s1[c] += babs ? fabs(v) : v;
+        a->s2[c] += v * v;
+    }
+}
+
+void hx_agg_samples_added(hx_agg_acc *a, int n) { a->samples += n; }
+
 void hx_agg_add_sample(hx_agg_acc *a, const float *x, int T, int ld)
 {
-    int W = a->width, absval = a->seq == HX_AGG_MEAN, babs = a->batch == HX_AGG_MEAN;
 #pragma omp parallel
     {
         int nt = omp_get_num_threads(), id = omp_get_thread_num();
-        int c0 = (int)((long)W * id / nt), c1 = (int)((long)W * (id + 1) / nt);
-        double *p1 = a->t1, *p2 = a->t2;
-        for (int c = c0; c < c1; c++) p1[c] = p2[c] = 0;
-        for (int t = 0; t < T; t++) {
-            const float *row = x + (size_t)t * ld;
-            if (absval)
-                for (int c = c0; c < c1; c++) {
-                    double v = row[c];
-                    p1[c] += fabs(v);
-                    p2[c] += v * v;
-                }
-            else
-                for (int c = c0; c < c1; c++) {
-                    double v = row[c];
-                    p1[c] += v;
-                    p2[c] += v * v;
-                }
-        }
-        for (int c = c0; c < c1; c++) {
-            double v = reduce(a->seq, T, p1[c], p2[c]);
-            a->s1[c] += babs ? fabs(v) : v;
-            a->s2[c] += v * v;
-        }
+        hx_agg_add_range(a, x, T, ld, (int)((long)a->width * id / nt), (int)((long)a->width * (id + 1) / nt));
     }
-    a->samples++;
+    hx_agg_samples_added(a, 1);
 }
 
 void hx_agg_finish(const hx_agg_acc *a, double *out)

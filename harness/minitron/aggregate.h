@@ -36,6 +36,14 @@ void hx_agg_free(hx_agg_acc *a);
  * sums its positions in order, so results do not depend on the thread count. */
 void hx_agg_add_sample(hx_agg_acc *a, const float *x, int T, int ld);
 
+/* The work of hx_agg_add_sample for channels [c0, c1) only, without OpenMP,
+ * for a caller that splits the channels of several accumulators among the
+ * threads of one parallel region (each channel's sums run in the same order
+ * as in hx_agg_add_sample, so the results are the same bit for bit). After
+ * every range of n samples is added, call hx_agg_samples_added(a, n) once. */
+void hx_agg_add_range(hx_agg_acc *a, const float *x, int T, int ld, int c0, int c1);
+void hx_agg_samples_added(hx_agg_acc *a, int n);
+
 /* Writes the batch-aggregated score of every channel to out[0..width). */
 void hx_agg_finish(const hx_agg_acc *a, double *out);
 

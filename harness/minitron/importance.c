@@ -7,6 +7,7 @@
 #include "model/engine.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,28 +31,44 @@ typedef struct {
     float *head_norms;                   /* [T, H] scratch */
 } acc_ctx;
 
+/* Channels [lo, hi) of `width` that thread id of nt owns. */
+#define RANGE(width, id, nt) (int)((long)(width) * (id) / (nt)), (int)((long)(width) * ((id) + 1) / (nt))
+
+/* Adds layer l's activations of the B samples to the accumulators in one
+ * parallel region (one fork per layer, not one per sample and axis); each
+ * thread owns the same channel blocks as hx_agg_add_sample would give it. */
 static int width_hook(void *vctx, int l, const hx_layer_acts *a, const hx_workspace *ws)
 {
     acc_ctx *c = vctx;
-    int hidden = ws->cfg.hidden_size, F = ws->cfg.intermediate_size, qw = c->H * c->hd;
-    for (int b = 0; b < c->B; b++) {
-        size_t row = (size_t)b * c->T;
-        /* Head i's score per token: the L2 norm of its attention output. */
-        const float *ao = a->attn_out + row * qw;
-#pragma omp parallel for schedule(static)
-        for (int t = 0; t < c->T; t++)
-            for (int h = 0; h < c->H; h++) {
-                double s = 0;
-                const float *v = ao + (size_t)t * qw + (size_t)h * c->hd;
-                for (int d = 0; d < c->hd; d++) s += (double)v[d] * v[d];
-                c->head_norms[(size_t)t * c->H + h] = (float)sqrt(s);
-            }
-        hx_agg_add_sample(&c->head[l], c->head_norms, c->T, c->H);
-        hx_agg_add_sample(&c->neuron[l], (c->o->neuron_post ? a->act : a->gate) + row * F, c->T, F);
-        hx_agg_add_sample(&c->channel[2 * l], a->attn_norm + row * hidden, c->T, hidden);
-        hx_agg_add_sample(&c->channel[2 * l + 1], a->mlp_norm + row * hidden, c->T, hidden);
+    int hidden = ws->cfg.hidden_size, F = ws->cfg.intermediate_size, qw = c->H * c->hd, T = c->T, H = c->H;
+    const float *neuron = c->o->neuron_post ? a->act : a->gate;
+#pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        for (int b = 0; b < c->B; b++) {
+            size_t row = (size_t)b * T;
+            /* Head h's score per token: the L2 norm of its attention output. */
+            const float *ao = a->attn_out + row * qw;
+#pragma omp for schedule(static)
+            for (int t = 0; t < T; t++)
+                for (int h = 0; h < H; h++) {
+                    double s = 0;
+                    const float *v = ao + (size_t)t * qw + (size_t)h * c->hd;
+                    for (int d = 0; d < c->hd; d++) s += (double)v[d] * v[d];
+                    c->head_norms[(size_t)t * H + h] = (float)sqrt(s);
+                }
+            hx_agg_add_range(&c->head[l], c->head_norms, T, H, RANGE(H, id, nt));
+            hx_agg_add_range(&c->neuron[l], neuron + row * F, T, F, RANGE(F, id, nt));
+            hx_agg_add_range(&c->channel[2 * l], a->attn_norm + row * hidden, T, hidden, RANGE(hidden, id, nt));
+            hx_agg_add_range(&c->channel[2 * l + 1], a->mlp_norm + row * hidden, T, hidden, RANGE(hidden, id, nt));
+#pragma omp barrier /* head_norms is rewritten for the next sample */
+        }
     }
-    c->bi_sum[l] += hx_block_importance_sum(a->x, a->out, c->B * c->T, hidden);
+    hx_agg_samples_added(&c->head[l], c->B);
+    hx_agg_samples_added(&c->neuron[l], c->B);
+    hx_agg_samples_added(&c->channel[2 * l], c->B);
+    hx_agg_samples_added(&c->channel[2 * l + 1], c->B);
+    c->bi_sum[l] += hx_block_importance_sum(a->x, a->out, c->B * T, hidden);
     return HX_OK;
 }
 
