@@ -1,69 +1,26 @@
-/* Experiment manifest parsing (libyaml document API), defaults, validation,
- * sweep expansion and content hashing. Every field is described once, in the
- * tables below (key, type, offset, default, range); parsing, defaults, sweeps,
- * the canonical form for hashing and the key list all walk those tables. */
+/* Experiment manifests: the Minitron schema. Every field is described once,
+ * in the tables below (key, type, offset, default, range), which the binder
+ * (exp/bind.h) walks for parsing, defaults, sweeps and the key list and
+ * exp/canon.h for the canonical form behind the content hashes; here are the
+ * checks across fields, arm building with sweep expansion and the choice of
+ * fields each artifact's hash covers. */
 #include "exp/manifest.h"
 
 #include "core/err.h"
-#include "core/parse.h"
 #include "core/util.h"
+#include "exp/bind.h"
+#include "exp/canon.h"
 #include "minitron/prune.h"
 #include "model/model.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <yaml.h>
 
 /* ------------------------------------------------------------------ tables */
-
-typedef enum {
-    K_INT,      /* int */
-    K_COUNT,    /* int64_t, accepts k/M/B/T suffixes and exponents: 60k, 1.8B, 94e9 */
-    K_SEED,     /* uint64_t */
-    K_DOUBLE,   /* double */
-    K_FLOAT,    /* float */
-    K_BOOL,     /* int 0/1 */
-    K_ENUM,     /* enum stored as int; `names` is NULL-terminated */
-    K_STR,      /* const char * (pool) */
-    K_CSTR,     /* char[bufsize], restricted to `names` */
-    K_STRLIST,  /* int count at off_n, const char ** at off; a scalar is a one-item list */
-    K_INTLIST,  /* int count at off_n, int * at off */
-    K_SECTION,  /* mapping applied with `sub` onto base+off */
-    K_LIST,     /* sequence of mappings: count at off_n, elements of elem_size at off */
-    K_INLINE,   /* the fields of `sub` (at base+off) are accepted directly in this mapping */
-    K_DEFER,    /* handled by the caller (arms, sweep, the arm-level sections at the root) */
-} kind;
-
-struct table;
-typedef struct {
-    const char *key;
-    kind k;
-    size_t off, off_n;
-    const char *def;            /* default as text; NULL = zero/empty */
-    double lo, hi;              /* inclusive range for numbers (when lo < hi) */
-    int lo_open;                /* 1: value must be > lo */
-    const char *const *names;   /* K_ENUM / K_CSTR */
-    const struct table *sub;    /* K_SECTION / K_LIST / K_INLINE */
-    size_t elem_size;           /* K_LIST; K_CSTR buffer size */
-    int required;
-    int is_path;                /* strings naming files: digested by hx_manifest_hash */
-} field;
-
-typedef struct table {
-    const field *f;
-    int n;
-} table;
-
-#define TABLE(name, arr) static const table name = {arr, (int)(sizeof arr / sizeof arr[0])}
-#define NONE 0, 0, 0
-#define INF 1e300
 
 /* The stages' own name tables serve for their enums (hx_agg_names,
  * hx_depth_names, hx_neuron_names, hx_sched_names, hx_kd_state_names). */
@@ -76,7 +33,7 @@ static const char *const model_type_names[] = {"llama", "mistral", "nemotron", N
 static const char *const rope_names[] = {"default", "llama3", NULL};
 
 #define C(f) offsetof(hx_config, f)
-static const field rope_fields[] = {
+static const hx_bind_field rope_fields[] = {
     {"rope_type", K_ENUM, C(rope_type), 0, "default", NONE, rope_names, NULL, 0, 0, 0},
     {"factor", K_DOUBLE, C(rope_factor), 0, "8", 0, INF, 1, NULL, NULL, 0, 0, 0},
     {"low_freq_factor", K_DOUBLE, C(rope_low_freq_factor), 0, "1", 0, INF, 1, NULL, NULL, 0, 0, 0},
@@ -86,7 +43,7 @@ static const field rope_fields[] = {
 };
 TABLE(rope_table, rope_fields);
 
-static const field config_fields[] = {
+static const hx_bind_field config_fields[] = {
     {"model_type", K_CSTR, C(model_type), 0, "llama", NONE, model_type_names, NULL, sizeof(((hx_config *)0)->model_type),
      0, 0},
     {"vocab_size", K_INT, C(vocab_size), 0, NULL, 1, INF, 0, NULL, NULL, 0, 1, 0},
@@ -110,7 +67,7 @@ static const field config_fields[] = {
 TABLE(config_table, config_fields);
 
 #define T(f) offsetof(hx_train_spec, f)
-static const field train_fields[] = {
+static const hx_bind_field train_fields[] = {
     {"tokens", K_COUNT, T(tokens), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"eval_every", K_COUNT, T(eval_every), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
     {"lr", K_DOUBLE, T(lr), 0, "1e-3", 0, 10, 1, NULL, NULL, 0, 0, 0},
@@ -130,7 +87,7 @@ static const field train_fields[] = {
 TABLE(train_table, train_fields);
 
 #define I(f) offsetof(hx_importance_spec, f)
-static const field importance_fields[] = {
+static const hx_bind_field importance_fields[] = {
     {"samples", K_INT, I(samples), 0, "1024", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"seq_len", K_INT, I(seq_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"micro_batch", K_INT, I(micro_batch), 0, "8", 1, INF, 0, NULL, NULL, 0, 0, 0},
@@ -144,7 +101,7 @@ static const field importance_fields[] = {
 TABLE(importance_table, importance_fields);
 
 #define P(f) offsetof(hx_prune_spec, f)
-static const field prune_fields[] = {
+static const hx_bind_field prune_fields[] = {
     {"hidden_size", K_INT, P(hidden_size), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"intermediate_size", K_INT, P(intermediate_size), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"num_attention_heads", K_INT, P(num_attention_heads), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
@@ -160,7 +117,7 @@ static const field prune_fields[] = {
 TABLE(prune_table, prune_fields);
 
 #define S(f) offsetof(hx_kd_pair, f)
-static const field is_fields[] = {
+static const hx_bind_field is_fields[] = {
     {"state", K_ENUM, S(state), 0, "block_output", NONE, hx_kd_state_names, NULL, 0, 0, 0},
     {"teacher_layer", K_INT, S(teacher_layer), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
     {"student_layer", K_INT, S(student_layer), 0, "-1", 0, INF, 0, NULL, NULL, 0, 0, 0},
@@ -169,7 +126,7 @@ static const field is_fields[] = {
 TABLE(is_table, is_fields);
 
 #define D(f) offsetof(hx_kd_opts, f)
-static const field kd_fields[] = {
+static const hx_bind_field kd_fields[] = {
     {"temperature", K_DOUBLE, D(temperature), 0, "1.0", 0, INF, 1, NULL, NULL, 0, 0, 0},
     {"w_ce", K_DOUBLE, D(w_ce), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
     {"reverse_kl", K_BOOL, D(reverse_kl), 0, "false", NONE, NULL, NULL, 0, 0, 0},
@@ -182,7 +139,7 @@ static const field kd_fields[] = {
 TABLE(kd_table, kd_fields);
 
 #define A(f) offsetof(hx_arm, f)
-static const field arm_fields[] = {
+static const hx_bind_field arm_fields[] = {
     {"name", K_STR, A(name), 0, NULL, NONE, NULL, NULL, 0, 1, 0},
     {"kind", K_ENUM, A(kind), 0, NULL, NONE, kind_names, NULL, 0, 1, 0},
     {"seed", K_SEED, A(seed), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
@@ -197,14 +154,14 @@ static const field arm_fields[] = {
 TABLE(arm_table, arm_fields);
 
 #define H(f) offsetof(hx_teacher_spec, f)
-static const field correction_fields[] = {
+static const hx_bind_field correction_fields[] = {
     {"tokens", K_COUNT, H(correction_tokens), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
     {"lr_scale", K_DOUBLE, H(correction_lr_scale), 0, "0.2", 0, 1, 1, NULL, NULL, 0, 0, 0},
     {"warmup_steps", K_INT, H(correction_warmup_steps), 0, "120", 0, INF, 0, NULL, NULL, 0, 0, 0},
 };
 TABLE(correction_table, correction_fields);
 
-static const field teacher_fields[] = {
+static const hx_bind_field teacher_fields[] = {
     {"model", K_STR, H(model), 0, NULL, NONE, NULL, NULL, 0, 0, 1},
     {"config", K_SECTION, H(config), 0, NULL, NONE, NULL, &config_table, 0, 0, 0},
     {"config_file", K_STR, H(config_file), 0, NULL, NONE, NULL, NULL, 0, 0, 1},
@@ -215,7 +172,7 @@ static const field teacher_fields[] = {
 TABLE(teacher_table, teacher_fields);
 
 #define DA(f) offsetof(hx_data_spec, f)
-static const field data_fields[] = {
+static const hx_bind_field data_fields[] = {
     {"train", K_STRLIST, DA(train), DA(n_train), NULL, NONE, NULL, NULL, 0, 1, 1},
     {"validation", K_STRLIST, DA(validation), DA(n_validation), NULL, NONE, NULL, NULL, 0, 1, 1},
     {"calibration", K_STRLIST, DA(calibration), DA(n_calibration), NULL, NONE, NULL, NULL, 0, 0, 1},
@@ -227,7 +184,7 @@ static const field data_fields[] = {
 TABLE(data_table, data_fields);
 
 #define TK(f) offsetof(hx_task_spec, f)
-static const field task_fields[] = {
+static const hx_bind_field task_fields[] = {
     {"name", K_STR, TK(name), 0, NULL, NONE, NULL, NULL, 0, 1, 0},
     {"path", K_STR, TK(path), 0, NULL, NONE, NULL, NULL, 0, 1, 1},
     {"n_shot", K_INT, TK(n_shot), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
@@ -238,7 +195,7 @@ static const field task_fields[] = {
 TABLE(task_table, task_fields);
 
 #define E(f) offsetof(hx_eval_spec, f)
-static const field eval_fields[] = {
+static const hx_bind_field eval_fields[] = {
     {"perplexity", K_BOOL, E(perplexity), 0, "true", NONE, NULL, NULL, 0, 0, 0},
     {"val_tokens", K_COUNT, E(val_tokens), 0, "65536", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"tasks", K_LIST, E(tasks), E(n_tasks), NULL, NONE, NULL, &task_table, sizeof(hx_task_spec), 0, 0},
@@ -247,7 +204,7 @@ static const field eval_fields[] = {
 TABLE(eval_table, eval_fields);
 
 #define O(f) offsetof(hx_outputs_spec, f)
-static const field outputs_fields[] = {
+static const hx_bind_field outputs_fields[] = {
     {"dir", K_STR, O(dir), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
     {"cache_dir", K_STR, O(cache_dir), 0, "results/cache", NONE, NULL, NULL, 0, 0, 0},
     {"checkpoint_every", K_COUNT, O(checkpoint_every), 0, "0", 0, INF, 0, NULL, NULL, 0, 0, 0},
@@ -259,7 +216,7 @@ TABLE(outputs_table, outputs_fields);
 /* The root. The arm-level sections given at the root (train, kd, importance,
  * prune) are defaults for every arm and are applied when each arm is built. */
 #define M(f) offsetof(hx_manifest, f)
-static const field root_fields[] = {
+static const hx_bind_field root_fields[] = {
     {"name", K_STR, M(name), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
     {"description", K_STR, M(description), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
     {"seed", K_SEED, M(seed), 0, "1234", NONE, NULL, NULL, 0, 0, 0},
@@ -278,591 +235,6 @@ static const field root_fields[] = {
 #undef M
 TABLE(root_table, root_fields);
 
-/* ------------------------------------------------------------ allocations */
-
-typedef struct {
-    char path[96];  /* arm-relative ("kd.temperature") or root ("teacher.config.hidden_size") */
-    char disp[128]; /* as shown in messages ("arms[2].kd.temperature", "sweep.kd.temperature[1]") */
-    int line, col;  /* 1-based */
-    int top;        /* 1: set by a root-level section inherited by the arm */
-} mark;
-
-typedef struct {
-    int n, cap;
-    mark *v;
-} marks;
-
-typedef struct {
-    void **ptrs;
-    int n, cap;
-    marks root_marks;
-} priv;
-
-static void *palloc(priv *p, size_t bytes)
-{
-    if (p->n == p->cap) {
-        int cap = p->cap ? 2 * p->cap : 64;
-        void **np = realloc(p->ptrs, (size_t)cap * sizeof *np);
-        if (!np) return NULL;
-        p->ptrs = np;
-        p->cap = cap;
-    }
-    void *q = hx_calloc(1, bytes);
-    if (q) p->ptrs[p->n++] = q;
-    return q;
-}
-
-static char *pstrndup(priv *p, const char *s, size_t n)
-{
-    char *q = palloc(p, n + 1);
-    if (q) memcpy(q, s, n);
-    return q;
-}
-
-static char *pstrdup(priv *p, const char *s) { return pstrndup(p, s, strlen(s)); }
-
-static int marks_add(marks *ms, const char *path, const char *disp, int line, int col, int top)
-{
-    if (ms->n == ms->cap) {
-        int cap = ms->cap ? 2 * ms->cap : 32;
-        mark *nv = realloc(ms->v, (size_t)cap * sizeof *nv);
-        if (!nv) return HX_ERR(HX_ENOMEM, "out of memory recording manifest positions");
-        ms->v = nv;
-        ms->cap = cap;
-    }
-    mark *k = &ms->v[ms->n++];
-    snprintf(k->path, sizeof k->path, "%s", path);
-    snprintf(k->disp, sizeof k->disp, "%s", disp);
-    k->line = line;
-    k->col = col;
-    k->top = top;
-    return HX_OK;
-}
-
-static const mark *marks_find(const marks *ms, const char *path)
-{
-    if (!ms) return NULL;
-    for (int i = ms->n - 1; i >= 0; i--)
-        if (!strcmp(ms->v[i].path, path)) return &ms->v[i];
-    return NULL;
-}
-
-/* ---------------------------------------------------------------- parsing */
-
-typedef struct {
-    const char *file;
-    yaml_document_t *doc;
-    priv *pv;
-    marks *ms;      /* where values applied now are recorded */
-    int top;        /* recording flag for inherited root sections */
-    char disp[256]; /* field path as shown in messages, e.g. "arms[2].kd." */
-    size_t rel;     /* offset in disp where the path recorded in marks starts */
-} ctx;
-
-static yaml_node_t *node_at(ctx *c, int id) { return yaml_document_get_node(c->doc, id); }
-
-static int node_line(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
-static int node_col(const yaml_node_t *n) { return (int)n->start_mark.column + 1; }
-
-/* "<file>:<line>:<col>: <path>: <message>" */
-static int perr(ctx *c, const yaml_node_t *n, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int perr(ctx *c, const yaml_node_t *n, const char *path, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return HX_ERR(HX_EINVAL, "%s:%d:%d: %s: %s", c->file, node_line(n), node_col(n), path, msg);
-}
-
-static const char *scalar(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
-
-static int is_null(const yaml_node_t *n)
-{
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
-    const char *s = scalar(n);
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
-}
-
-static const char *node_kind_name(const yaml_node_t *n)
-{
-    return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a scalar";
-}
-
-static void closest_key(const table *t, const char *key, const char **best, int *bestd)
-{
-    for (int i = 0; i < t->n; i++) {
-        if (t->f[i].k == K_INLINE) {
-            closest_key(t->f[i].sub, key, best, bestd);
-            continue;
-        }
-        int d = hx_edit_distance(key, t->f[i].key);
-        if (strstr(t->f[i].key, key) || strstr(key, t->f[i].key)) d = d < 3 ? d : 3;
-        if (d < *bestd) {
-            *bestd = d;
-            *best = t->f[i].key;
-        }
-    }
-}
-
-/* Finds `key` in `t`, looking through inlined tables; *base is advanced to
- * the inlined struct. */
-static const field *lookup(const table *t, const char *key, size_t klen, char **base)
-{
-    for (int i = 0; i < t->n; i++) {
-        const field *f = &t->f[i];
-        if (f->k == K_INLINE) {
-            char *b = *base ? *base + f->off : NULL;
-            const field *g = lookup(f->sub, key, klen, &b);
-            if (g) {
-                *base = b;
-                return g;
-            }
-        } else if (strlen(f->key) == klen && !strncmp(f->key, key, klen)) {
-            return f;
-        }
-    }
-    return NULL;
-}
-
-/* The field named `key` itself (inlined and deferred fields included). */
-static const field *field_by_key(const table *t, const char *key)
-{
-    for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->f[i].key, key)) return &t->f[i];
-    return NULL;
-}
-
-static int unknown_key(ctx *c, const yaml_node_t *kn, const table *t, const char *path)
-{
-    const char *best = NULL;
-    int bestd = 99;
-    closest_key(t, scalar(kn), &best, &bestd);
-    size_t len = strlen(scalar(kn));
-    if (best && bestd <= (len < 6 ? 2 : (int)len / 3 + 1))
-        return perr(c, kn, path, "unknown key '%s' (did you mean '%s'?)", scalar(kn), best);
-    return perr(c, kn, path, "unknown key '%s'", scalar(kn));
-}
-
-/* Expands ${VAR} and ${VAR:-default} from the environment. */
-static int expand_env(ctx *c, const yaml_node_t *n, const char *path, const char *s, const char **out)
-{
-    if (!strstr(s, "${")) {
-        *out = pstrdup(c->pv, s);
-        return *out ? HX_OK : HX_ENOMEM;
-    }
-    char buf[4096], var[256]; /* var outlives the loop body: a default points into it */
-    size_t o = 0;
-    while (*s) {
-        const char *piece = s;
-        size_t plen = 1;
-        if (s[0] == '$' && s[1] == '{') {
-            const char *end = strchr(s, '}');
-            if (!end) return perr(c, n, path, "unterminated ${ in \"%s\"", scalar(n));
-            size_t vl = (size_t)(end - s - 2);
-            if (vl >= sizeof var) return perr(c, n, path, "variable name too long");
-            memcpy(var, s + 2, vl);
-            var[vl] = '\0';
-            char *dflt = strstr(var, ":-");
-            if (dflt) *dflt = '\0', dflt += 2;
-            const char *val = getenv(var);
-            if (!val || !*val) val = dflt;
-            if (!val)
-                return perr(c, n, path, "environment variable %s is not set (write ${%s:-default} to give a default)",
-                            var, var);
-            piece = val;
-            plen = strlen(val);
-            s = end + 1;
-        } else {
-            s++;
-        }
-        if (o + plen >= sizeof buf) return perr(c, n, path, "value too long after expanding variables");
-        memcpy(buf + o, piece, plen);
-        o += plen;
-    }
-    *out = pstrndup(c->pv, buf, o);
-    return *out ? HX_OK : HX_ENOMEM;
-}
-
-static int parse_bool(const char *s, int *out)
-{
-    static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On", NULL};
-    static const char *const f[] = {"false", "False", "FALSE", "no", "No", "off", "Off", NULL};
-    for (int i = 0; t[i]; i++)
-        if (!strcmp(s, t[i])) return *out = 1, 0;
-    for (int i = 0; f[i]; i++)
-        if (!strcmp(s, f[i])) return *out = 0, 0;
-    return -1;
-}
-
-static void enum_list(const char *const *names, char *buf, size_t n)
-{
-    size_t o = 0;
-    buf[0] = '\0';
-    for (int i = 0; names[i] && o < n; i++) o += (size_t)snprintf(buf + o, n - o, "%s%s", i ? "|" : "", names[i]);
-}
-
-static const char *expect_number(const field *f)
-{
-    int integral = f->k == K_INT || f->k == K_COUNT || f->k == K_SEED || f->k == K_INTLIST;
-    if (!(f->lo < f->hi)) return integral ? "an integer" : "a number";
-    if (integral) return f->lo >= 1 ? "a positive integer" : f->lo == 0 ? "a non-negative integer" : "an integer";
-    return f->lo == 0 ? (f->lo_open ? "a positive number" : "a non-negative number") : "a number";
-}
-
-static int check_range(ctx *c, const yaml_node_t *n, const char *path, const field *f, double v)
-{
-    if (!(f->lo < f->hi)) return HX_OK;
-    if (v < f->lo || (f->lo_open && v == f->lo) || v > f->hi) {
-        if (f->hi >= INF)
-            return perr(c, n, path, "expected %s, got %s", expect_number(f), scalar(n));
-        return perr(c, n, path, "expected a value in %s%g, %g], got %s", f->lo_open ? "(" : "[", f->lo, f->hi,
-                    scalar(n));
-    }
-    return HX_OK;
-}
-
-static void store_ptr(char *dst, const void *p) { memcpy(dst, &p, sizeof p); }
-static void *load_ptr(const char *src)
-{
-    void *p;
-    memcpy(&p, src, sizeof p);
-    return p;
-}
-
-static int apply_mapping(ctx *c, const table *t, char *base, const yaml_node_t *n);
-static int apply_field(ctx *c, const field *f, char *base, const yaml_node_t *n);
-
-/* Sets one scalar-typed value (n is a scalar node). `path` is for messages. */
-static int apply_scalar(ctx *c, const field *f, char *dst, const yaml_node_t *n, const char *path)
-{
-    if (n->type != YAML_SCALAR_NODE) return perr(c, n, path, "expected a scalar, got %s", node_kind_name(n));
-    const char *s = scalar(n);
-    char opts[160];
-    switch (f->k) {
-    case K_INT: case K_COUNT: case K_INTLIST: {
-        int64_t v;
-        int bad = f->k == K_COUNT ? hx_parse_count(s, &v) : 0;
-        if (f->k != K_COUNT) {
-            char *end;
-            errno = 0;
-            long long iv = strtoll(s, &end, 10);
-            bad = end == s || *end || errno || iv < INT_MIN || iv > INT_MAX;
-            v = iv;
-        }
-        if (bad) return perr(c, n, path, "expected %s, got \"%s\"", expect_number(f), s);
-        HX_TRY(check_range(c, n, path, f, (double)v));
-        if (f->k == K_COUNT)
-            memcpy(dst, &v, sizeof v);
-        else {
-            int iv = (int)v;
-            memcpy(dst, &iv, sizeof iv);
-        }
-        return HX_OK;
-    }
-    case K_SEED: {
-        uint64_t u;
-        if (hx_parse_u64(s, &u)) return perr(c, n, path, "expected a non-negative integer, got \"%s\"", s);
-        memcpy(dst, &u, sizeof u);
-        return HX_OK;
-    }
-    case K_DOUBLE: case K_FLOAT: {
-        double v;
-        if (hx_parse_double(s, &v)) return perr(c, n, path, "expected %s, got \"%s\"", expect_number(f), s);
-        HX_TRY(check_range(c, n, path, f, v));
-        if (f->k == K_FLOAT) {
-            float fv = (float)v;
-            memcpy(dst, &fv, sizeof fv);
-        } else {
-            memcpy(dst, &v, sizeof v);
-        }
-        return HX_OK;
-    }
-    case K_BOOL: {
-        int v;
-        if (parse_bool(s, &v)) return perr(c, n, path, "expected true or false, got \"%s\"", s);
-        memcpy(dst, &v, sizeof v);
-        return HX_OK;
-    }
-    case K_ENUM: case K_CSTR: {
-        int i = hx_parse_enum(f->names, s);
-        if (i < 0) {
-            enum_list(f->names, opts, sizeof opts);
-            return perr(c, n, path, "expected one of %s, got \"%s\"", opts, s);
-        }
-        if (f->k == K_ENUM)
-            memcpy(dst, &i, sizeof i);
-        else
-            snprintf(dst, f->elem_size, "%s", s);
-        return HX_OK;
-    }
-    case K_STR: case K_STRLIST: {
-        const char *v;
-        HX_TRY(expand_env(c, n, path, s, &v));
-        if (!*v) return perr(c, n, path, "expected a non-empty string");
-        store_ptr(dst, v);
-        return HX_OK;
-    }
-    default: return perr(c, n, path, "internal: not a scalar field");
-    }
-}
-
-/* Applies node `n` to field `f` of the struct at `base`; c->disp holds the
- * field's path. */
-static int apply_field(ctx *c, const field *f, char *base, const yaml_node_t *n)
-{
-    const char *path = c->disp;
-    HX_TRY(marks_add(c->ms, c->disp + c->rel, c->disp, node_line(n), node_col(n), c->top));
-    switch (f->k) {
-    case K_SECTION:
-        if (is_null(n)) return HX_OK;
-        return apply_mapping(c, f->sub, base + f->off, n);
-    case K_STRLIST: case K_INTLIST: {
-        size_t esz = f->k == K_STRLIST ? sizeof(char *) : sizeof(int);
-        int count = n->type == YAML_SEQUENCE_NODE ? (int)(n->data.sequence.items.top - n->data.sequence.items.start)
-                                                  : 1;
-        if (n->type == YAML_MAPPING_NODE) return perr(c, n, path, "expected a list, got a mapping");
-        char *arr = palloc(c->pv, esz * (size_t)(count ? count : 1));
-        if (!arr) return HX_ENOMEM;
-        for (int i = 0; i < count; i++) {
-            const yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? node_at(c, n->data.sequence.items.start[i]) : n;
-            char ipath[300];
-            snprintf(ipath, sizeof ipath, "%s[%d]", path, i);
-            HX_TRY(apply_scalar(c, f, arr + esz * (size_t)i, item, n->type == YAML_SEQUENCE_NODE ? ipath : path));
-        }
-        store_ptr(base + f->off, arr);
-        memcpy(base + f->off_n, &count, sizeof count);
-        return HX_OK;
-    }
-    case K_LIST: {
-        if (!is_null(n) && n->type != YAML_SEQUENCE_NODE)
-            return perr(c, n, path, "expected a list, got %s", node_kind_name(n));
-        int count = is_null(n) ? 0 : (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-        char *arr = palloc(c->pv, f->elem_size * (size_t)(count ? count : 1));
-        if (!arr) return HX_ENOMEM;
-        size_t saved = strlen(c->disp);
-        for (int i = 0; i < count; i++) {
-            snprintf(c->disp + saved, sizeof c->disp - saved, "[%d]", i);
-            HX_TRY(apply_mapping(c, f->sub, arr + f->elem_size * (size_t)i,
-                                 node_at(c, n->data.sequence.items.start[i])));
-        }
-        c->disp[saved] = '\0';
-        store_ptr(base + f->off, arr);
-        memcpy(base + f->off_n, &count, sizeof count);
-        return HX_OK;
-    }
-    default: return apply_scalar(c, f, base + f->off, n, path);
-    }
-}
-
-/* Fills the defaults of table `t` into the struct at `base`. */
-static void apply_defaults(const table *t, char *base)
-{
-    for (int i = 0; i < t->n; i++) {
-        const field *f = &t->f[i];
-        char *dst = base + f->off;
-        switch (f->k) {
-        case K_SECTION: case K_INLINE: apply_defaults(f->sub, dst); break;
-        case K_INT: case K_ENUM: case K_BOOL: {
-            int v = 0;
-            if (f->def) v = f->k == K_ENUM ? hx_parse_enum(f->names, f->def)
-                           : f->k == K_BOOL ? !strcmp(f->def, "true") : atoi(f->def);
-            memcpy(dst, &v, sizeof v);
-            break;
-        }
-        case K_COUNT: {
-            int64_t v = 0;
-            if (f->def) hx_parse_count(f->def, &v);
-            memcpy(dst, &v, sizeof v);
-            break;
-        }
-        case K_SEED: {
-            uint64_t v = f->def ? strtoull(f->def, NULL, 10) : 0;
-            memcpy(dst, &v, sizeof v);
-            break;
-        }
-        case K_DOUBLE: {
-            double v = f->def ? strtod(f->def, NULL) : 0;
-            memcpy(dst, &v, sizeof v);
-            break;
-        }
-        case K_FLOAT: {
-            float v = f->def ? strtof(f->def, NULL) : 0;
-            memcpy(dst, &v, sizeof v);
-            break;
-        }
-        case K_CSTR: snprintf(dst, f->elem_size, "%s", f->def ? f->def : ""); break;
-        case K_STR: store_ptr(dst, f->def); break;
-        case K_STRLIST: case K_INTLIST: case K_LIST: {
-            int zero = 0;
-            store_ptr(dst, NULL);
-            memcpy(base + f->off_n, &zero, sizeof zero);
-            break;
-        }
-        case K_DEFER: break;
-        }
-    }
-}
-
-/* Applies a mapping node onto the struct at `base` described by `t`
- * (defaults must already be in place). K_DEFER keys are skipped. */
-static int apply_mapping(ctx *c, const table *t, char *base, const yaml_node_t *n)
-{
-    if (n->type != YAML_MAPPING_NODE)
-        return perr(c, n, c->disp[0] ? c->disp : "(top level)", "expected a mapping, got %s%s%s%s",
-                    node_kind_name(n), n->type == YAML_SCALAR_NODE ? " \"" : "",
-                    n->type == YAML_SCALAR_NODE ? scalar(n) : "", n->type == YAML_SCALAR_NODE ? "\"" : "");
-    size_t saved = strlen(c->disp);
-    int rc = HX_OK;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && rc >= 0; p++) {
-        yaml_node_t *kn = node_at(c, p->key), *vn = node_at(c, p->value);
-        if (kn->type != YAML_SCALAR_NODE) {
-            rc = perr(c, kn, c->disp[0] ? c->disp : "(top level)", "keys must be scalars");
-            break;
-        }
-        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++)
-            if (!strcmp(scalar(node_at(c, q->key)), scalar(kn))) {
-                snprintf(c->disp + saved, sizeof c->disp - saved, "%s%s", saved ? "." : "", scalar(kn));
-                rc = perr(c, kn, c->disp, "duplicate key (first given on line %d)", node_line(node_at(c, q->key)));
-                break;
-            }
-        if (rc < 0) break;
-        char *b = base;
-        const field *f = lookup(t, scalar(kn), strlen(scalar(kn)), &b);
-        if (!f) {
-            rc = unknown_key(c, kn, t, c->disp[0] ? c->disp : "(top level)");
-            break;
-        }
-        if (f->k == K_DEFER) continue;
-        snprintf(c->disp + saved, sizeof c->disp - saved, "%s%s", saved ? "." : "", f->key);
-        rc = apply_field(c, f, b, vn);
-        c->disp[saved] = '\0';
-    }
-    if (rc < 0) {
-        c->disp[saved] = '\0';
-        return rc;
-    }
-    for (int i = 0; i < t->n; i++) {
-        if (!t->f[i].required || t->f[i].k == K_DEFER) continue;
-        int found = 0;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
-            found |= !strcmp(scalar(node_at(c, p->key)), t->f[i].key);
-        if (!found) return perr(c, n, c->disp[0] ? c->disp : "(top level)", "missing required key '%s'", t->f[i].key);
-    }
-    return HX_OK;
-}
-
-static yaml_node_t *map_get(ctx *c, const yaml_node_t *n, const char *key)
-{
-    if (!n || n->type != YAML_MAPPING_NODE) return NULL;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *kn = node_at(c, p->key);
-        if (kn->type == YAML_SCALAR_NODE && !strcmp(scalar(kn), key)) return node_at(c, p->value);
-    }
-    return NULL;
-}
-
-/* ---------------------------------------------------------------- sweeps */
-
-typedef struct {
-    char path[96];             /* arm-relative field path */
-    char where[32];            /* "sweep" or "arms[2].sweep", for messages */
-    const yaml_node_t *values; /* a sequence */
-    const yaml_node_t *key;
-} sweep_axis;
-
-/* Renders a node compactly for arm names: scalars as written, lists as
- * [a,b], mappings as {k:v}. */
-static void render(ctx *c, const yaml_node_t *n, char *buf, size_t cap)
-{
-    size_t o = strlen(buf);
-    if (o >= cap - 1) return;
-    if (n->type == YAML_SCALAR_NODE) {
-        snprintf(buf + o, cap - o, "%s", scalar(n));
-    } else if (n->type == YAML_SEQUENCE_NODE) {
-        snprintf(buf + o, cap - o, "[");
-        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-            if (it != n->data.sequence.items.start) strncat(buf, ",", cap - strlen(buf) - 1);
-            render(c, node_at(c, *it), buf, cap);
-        }
-        strncat(buf, "]", cap - strlen(buf) - 1);
-    } else {
-        snprintf(buf + o, cap - o, "{");
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-            if (p != n->data.mapping.pairs.start) strncat(buf, ",", cap - strlen(buf) - 1);
-            render(c, node_at(c, p->key), buf, cap);
-            strncat(buf, ":", cap - strlen(buf) - 1);
-            render(c, node_at(c, p->value), buf, cap);
-        }
-        strncat(buf, "}", cap - strlen(buf) - 1);
-    }
-}
-
-/* Adds the axes of a `sweep:` mapping; an arm's axis replaces a root axis
- * with the same path. */
-static int collect_sweep(ctx *c, const yaml_node_t *sn, const char *where, sweep_axis *ax, int *nax, int max)
-{
-    if (!sn || is_null(sn)) return HX_OK;
-    if (sn->type != YAML_MAPPING_NODE)
-        return perr(c, sn, where, "expected a mapping of field paths to lists of values, got %s", node_kind_name(sn));
-    for (yaml_node_pair_t *p = sn->data.mapping.pairs.start; p < sn->data.mapping.pairs.top; p++) {
-        yaml_node_t *kn = node_at(c, p->key), *vn = node_at(c, p->value);
-        char path[300];
-        snprintf(path, sizeof path, "%s.%s", where, kn->type == YAML_SCALAR_NODE ? scalar(kn) : "?");
-        if (kn->type != YAML_SCALAR_NODE || strlen(scalar(kn)) >= sizeof ax->path)
-            return perr(c, kn, where, "sweep keys must be field paths such as kd.temperature");
-        if (vn->type != YAML_SEQUENCE_NODE || vn->data.sequence.items.top == vn->data.sequence.items.start)
-            return perr(c, vn, path, "expected a non-empty list of values to sweep over");
-        int slot = *nax;
-        for (int i = 0; i < *nax; i++)
-            if (!strcmp(ax[i].path, scalar(kn))) slot = i;
-        if (slot == *nax) {
-            if (*nax == max) return perr(c, kn, path, "too many sweep axes (at most %d)", max);
-            (*nax)++;
-        }
-        snprintf(ax[slot].path, sizeof ax[slot].path, "%s", scalar(kn));
-        snprintf(ax[slot].where, sizeof ax[slot].where, "%s", where);
-        ax[slot].values = vn;
-        ax[slot].key = kn;
-    }
-    return HX_OK;
-}
-
-/* Resolves a dotted arm-relative path to its field and struct base. */
-static int resolve_path(ctx *c, const sweep_axis *a, char *arm_base, const field **out, char **base)
-{
-    const table *t = &arm_table;
-    char *b = arm_base;
-    const char *s = a->path;
-    for (;;) {
-        const char *dot = strchr(s, '.');
-        size_t len = dot ? (size_t)(dot - s) : strlen(s);
-        const field *f = lookup(t, s, len, &b);
-        if (!f) {
-            char key[96];
-            snprintf(key, sizeof key, "%.*s", (int)len, s);
-            const char *best = NULL;
-            int bestd = 99;
-            closest_key(t, key, &best, &bestd);
-            return perr(c, a->key, "sweep", "'%s' is not an arm field%s%s%s", a->path, best && bestd <= 3 ? " ('" : "",
-                        best && bestd <= 3 ? best : "", best && bestd <= 3 ? "'?)" : "");
-        }
-        if (!dot) {
-            if (f->k == K_DEFER || !strcmp(f->key, "name") || !strcmp(f->key, "kind"))
-                return perr(c, a->key, "sweep", "'%s' cannot be swept", a->path);
-            *out = f;
-            *base = b;
-            return HX_OK;
-        }
-        if (f->k != K_SECTION) return perr(c, a->key, "sweep", "'%.*s' has no sub-fields", (int)len, s);
-        b += f->off;
-        t = f->sub;
-        s = dot + 1;
-    }
-}
-
 /* ----------------------------------------------------------- validation */
 
 /* Error about a field of an arm, at the position where its value was set
@@ -877,7 +249,7 @@ static int aerr(const hx_manifest *m, const hx_arm *a, const char *rel, const ch
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    const mark *k = marks_find(a->marks_, rel);
+    const hx_bind_mark *k = hx_bind_marks_find(a->marks_, rel);
     if (k)
         return HX_ERR(HX_EINVAL, "%s:%d:%d: %s: %s (%sarm '%s')", m->path, k->line, k->col, k->disp, msg,
                       k->top ? "inherited by " : "", a->name);
@@ -894,21 +266,21 @@ static int rerr(const hx_manifest *m, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    const priv *p = m->priv_;
+    const hx_bind_priv *p = m->priv_;
     /* The field itself, else the closest enclosing section that was written. */
     char probe[96];
     snprintf(probe, sizeof probe, "%s", path);
-    const mark *k = marks_find(&p->root_marks, probe);
+    const hx_bind_mark *k = hx_bind_marks_find(&p->root_marks, probe);
     for (char *dot; !k && (dot = strrchr(probe, '.'));) {
         *dot = '\0';
-        k = marks_find(&p->root_marks, probe);
+        k = hx_bind_marks_find(&p->root_marks, probe);
     }
     return HX_ERR(HX_EINVAL, "%s:%d:%d: %s: %s", m->path, k ? k->line : 1, k ? k->col : 1, path, msg);
 }
 
 static int root_has(const hx_manifest *m, const char *path)
 {
-    return marks_find(&((const priv *)m->priv_)->root_marks, path) != NULL;
+    return hx_bind_marks_find(&((const hx_bind_priv *)m->priv_)->root_marks, path) != NULL;
 }
 
 static void finalize_train(hx_train_spec *t)
@@ -1027,7 +399,7 @@ static int validate_arm(const hx_manifest *m, hx_arm *a)
     if (strchr(a->base_name, '@') || strchr(a->base_name, '/'))
         return aerr(m, a, "name", "arm names may not contain '@' or '/' (got \"%s\")", a->base_name);
     if (a->kind == HX_ARM_TEACHER) {
-        const mark *k = marks_find(a->marks_, "tokens");
+        const hx_bind_mark *k = hx_bind_marks_find(a->marks_, "tokens");
         if (k && k->top) a->train.tokens = a->train.eval_every = 0; /* root budgets are for students */
         if (a->train.tokens)
             return aerr(m, a, "tokens", "a teacher arm evaluates the teacher and trains nothing; leave tokens at 0");
@@ -1051,101 +423,103 @@ static int validate_arm(const hx_manifest *m, hx_arm *a)
 
 #define MAX_AXES 8
 
-static int build_arm(ctx *c, hx_manifest *m, const yaml_node_t *root, const yaml_node_t *an, int src, const sweep_axis *ax,
-                     int nax, const int *pick, hx_arm *a)
+static int build_arm(hx_bind_ctx *c, hx_manifest *m, const yaml_node_t *root, const yaml_node_t *an, int src,
+                     const hx_bind_sweep_axis *ax, int nax, const int *pick, hx_arm *a)
 {
     memset(a, 0, sizeof *a);
-    marks *ms = calloc(1, sizeof *ms);
+    hx_bind_marks *ms = calloc(1, sizeof *ms);
     if (!ms) return HX_ERR(HX_ENOMEM, "out of memory");
     a->marks_ = ms;
-    apply_defaults(&arm_table, (char *)a);
+    hx_bind_apply_defaults(&arm_table, (char *)a);
     a->seed = m->seed;
     a->src_index = src;
-    a->line = node_line(an);
+    a->line = hx_bind_node_line(an);
     c->ms = ms;
     /* Root-level defaults for every arm; an arm's own `prune` replaces the root's. */
     static const char *const inherited[] = {"train", "kd", "importance", "prune"};
-    const yaml_node_t *own_prune = map_get(c, an, "prune");
+    const yaml_node_t *own_prune = hx_bind_map_get(c, an, "prune");
     for (int i = 0; i < 4; i++) {
-        const yaml_node_t *sn = map_get(c, root, inherited[i]);
+        const yaml_node_t *sn = hx_bind_map_get(c, root, inherited[i]);
         if (!sn || (i == 3 && own_prune)) continue;
-        const field *f = field_by_key(&arm_table, inherited[i]);
+        const hx_bind_field *f = hx_bind_field_by_key(&arm_table, inherited[i]);
         c->top = 1;
         snprintf(c->disp, sizeof c->disp, "%s", inherited[i]);
         /* The root `train` keys are arm-level keys ("tokens"), the others keep their section. */
         c->rel = f->k == K_INLINE ? strlen(c->disp) + 1 : 0;
-        int rc = f->k == K_INLINE ? (is_null(sn) ? HX_OK : apply_mapping(c, f->sub, (char *)a + f->off, sn))
-                                  : apply_field(c, f, (char *)a, sn);
+        int rc = f->k == K_INLINE
+                     ? (hx_bind_is_null(sn) ? HX_OK : hx_bind_apply_mapping(c, f->sub, (char *)a + f->off, sn))
+                     : hx_bind_apply_field(c, f, (char *)a, sn);
         c->top = 0;
         HX_TRY(rc);
     }
     snprintf(c->disp, sizeof c->disp, "arms[%d]", src);
     c->rel = strlen(c->disp) + 1;
-    HX_TRY(apply_mapping(c, &arm_table, (char *)a, an));
+    HX_TRY(hx_bind_apply_mapping(c, &arm_table, (char *)a, an));
     a->base_name = a->name;
     char name[512];
     snprintf(name, sizeof name, "%s", a->name);
     for (int i = 0; i < nax; i++) {
-        const yaml_node_t *vn = node_at(c, ax[i].values->data.sequence.items.start[pick[i]]);
-        const field *f = NULL;
+        const yaml_node_t *vn = hx_bind_node_at(c, ax[i].values->data.sequence.items.start[pick[i]]);
+        const hx_bind_field *f = NULL;
         char *b = NULL;
         snprintf(c->disp, sizeof c->disp, "%.31s.%.95s[%d]", ax[i].where, ax[i].path, pick[i]);
-        HX_TRY(resolve_path(c, &ax[i], (char *)a, &f, &b));
+        HX_TRY(hx_bind_resolve_path(c, &arm_table, &ax[i], (char *)a, &f, &b));
         /* Record the value under its field path so later checks point at it;
          * positions inside a swept section go to a scratch list. */
-        HX_TRY(marks_add(ms, ax[i].path, c->disp, node_line(vn), node_col(vn), 0));
-        marks *keep = c->ms;
-        marks scratch = {0};
+        HX_TRY(hx_bind_marks_add(ms, ax[i].path, c->disp, hx_bind_node_line(vn), hx_bind_node_col(vn), 0));
+        hx_bind_marks *keep = c->ms;
+        hx_bind_marks scratch = {0};
         c->ms = &scratch;
         c->rel = 0;
-        int rc = apply_field(c, f, b, vn);
+        int rc = hx_bind_apply_field(c, f, b, vn);
         free(scratch.v);
         c->ms = keep;
         HX_TRY(rc);
         size_t o = strlen(name);
         snprintf(name + o, sizeof name - o, "%s%.95s=", i ? "," : "@", ax[i].path);
-        render(c, vn, name, sizeof name);
+        hx_bind_render(c, vn, name, sizeof name);
     }
-    a->name = pstrdup(c->pv, name);
+    a->name = hx_bind_pstrdup(c->pv, name);
     return a->name ? HX_OK : HX_ENOMEM;
 }
 
 static void free_arm_marks(hx_manifest *m)
 {
     for (int i = 0; i < m->n_arms; i++) {
-        marks *ms = m->arms[i].marks_;
+        hx_bind_marks *ms = m->arms[i].marks_;
         if (ms) free(ms->v);
         free(ms);
         m->arms[i].marks_ = NULL;
     }
 }
 
-static int build_arms(ctx *c, hx_manifest *m, const yaml_node_t *root)
+static int build_arms(hx_bind_ctx *c, hx_manifest *m, const yaml_node_t *root)
 {
-    const yaml_node_t *arms = map_get(c, root, "arms");
-    if (!arms) return perr(c, root, "(top level)", "missing required key 'arms'");
+    const yaml_node_t *arms = hx_bind_map_get(c, root, "arms");
+    if (!arms) return hx_bind_perr(c, root, "(top level)", "missing required key 'arms'");
     if (arms->type != YAML_SEQUENCE_NODE || arms->data.sequence.items.top == arms->data.sequence.items.start)
-        return perr(c, arms, "arms", "expected a non-empty list of arms");
-    sweep_axis root_ax[MAX_AXES];
+        return hx_bind_perr(c, arms, "arms", "expected a non-empty list of arms");
+    hx_bind_sweep_axis root_ax[MAX_AXES];
     int n_root = 0;
-    HX_TRY(collect_sweep(c, map_get(c, root, "sweep"), "sweep", root_ax, &n_root, MAX_AXES));
+    HX_TRY(hx_bind_collect_sweep(c, hx_bind_map_get(c, root, "sweep"), "sweep", root_ax, &n_root, MAX_AXES));
     int n_src = (int)(arms->data.sequence.items.top - arms->data.sequence.items.start);
     int cap = 0;
     for (int s = 0; s < n_src; s++) {
-        const yaml_node_t *an = node_at(c, arms->data.sequence.items.start[s]);
+        const yaml_node_t *an = hx_bind_node_at(c, arms->data.sequence.items.start[s]);
         snprintf(c->disp, sizeof c->disp, "arms[%d]", s);
         if (an->type != YAML_MAPPING_NODE)
-            return perr(c, an, c->disp, "expected a mapping (name, kind, tokens, ...), got %s", node_kind_name(an));
-        sweep_axis ax[MAX_AXES];
+            return hx_bind_perr(c, an, c->disp, "expected a mapping (name, kind, tokens, ...), got %s",
+                                hx_bind_node_kind_name(an));
+        hx_bind_sweep_axis ax[MAX_AXES];
         int nax = n_root;
-        memcpy(ax, root_ax, sizeof(sweep_axis) * (size_t)n_root);
+        memcpy(ax, root_ax, sizeof(hx_bind_sweep_axis) * (size_t)n_root);
         char where[64];
         snprintf(where, sizeof where, "arms[%d].sweep", s);
-        HX_TRY(collect_sweep(c, map_get(c, an, "sweep"), where, ax, &nax, MAX_AXES));
+        HX_TRY(hx_bind_collect_sweep(c, hx_bind_map_get(c, an, "sweep"), where, ax, &nax, MAX_AXES));
         int total = 1;
         for (int i = 0; i < nax; i++) {
             total *= (int)(ax[i].values->data.sequence.items.top - ax[i].values->data.sequence.items.start);
-            if (total > 4096) return perr(c, an, c->disp, "sweep expands to more than 4096 arms");
+            if (total > 4096) return hx_bind_perr(c, an, c->disp, "sweep expands to more than 4096 arms");
         }
         if (m->n_arms + total > cap) {
             cap = 2 * (m->n_arms + total);
@@ -1178,7 +552,7 @@ static int build_arms(ctx *c, hx_manifest *m, const yaml_node_t *root)
 
 /* ------------------------------------------------------------- top level */
 
-static int parse_doc(const char *name, const char *text, size_t len, hx_manifest *m, priv *pv)
+static int parse_doc(const char *name, const char *text, size_t len, hx_manifest *m, hx_bind_priv *pv)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -1192,26 +566,26 @@ static int parse_doc(const char *name, const char *text, size_t len, hx_manifest
         return rc;
     }
     yaml_parser_delete(&parser);
-    ctx c = {.file = name, .doc = &doc, .pv = pv, .ms = &pv->root_marks};
+    hx_bind_ctx c = {.file = name, .doc = &doc, .pv = pv, .ms = &pv->root_marks};
     int rc = HX_OK;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
         rc = HX_ERR(HX_EINVAL, "%s:1:1: the manifest is empty", name);
         goto out;
     }
-    rc = apply_mapping(&c, &root_table, (char *)m, root);
+    rc = hx_bind_apply_mapping(&c, &root_table, (char *)m, root);
     if (rc < 0) goto out;
     /* Type-check the root-level arm sections even where every arm overrides them. */
     if (!m->name) {
         const char *base = strrchr(name, '/');
         base = base ? base + 1 : name;
         const char *dot = strchr(base, '.');
-        m->name = pstrndup(pv, base, dot ? (size_t)(dot - base) : strlen(base));
+        m->name = hx_bind_pstrndup(pv, base, dot ? (size_t)(dot - base) : strlen(base));
     }
     if (!m->outputs.dir) {
         char dir[512];
         snprintf(dir, sizeof dir, "results/%s", m->name);
-        m->outputs.dir = pstrdup(pv, dir);
+        m->outputs.dir = hx_bind_pstrdup(pv, dir);
     }
     if (!m->data.n_calibration) {
         m->data.n_calibration = m->data.n_train;
@@ -1223,7 +597,7 @@ static int parse_doc(const char *name, const char *text, size_t len, hx_manifest
             goto out;
         }
         char *tok = hx_path_join(m->teacher.model, "tokenizer.json");
-        m->data.tokenizer = tok ? pstrdup(pv, tok) : NULL;
+        m->data.tokenizer = tok ? hx_bind_pstrdup(pv, tok) : NULL;
         free(tok);
     }
     rc = validate_teacher(m);
@@ -1237,12 +611,12 @@ out:
 int hx_manifest_parse(const char *name, const char *text, size_t len, hx_manifest *m)
 {
     memset(m, 0, sizeof *m);
-    priv *pv = calloc(1, sizeof *pv);
+    hx_bind_priv *pv = calloc(1, sizeof *pv);
     if (!pv) return HX_ERR(HX_ENOMEM, "out of memory");
     m->priv_ = pv;
-    apply_defaults(&root_table, (char *)m);
-    m->path = pstrdup(pv, name);
-    m->text = pstrndup(pv, text, len);
+    hx_bind_apply_defaults(&root_table, (char *)m);
+    m->path = hx_bind_pstrdup(pv, name);
+    m->text = hx_bind_pstrndup(pv, text, len);
     m->text_len = len;
     if (!m->path || !m->text) {
         hx_manifest_free(m);
@@ -1267,15 +641,9 @@ int hx_manifest_load(const char *path, hx_manifest *m)
 
 void hx_manifest_free(hx_manifest *m)
 {
-    priv *pv = m->priv_;
     free_arm_marks(m);
     free(m->arms);
-    if (pv) {
-        for (int i = 0; i < pv->n; i++) free(pv->ptrs[i]);
-        free(pv->ptrs);
-        free(pv->root_marks.v);
-        free(pv);
-    }
+    hx_bind_priv_free(m->priv_);
     memset(m, 0, sizeof *m);
 }
 
@@ -1297,120 +665,23 @@ int hx_arm_needs_student(hx_arm_kind k) { return k != HX_ARM_TEACHER; }
 
 /* ------------------------------------------------------------- hashing */
 
-static int canon_str(FILE *f, const char *s, int is_path)
-{
-    if (s && is_path && access(s, F_OK) == 0) {
-        char d[65];
-        HX_TRY(hx_sha256_path(s, d));
-        fprintf(f, "sha256:%s", d);
-        return HX_OK;
-    }
-    if (!s) {
-        fputs("~", f);
-        return HX_OK;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        if (*s == '\n')
-            fputs("\\n", f);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-    return HX_OK;
-}
-
-/* Writes "prefix.key=value" lines for every field of `t` in table order. */
-static int canon_table(FILE *out, const table *t, const char *base, const char *prefix)
-{
-    for (int i = 0; i < t->n; i++) {
-        const field *f = &t->f[i];
-        const char *src = base + f->off;
-        char p[256];
-        snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", f->key);
-        if (f->k == K_DEFER) continue;
-        if (f->k == K_INLINE) {
-            HX_TRY(canon_table(out, f->sub, src, prefix));
-            continue;
-        }
-        if (f->k == K_SECTION) {
-            HX_TRY(canon_table(out, f->sub, src, p));
-            continue;
-        }
-        int n = 0;
-        if (f->k == K_STRLIST || f->k == K_INTLIST || f->k == K_LIST) memcpy(&n, base + f->off_n, sizeof n);
-        if (f->k == K_LIST) {
-            const char *arr = load_ptr(src);
-            fprintf(out, "%s#=%d\n", p, n);
-            for (int j = 0; j < n; j++) {
-                char q[280];
-                snprintf(q, sizeof q, "%s[%d]", p, j);
-                HX_TRY(canon_table(out, f->sub, arr + f->elem_size * (size_t)j, q));
-            }
-            continue;
-        }
-        fprintf(out, "%s=", p);
-        switch (f->k) {
-        case K_INT: { int v; memcpy(&v, src, sizeof v); fprintf(out, "%d", v); break; }
-        case K_BOOL: { int v; memcpy(&v, src, sizeof v); fputs(v ? "true" : "false", out); break; }
-        case K_ENUM: { int v; memcpy(&v, src, sizeof v); fputs(f->names[v], out); break; }
-        case K_COUNT: { int64_t v; memcpy(&v, src, sizeof v); fprintf(out, "%lld", (long long)v); break; }
-        case K_SEED: { uint64_t v; memcpy(&v, src, sizeof v); fprintf(out, "%llu", (unsigned long long)v); break; }
-        case K_DOUBLE: { double v; memcpy(&v, src, sizeof v); fprintf(out, "%.17g", v); break; }
-        case K_FLOAT: { float v; memcpy(&v, src, sizeof v); fprintf(out, "%.9g", (double)v); break; }
-        case K_CSTR: HX_TRY(canon_str(out, src, 0)); break;
-        case K_STR: HX_TRY(canon_str(out, load_ptr(src), f->is_path)); break;
-        case K_STRLIST: {
-            const char **v = load_ptr(src);
-            fputc('[', out);
-            for (int j = 0; j < n; j++) {
-                if (j) fputc(',', out);
-                HX_TRY(canon_str(out, v[j], f->is_path));
-            }
-            fputc(']', out);
-            break;
-        }
-        case K_INTLIST: {
-            const int *v = load_ptr(src);
-            fputc('[', out);
-            for (int j = 0; j < n; j++) fprintf(out, "%s%d", j ? "," : "", v[j]);
-            fputc(']', out);
-            break;
-        }
-        default: break;
-        }
-        fputc('\n', out);
-    }
-    return HX_OK;
-}
-
-/* One field of the root tables by key, canonicalised with its path. */
-static int canon_one(FILE *out, const table *t, const char *base, const char *prefix, const char *key)
-{
-    const field *f = field_by_key(t, key);
-    if (!f) return HX_ERR(HX_EINVAL, "internal: no field %s.%s", prefix, key);
-    table one = {f, 1};
-    return canon_table(out, &one, base, prefix);
-}
-
 static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifact what)
 {
     const char *d = (const char *)&m->data;
     if (what == HX_ART_TEACHER) {
         fputs("artifact=teacher\n", f);
         const hx_teacher_spec *t = &m->teacher;
-        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "model"));
-        HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config_file"));
-        if (t->has_config) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "config"));
+        HX_TRY(hx_canon_one(f, &teacher_table, (const char *)t, "teacher", "model"));
+        HX_TRY(hx_canon_one(f, &teacher_table, (const char *)t, "teacher", "config_file"));
+        if (t->has_config) HX_TRY(hx_canon_one(f, &teacher_table, (const char *)t, "teacher", "config"));
         if (!t->trained && !t->correction_tokens) return HX_OK; /* a loaded teacher is its files */
         fprintf(f, "harness=%s\n", HX_VERSION); /* the code that trains it */
-        if (t->trained) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "train"));
+        if (t->trained) HX_TRY(hx_canon_one(f, &teacher_table, (const char *)t, "teacher", "train"));
         /* only an active correction changes the teacher, so a manifest with
          * tokens: 0 shares the uncorrected teacher's cache entry */
-        if (t->correction_tokens) HX_TRY(canon_one(f, &teacher_table, (const char *)t, "teacher", "correction"));
+        if (t->correction_tokens) HX_TRY(hx_canon_one(f, &teacher_table, (const char *)t, "teacher", "correction"));
         static const char *const keys[] = {"train", "validation", "tokenizer", "seq_len", "text_field"};
-        for (int i = 0; i < 5; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i]));
+        for (int i = 0; i < 5; i++) HX_TRY(hx_canon_one(f, &data_table, d, "data", keys[i]));
         fprintf(f, "seed=%llu\n", (unsigned long long)m->seed);
         return HX_OK;
     }
@@ -1420,12 +691,12 @@ static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifa
     fprintf(f, "artifact=%s\nparent=%s\n", art[what], parent);
     const char *ab = (const char *)a;
     if (what == HX_ART_IMPORTANCE) {
-        HX_TRY(canon_one(f, &arm_table, ab, "", "importance"));
+        HX_TRY(hx_canon_one(f, &arm_table, ab, "", "importance"));
         static const char *const keys[] = {"calibration", "tokenizer", "text_field"};
-        for (int i = 0; i < 3; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i]));
+        for (int i = 0; i < 3; i++) HX_TRY(hx_canon_one(f, &data_table, d, "data", keys[i]));
         fprintf(f, "seed=%llu\n", (unsigned long long)a->seed);
     } else if (what == HX_ART_STUDENT) {
-        HX_TRY(canon_one(f, &arm_table, ab, "", "prune"));
+        HX_TRY(hx_canon_one(f, &arm_table, ab, "", "prune"));
         /* prune_ce, prune_kd and depth_kd share the pruned student; scratch
          * and random pruning depend on the seed, iterative on its rounds. */
         fprintf(f, "init=%s\n", a->kind == HX_ARM_SCRATCH ? "random" : "pruned");
@@ -1433,11 +704,11 @@ static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifa
             fprintf(f, "seed=%llu\n", (unsigned long long)a->seed);
         if (a->kind == HX_ARM_ITERATIVE_KD) fprintf(f, "iterations=%d\n", a->iterations);
     } else {
-        HX_TRY(canon_one(f, &arm_table, ab, "", "train"));
-        HX_TRY(canon_one(f, &arm_table, ab, "", "kd"));
+        HX_TRY(hx_canon_one(f, &arm_table, ab, "", "train"));
+        HX_TRY(hx_canon_one(f, &arm_table, ab, "", "kd"));
         static const char *const keys[] = {"train", "validation", "seq_len"};
-        for (int i = 0; i < 3; i++) HX_TRY(canon_one(f, &data_table, d, "data", keys[i]));
-        HX_TRY(canon_table(f, &eval_table, (const char *)&m->eval, "eval"));
+        for (int i = 0; i < 3; i++) HX_TRY(hx_canon_one(f, &data_table, d, "data", keys[i]));
+        HX_TRY(hx_canon_table(f, &eval_table, (const char *)&m->eval, "eval"));
     }
     return HX_OK;
 }
@@ -1469,36 +740,9 @@ int hx_manifest_hash(const hx_manifest *m, const hx_arm *a, hx_artifact what, ch
 
 /* ------------------------------------------------------------- key list */
 
-static int key_walk(const table *t, const char *prefix, int *i, int want, char *out, size_t cap)
-{
-    for (int j = 0; j < t->n; j++) {
-        const field *f = &t->f[j];
-        char p[256];
-        if (f->k == K_INLINE) {
-            if (key_walk(f->sub, prefix, i, want, out, cap)) return 1;
-            continue;
-        }
-        snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", f->key);
-        if (f->k == K_DEFER && f->sub) {
-            if (t == &root_table && f->sub == &arm_table) snprintf(p, sizeof p, "arms[]");
-            if (key_walk(f->sub, p, i, want, out, cap)) return 1;
-            continue;
-        }
-        if ((*i)++ == want) {
-            snprintf(out, cap, "%s", p);
-            return 1;
-        }
-        if (f->k == K_SECTION || f->k == K_LIST) {
-            if (f->k == K_LIST) strncat(p, "[]", sizeof p - strlen(p) - 1);
-            if (key_walk(f->sub, p, i, want, out, cap)) return 1;
-        }
-    }
-    return 0;
-}
-
 const char *hx_manifest_key(int want)
 {
     static _Thread_local char buf[256];
     int i = 0;
-    return want >= 0 && key_walk(&root_table, "", &i, want, buf, sizeof buf) ? buf : NULL;
+    return want >= 0 && hx_bind_key_walk(&root_table, &arm_table, "", &i, want, buf, sizeof buf) ? buf : NULL;
 }
