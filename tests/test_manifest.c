@@ -112,10 +112,10 @@ static void test_defaults_filled(void **state)
     assert_int_equal((int)m.teacher.train.eval_every, 1000);
     const hx_arm *a = &m.arms[0];
     assert_int_equal((int)a->seed, 1234);
-    assert_int_equal(a->importance.batch_agg, HX_AGG_L2);
-    assert_int_equal(a->importance.seq_agg, HX_AGG_MEAN);
-    assert_int_equal(a->importance.neuron, HX_NEURON_PRE);
-    assert_int_equal(a->importance.depth, HX_DEPTH_PPL);
+    assert_int_equal(a->importance.opts.batch_agg, HX_AGG_L2);
+    assert_int_equal(a->importance.opts.seq_agg, HX_AGG_MEAN);
+    assert_int_equal(a->importance.opts.neuron_post, 0);
+    assert_int_equal(a->importance.opts.depth, HX_DEPTH_PPL);
     assert_int_equal(a->importance.samples, 1024);
     assert_int_equal(a->importance.seq_len, 32); /* data.seq_len */
     assert_true(a->kd.temperature == 1.0 && a->kd.w_ce == 0.0);

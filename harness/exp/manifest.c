@@ -87,15 +87,22 @@ static const hx_bind_field train_fields[] = {
 TABLE(train_table, train_fields);
 
 #define I(f) offsetof(hx_importance_spec, f)
+#define IO(f) offsetof(hx_importance_opts, f)
+static const hx_bind_field importance_opts_fields[] = {
+    {"micro_batch", K_INT, IO(micro_batch), 0, "8", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"batch_agg", K_ENUM, IO(batch_agg), 0, "l2", NONE, hx_agg_names, NULL, 0, 0, 0},
+    {"seq_agg", K_ENUM, IO(seq_agg), 0, "mean", NONE, hx_agg_names, NULL, 0, 0, 0},
+    {"neuron", K_ENUM, IO(neuron_post), 0, "pre", NONE, hx_neuron_names, NULL, 0, 0, 0},
+    {"depth", K_ENUM, IO(depth), 0, "ppl", NONE, hx_depth_names, NULL, 0, 0, 0},
+    {"block_len", K_INT, IO(block_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+};
+#undef IO
+TABLE(importance_opts_table, importance_opts_fields);
+
 static const hx_bind_field importance_fields[] = {
     {"samples", K_INT, I(samples), 0, "1024", 1, INF, 0, NULL, NULL, 0, 0, 0},
     {"seq_len", K_INT, I(seq_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
-    {"micro_batch", K_INT, I(micro_batch), 0, "8", 1, INF, 0, NULL, NULL, 0, 0, 0},
-    {"batch_agg", K_ENUM, I(batch_agg), 0, "l2", NONE, hx_agg_names, NULL, 0, 0, 0},
-    {"seq_agg", K_ENUM, I(seq_agg), 0, "mean", NONE, hx_agg_names, NULL, 0, 0, 0},
-    {"neuron", K_ENUM, I(neuron), 0, "pre", NONE, hx_neuron_names, NULL, 0, 0, 0},
-    {"depth", K_ENUM, I(depth), 0, "ppl", NONE, hx_depth_names, NULL, 0, 0, 0},
-    {"block_len", K_INT, I(block_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"opts", K_INLINE, I(opts), 0, NULL, NONE, NULL, &importance_opts_table, 0, 0, 0},
 };
 #undef I
 TABLE(importance_table, importance_fields);
@@ -373,9 +380,9 @@ static int validate_prune(const hx_manifest *m, const hx_arm *a)
     if (p->param_budget && (size_t)p->param_budget >= hx_config_param_count(t))
         return aerr(m, a, "prune.param_budget", "budget %lld is not below the teacher's %zu parameters",
                     (long long)p->param_budget, hx_config_param_count(t));
-    if (a->importance.block_len > t->num_hidden_layers)
+    if (a->importance.opts.block_len > t->num_hidden_layers)
         return aerr(m, a, "importance.block_len", "block of %d layers is longer than the teacher's %d",
-                    a->importance.block_len, t->num_hidden_layers);
+                    a->importance.opts.block_len, t->num_hidden_layers);
     int student_layers = p->n_drop_layers ? t->num_hidden_layers - p->n_drop_layers
                          : p->num_hidden_layers ? p->num_hidden_layers : t->num_hidden_layers;
     for (int i = 0; i < a->kd.n_intermediate; i++) {

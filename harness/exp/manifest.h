@@ -9,7 +9,7 @@
 #define HX_EXP_MANIFEST_H
 
 #include "minitron/aggregate.h"  /* hx_agg */
-#include "minitron/importance.h"  /* hx_depth_metric */
+#include "minitron/importance.h"  /* hx_importance_opts, hx_depth_metric */
 #include "model/config.h"
 #include "train/kd.h"       /* hx_kd_state */
 #include "train/schedule.h" /* hx_sched_kind */
@@ -17,9 +17,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* MLP neuron score on the pre-activation X·W1ᵢᵀ (paper) or after the
- * activation/gating (ModelOpt). */
-typedef enum { HX_NEURON_PRE = 0, HX_NEURON_POST = 1 } hx_neuron_score;
 typedef enum { HX_PRUNE_IMPORTANCE = 0, HX_PRUNE_RANDOM = 1 } hx_prune_method;
 /* Intermediate states for the L_is cosine loss (NeurIPS App. A.6). */
 typedef enum { HX_METRIC_ACC_NORM = 0, HX_METRIC_ACC = 1 } hx_task_metric;
@@ -59,14 +56,15 @@ typedef struct {
     int decay_norms_embeddings; /* bool: apply weight decay to norms and embeddings */
 } hx_train_spec;
 
+/* An arm's importance pass: the calibration draw, and the stage's own
+ * options (minitron/importance.h) bound field by field (micro_batch,
+ * batch_agg, seq_agg, neuron, depth, block_len; depth_loss follows depth and
+ * is set by the runner). opts.block_len 0 with depth=block: the number of
+ * layers the arm removes. */
 typedef struct {
-    int samples;     /* calibration samples (paper: 1024) */
-    int seq_len;     /* tokens per sample (default data.seq_len) */
-    int micro_batch; /* samples per forward pass */
-    hx_agg batch_agg, seq_agg;
-    hx_neuron_score neuron;
-    hx_depth_metric depth;
-    int block_len;   /* depth=block: layers per block (default: the number of layers pruned) */
+    int samples;             /* calibration samples (paper: 1024) */
+    int seq_len;             /* tokens per sample (default data.seq_len) */
+    hx_importance_opts opts;
 } hx_importance_spec;
 
 /* Prune targets; 0 (or an empty list) keeps the teacher's value. */

@@ -67,8 +67,8 @@ static int importance_passes(const hx_importance_spec *s, const hx_prune_spec *p
 {
     int removed = p->num_hidden_layers ? layers - p->num_hidden_layers : 0;
     if (!removed || p->n_drop_layers) return 1; /* width scores and BI come from one pass */
-    int block = s->block_len ? s->block_len : removed;
-    switch (s->depth) {
+    int block = s->opts.block_len ? s->opts.block_len : removed;
+    switch (s->opts.depth) {
     case HX_DEPTH_PPL: return 1 + layers;
     case HX_DEPTH_BLOCK: return 1 + (layers - block + 1);
     default: return 1;
@@ -328,9 +328,9 @@ void hx_plan_print(FILE *out, const hx_plan *p)
             fprintf(out, "\n");
             if (a->kind != HX_ARM_SCRATCH && a->prune.method == HX_PRUNE_IMPORTANCE) {
                 fprintf(out, "    importance: %d samples x %d tokens, batch=%s seq=%s, neuron %s, depth %s",
-                        a->importance.samples, a->importance.seq_len, hx_agg_name(a->importance.batch_agg),
-                        hx_agg_name(a->importance.seq_agg), a->importance.neuron ? "post" : "pre",
-                        hx_depth_metric_name(a->importance.depth));
+                        a->importance.samples, a->importance.seq_len, hx_agg_name(a->importance.opts.batch_agg),
+                        hx_agg_name(a->importance.opts.seq_agg), hx_neuron_names[a->importance.opts.neuron_post],
+                        hx_depth_metric_name(a->importance.opts.depth));
                 if (ap->importance_shared_with >= 0)
                     fprintf(out, " (shared with %s)", p->arms[ap->importance_shared_with].arm->name);
                 fprintf(out, "\n");

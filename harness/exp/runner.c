@@ -440,9 +440,10 @@ static int correct_teacher(runner *r)
 
 static int same_importance(const hx_importance_spec *a, const hx_importance_spec *b)
 {
-    return a->samples == b->samples && a->seq_len == b->seq_len && a->micro_batch == b->micro_batch &&
-           a->batch_agg == b->batch_agg && a->seq_agg == b->seq_agg && a->neuron == b->neuron &&
-           a->depth == b->depth && a->block_len == b->block_len;
+    const hx_importance_opts *x = &a->opts, *y = &b->opts;
+    return a->samples == b->samples && a->seq_len == b->seq_len && x->micro_batch == y->micro_batch &&
+           x->batch_agg == y->batch_agg && x->seq_agg == y->seq_agg && x->neuron_post == y->neuron_post &&
+           x->depth == y->depth && x->block_len == y->block_len;
 }
 
 /* An arm's importance settings with depth=block's default block length filled
@@ -451,8 +452,8 @@ static hx_importance_spec arm_importance(const runner *r, const hx_arm *a)
 {
     hx_importance_spec s = a->importance;
     int L = r->teacher.cfg.num_hidden_layers;
-    if (s.depth == HX_DEPTH_BLOCK && s.block_len <= 0)
-        s.block_len = a->prune.n_drop_layers > 0 ? a->prune.n_drop_layers
+    if (s.opts.depth == HX_DEPTH_BLOCK && s.opts.block_len <= 0)
+        s.opts.block_len = a->prune.n_drop_layers > 0 ? a->prune.n_drop_layers
                       : a->prune.num_hidden_layers > 0 ? L - a->prune.num_hidden_layers : 1;
     return s;
 }
@@ -462,17 +463,12 @@ static hx_importance_spec arm_importance(const runner *r, const hx_arm *a)
 static int compute_importance(runner *r, const hx_model *model, const char *model_dir, const hx_importance_spec *s,
                               const char *group, hx_importance *im)
 {
-    hx_importance_opts o = hx_importance_defaults();
-    o.batch_agg = s->batch_agg;
-    o.seq_agg = s->seq_agg;
-    o.neuron_post = s->neuron == HX_NEURON_POST;
-    o.depth = s->depth;
-    o.depth_loss = s->depth != HX_DEPTH_BI;
-    o.block_len = s->depth == HX_DEPTH_BLOCK ? s->block_len : 0;
-    o.micro_batch = s->micro_batch;
+    hx_importance_opts o = s->opts; /* the manifest bound the stage's struct; two settings follow depth */
+    o.depth_loss = o.depth != HX_DEPTH_BI;
+    if (o.depth != HX_DEPTH_BLOCK) o.block_len = 0;
     printf("importance: %d samples x %d tokens (batch %s, seq %s, neuron %s, depth %s)\n", s->samples, s->seq_len,
-           hx_agg_name(s->batch_agg), hx_agg_name(s->seq_agg), s->neuron ? "post" : "pre",
-           hx_depth_metric_name(s->depth));
+           hx_agg_name(o.batch_agg), hx_agg_name(o.seq_agg), hx_neuron_names[o.neuron_post],
+           hx_depth_metric_name(o.depth));
     fflush(stdout);
     hx_importance_meta src = {model_dir, r->calib, s->samples, s->seq_len, r->m->seed};
     hx_h5log *log;
@@ -581,7 +577,7 @@ static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len,
     if (!random) {
         hx_importance_spec spec = arm_importance(r, arm);
         HX_TRY(importance_for(r, &spec, &im));
-        if (spec.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0) {
+        if (spec.opts.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0) {
             /* [P]: drop the contiguous block whose removal costs least. */
             int L = r->teacher.cfg.num_hidden_layers, k = L - ps->num_hidden_layers;
             rc = hx_prune_best_block(im, L, k, "the teacher's importance (depth=block)", &t, &block);
@@ -835,7 +831,7 @@ static int check_iterative(const hx_arm *a, int seq_len)
     if (ps->method == HX_PRUNE_RANDOM)
         return HX_ERR(HX_EINVAL, "arm %s: iterative_kd prunes by importance; prune.method random is not supported",
                       a->name);
-    if (a->importance.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0)
+    if (a->importance.opts.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0)
         return HX_ERR(HX_EINVAL, "arm %s: iterative_kd with importance.depth block is not supported; use ppl or bi",
                       a->name);
     int64_t per = (int64_t)a->train.micro_batch * seq_len;
