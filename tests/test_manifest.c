@@ -145,6 +145,8 @@ static void test_defaults_filled(void **state)
     assert_string_equal(m.data.tokenizer, "m/tokenizer.json");
     assert_int_equal(m.data.n_train, 2);
     assert_int_equal(m.teacher.trained, 0);
+    /* a loaded teacher's correction scales finished defaults: min_lr = lr / 10, never -1 */
+    assert_true(m.teacher.train.lr == 1e-3 && fabs(m.teacher.train.min_lr - 1e-4) < 1e-15);
     hx_manifest_free(&m);
 }
 

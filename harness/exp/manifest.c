@@ -323,6 +323,8 @@ static int validate_teacher(hx_manifest *m)
         if (t->train.tokens <= 0) return rerr(m, "teacher.train.tokens", "expected a positive token budget");
         finalize_train(&t->train);
         HX_TRY(validate_train(m, NULL, &t->train, "teacher.train."));
+    } else {
+        finalize_train(&t->train); /* a loaded teacher's correction scales the default lr and min_lr */
     }
     if (t->has_config) {
         hx_config *c = &t->config;
