@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "exp/manifest.h"
 #include "exp/plan.h"
+#include "exp/runner.h"
 #include "model/model.h"
 
 #include <glob.h>
@@ -497,6 +498,38 @@ static void test_env_expansion(void **state)
     unsetenv("HX_TEST_DATA");
 }
 
+/* The run check of teacher correction uses the correction's own warm-up
+ * (2 optimizer steps of 256 tokens with 1 warm-up step is fine even though the
+ * teacher's own training warms up for 20), and refuses a warm-up longer than
+ * the correction. */
+static void test_correction_checked_with_its_own_warmup(void **state)
+{
+    (void)state;
+    const char *ok = MINI_HEAD "arms:\n  - {name: t, kind: teacher}\n";
+    char text[4096];
+    for (int warm = 1; warm <= 5; warm += 4) {
+        snprintf(text, sizeof text, "%s", ok);
+        char *at = strstr(text, "  train: {tokens: 10k}\n");
+        assert_non_null(at);
+        char tail[2048];
+        snprintf(tail, sizeof tail, "%s", at + strlen("  train: {tokens: 10k}\n"));
+        snprintf(at, sizeof text - (size_t)(at - text),
+                 "  train: {tokens: 10240}\n  correction: {tokens: 512, warmup_steps: %d}\n%s", warm, tail);
+        hx_manifest m;
+        hx_plan p;
+        assert_int_equal(parse(text, &m), HX_OK);
+        assert_int_equal(hx_plan_build(&m, NULL, 1000, &p), HX_OK);
+        if (warm == 1) {
+            if (hx_run_check(&p) != HX_OK) fail_msg("%s", hx_errmsg());
+        } else {
+            assert_int_equal(hx_run_check(&p), HX_EINVAL);
+            assert_contains(hx_errmsg(), "teacher.correction: warmup_steps (5) exceeds the 2 optimizer steps");
+        }
+        hx_plan_free(&p);
+        hx_manifest_free(&m);
+    }
+}
+
 static void test_plan_numbers(void **state)
 {
     (void)state;
@@ -700,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_sweep_expansion),
         cmocka_unit_test(test_content_hash),
         cmocka_unit_test(test_env_expansion),
+        cmocka_unit_test(test_correction_checked_with_its_own_warmup),
         cmocka_unit_test(test_plan_numbers),
         cmocka_unit_test(test_impossible_targets_refused_up_front),
         cmocka_unit_test(test_dry_run_lists_every_arm),

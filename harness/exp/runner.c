@@ -409,18 +409,27 @@ static int prepare_teacher(runner *r)
  * importance and pruning keep using the original teacher: [P] Fig. 5 shows
  * that pruning the original and distilling from the corrected teacher works
  * as well, and it keeps one importance pass shared with uncorrected runs. */
-static int correct_teacher(runner *r)
+/* Teacher correction's training settings ([P]): the teacher's, for its
+ * token count, at lr_scale of its rates, with its own warm-up; evaluated at
+ * the end (or as often as the teacher's eval_every says). */
+static hx_train_spec correction_spec(const hx_teacher_spec *t)
 {
-    const hx_teacher_spec *t = &r->m->teacher;
-    if (t->correction_tokens <= 0) return HX_OK;
-    char *root = hx_strfmt("%s/teacher-%.16s/ckpt", r->cache, r->plan->teacher_hash);
-    if (!root) return HX_ENOMEM;
     hx_train_spec s = t->train;
     s.tokens = t->correction_tokens;
     s.lr = t->correction_lr_scale * t->train.lr;
     s.min_lr = t->correction_lr_scale * t->train.min_lr;
     s.warmup_steps = t->correction_warmup_steps;
     if (s.eval_every <= 0 || s.eval_every > s.tokens) s.eval_every = s.tokens;
+    return s;
+}
+
+static int correct_teacher(runner *r)
+{
+    const hx_teacher_spec *t = &r->m->teacher;
+    if (t->correction_tokens <= 0) return HX_OK;
+    char *root = hx_strfmt("%s/teacher-%.16s/ckpt", r->cache, r->plan->teacher_hash);
+    if (!root) return HX_ENOMEM;
+    hx_train_spec s = correction_spec(t);
     int rc = hx_mkdir_p(root);
     hx_train_config c = train_config(r, &s, r->m->seed, "teacher_correction", root);
     c.init_from = r->teacher_dir;
@@ -851,8 +860,7 @@ int hx_run_check(const hx_plan *p)
     int seq = p->m->data.seq_len;
     if (p->m->teacher.trained) HX_TRY(check_budget("teacher.train", &p->m->teacher.train, seq));
     if (p->m->teacher.correction_tokens > 0) {
-        hx_train_spec s = p->m->teacher.train;
-        s.tokens = p->m->teacher.correction_tokens;
+        hx_train_spec s = correction_spec(&p->m->teacher);
         HX_TRY(check_budget("teacher.correction", &s, seq));
     }
     for (int i = 0; i < p->n_arms; i++) {
