@@ -3,7 +3,8 @@
  * weights, and so do pruned students (a width with hidden_size not a
  * multiple of the heads, which transformers 5.x must refuse as
  * hx_config_hf5_loadable says and 4.x must load; and a depth- and
- * head-pruned one, which every version loads) (tools/check_io_interop.py).
+ * head-pruned one, which every version loads), and transformers' logits of the
+ * pruned students equal the harness's own (tools/check_io_interop.py).
  * Prints SKIP when Python or transformers is unavailable; without torch only
  * the configs are checked. */
 #include "test_util.h"
@@ -11,6 +12,7 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "minitron/prune.h"
+#include "model/engine.h"
 #include "model/weights.h"
 
 #include <stdio.h>
@@ -18,11 +20,36 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The harness's logits for ids 1..8 of the model saved in `dir`, loaded
+ * back as any user would load it, to dir/harness_logits.f32 ([8, vocab]
+ * float32), for the interop check to compare with transformers' own. */
+static void write_logits(const char *dir)
+{
+    hx_model m;
+    hx_workspace ws;
+    if (hx_model_load(dir, &m) < 0) fail_msg("%s", hx_errmsg());
+    assert_int_equal(hx_workspace_alloc(&ws, &m.cfg, 1, 8, HX_WS_INFER), HX_OK);
+    int32_t ids[8];
+    for (int i = 0; i < 8; i++) ids[i] = i + 1;
+    assert_int_equal(hx_forward(&m, &ws, ids, NULL), HX_OK);
+    char path[128];
+    snprintf(path, sizeof path, "%s/harness_logits.f32", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(ws.logits, sizeof(float), (size_t)8 * m.cfg.vocab_size, f), (size_t)8 * m.cfg.vocab_size);
+    assert_int_equal(fclose(f), 0);
+    hx_workspace_free(&ws);
+    hx_model_free(&m);
+}
+
 static void test_transformers_loads_saved_models(void **state)
 {
     (void)state;
-    if (system("command -v python3 >/dev/null 2>&1") != 0) {
-        printf("SKIP: python3 not found; transformers interop not checked\n");
+    const char *py = getenv("HX_PYTHON") ? getenv("HX_PYTHON") : "python3"; /* e.g. a venv with transformers */
+    char probe[600];
+    snprintf(probe, sizeof probe, "command -v '%s' >/dev/null 2>&1", py);
+    if (system(probe) != 0) {
+        printf("SKIP: %s not found; transformers interop not checked\n", py);
         return;
     }
     char dir[] = "/tmp/hx_interop_XXXXXX";
@@ -30,7 +57,8 @@ static void test_transformers_loads_saved_models(void **state)
     const char *refs[] = {"tests/fixtures/io/llama-f32", "tests/fixtures/io/llama-f32", "tests/fixtures/io/llama-tied"};
     const hx_dtype dts[] = {HX_DT_F32, HX_DT_BF16, HX_DT_BF16};
     const uint64_t shard[] = {30000, 0, 0};
-    char cmd[1024] = "python3 tools/check_io_interop.py";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' tools/check_io_interop.py", py);
     for (int k = 0; k < 3; k++) {
         hx_model m;
         char sub[64];
@@ -59,6 +87,7 @@ static void test_transformers_loads_saved_models(void **state)
         char sub[64];
         snprintf(sub, sizeof sub, "%s/pruned%d", dir, k);
         assert_int_equal(hx_model_save(sub, &dst, k ? HX_DT_BF16 : HX_DT_F32, 0), HX_OK);
+        write_logits(sub);
         snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " --pruned %s", sub);
         hx_model_free(&dst);
         hx_prune_plan_free(&plan);
