@@ -84,7 +84,9 @@ static void test_load_hf_fp32_bf16_sharded(void **state)
         if (rc < 0) fail_msg("%s: %s", dir, hx_errmsg());
         check_tiny_config(&m.cfg);
         assert_int_equal(m.cfg.tie_word_embeddings, 0);
-        assert_int_equal(m.cfg.eos_token_id, 2); /* [2, 3]: first kept */
+        assert_int_equal(m.cfg.eos_token_id, 2); /* [2, 3]: the list kept, written back as a list */
+        assert_int_equal(m.cfg.n_extra_eos, 1);
+        assert_int_equal(m.cfg.extra_eos[0], 3);
         assert_int_equal(m.cfg.rope_type, HX_ROPE_LLAMA3);
         assert_true(m.cfg.rope_factor == 8.0 && m.cfg.rope_low_freq_factor == 1.0 && m.cfg.rope_high_freq_factor == 4.0);
         assert_int_equal(m.cfg.rope_original_max_position, 64);
@@ -186,6 +188,8 @@ static void assert_configs_equal(const hx_config *a, const hx_config *b)
     EQ(num_key_value_heads), EQ(head_dim), EQ(max_position_embeddings), EQ(rms_norm_eps), EQ(rope_theta);
     EQ(rope_type), EQ(rope_factor), EQ(rope_low_freq_factor), EQ(rope_high_freq_factor);
     EQ(rope_original_max_position), EQ(tie_word_embeddings), EQ(bos_token_id), EQ(eos_token_id), EQ(sliding_window);
+    EQ(n_extra_eos);
+    for (int i = 0; i < a->n_extra_eos; i++) EQ(extra_eos[i]);
 #undef EQ
 }
 
@@ -522,11 +526,19 @@ static void test_config_defaults(void **state)
     (void)state;
     hx_config c;
     const char *p = hx_tmp_path("config.json");
+    /* an eos_token_id list longer than the struct holds is refused, not cut */
+    write_text(p, "{\"model_type\": \"llama\", \"vocab_size\": 32, \"hidden_size\": 8, \"intermediate_size\": 8,"
+                  " \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"eos_token_id\": [1,2,3,4,5,6,7,8,9]}");
+    assert_int_equal(hx_config_load(p, &c), HX_EFORMAT);
+    assert_non_null(strstr(hx_errmsg(), "eos_token_id\" lists 9 ids (at most 8)"));
     /* Llama-1 style: no num_key_value_heads, no head_dim, no rope, bos list, eos null. */
     write_text(p, "{\"model_type\": \"llama\", \"vocab_size\": 32000, \"hidden_size\": 4096, \"intermediate_size\": 11008,"
                   " \"num_hidden_layers\": 32, \"num_attention_heads\": 32, \"bos_token_id\": [1, 5],"
                   " \"eos_token_id\": null, \"rope_scaling\": null}");
     if (hx_config_load(p, &c) < 0) fail_msg("%s", hx_errmsg());
+    assert_int_equal(c.bos_token_id, 1);
+    assert_int_equal(c.eos_token_id, -1);
+    assert_int_equal(c.n_extra_eos, 0);
     assert_int_equal(c.num_key_value_heads, 32);
     assert_int_equal(c.head_dim, 128);
     assert_int_equal(c.rope_type, HX_ROPE_DEFAULT);

@@ -10,6 +10,8 @@
  * `_compute_llama3_parameters` (rope_type "llama3"). */
 typedef enum { HX_ROPE_DEFAULT = 0, HX_ROPE_LLAMA3 = 1 } hx_rope_type;
 
+#define HX_MAX_EXTRA_EOS 7
+
 typedef struct {
     char model_type[32];           /* "llama" or "mistral" */
     int vocab_size;
@@ -28,7 +30,9 @@ typedef struct {
     double rope_high_freq_factor;       /* llama3: high_freq_factor */
     int rope_original_max_position;     /* llama3: original_max_position_embeddings */
     int tie_word_embeddings;       /* 1: lm_head shares embed_tokens */
-    int bos_token_id, eos_token_id; /* -1 when absent */
+    int bos_token_id, eos_token_id; /* -1 when absent; eos_token_id is the first of a list */
+    int n_extra_eos;               /* further ids of an eos_token_id list (Llama-3 Instruct has 3), */
+    int extra_eos[HX_MAX_EXTRA_EOS]; /* written back as the same list */
     int sliding_window;            /* Mistral; 0 = none (full causal attention) */
 } hx_config;
 

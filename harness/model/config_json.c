@@ -53,21 +53,28 @@ static int get_num(const char *path, const char *where, const json_t *o, const c
 }
 
 /* A token id field: an int, a list of ints (the first is kept), or null (-1). */
-static int get_token(const char *path, const json_t *o, const char *key, int def, int *out)
+/* A token id, or a list of them: the first into *out, the others (at most
+ * max_extra) into extra[0..*n_extra); with extra NULL only the first is read
+ * (bos_token_id lists: a sequence starts with one BOS). */
+static int get_token(const char *path, const json_t *o, const char *key, int def, int *out, int *extra, int *n_extra,
+                     int max_extra)
 {
     json_t *j = json_object_get(o, key);
-    if (json_is_array(j)) {
-        if (json_array_size(j) == 0) {
-            *out = -1;
-            return HX_OK;
-        }
-        j = json_array_get(j, 0);
-        if (!json_is_integer(j) || json_integer_value(j) < -1 || json_integer_value(j) > 0x7fffffff)
+    if (n_extra) *n_extra = 0;
+    if (!json_is_array(j)) return get_int(path, o, key, def, -1, out);
+    size_t n = json_array_size(j);
+    *out = -1;
+    if (!extra && n > 1) n = 1;
+    if (n > 1 + (size_t)max_extra)
+        return HX_ERR(HX_EFORMAT, "%s: field \"%s\" lists %zu ids (at most %d)", path, key, n, 1 + max_extra);
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(j, i);
+        if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 0x7fffffff)
             return HX_ERR(HX_EFORMAT, "%s: field \"%s\" must hold integers in [-1, 2^31 - 1]", path, key);
-        *out = (int)json_integer_value(j);
-        return HX_OK;
+        if (i == 0) *out = (int)json_integer_value(v);
+        else extra[(*n_extra)++] = (int)json_integer_value(v);
     }
-    return get_int(path, o, key, def, -1, out);
+    return HX_OK;
 }
 
 static int get_bool(const char *path, const json_t *o, const char *key, int def, int *out)
@@ -185,8 +192,9 @@ static int parse_config(const char *path, const json_t *root, hx_config *c)
     c->rms_norm_eps = (float)eps;
     HX_TRY(parse_rope(path, root, c));
     HX_TRY(get_bool(path, root, "tie_word_embeddings", 0, &c->tie_word_embeddings));
-    HX_TRY(get_token(path, root, "bos_token_id", 1, &c->bos_token_id));
-    HX_TRY(get_token(path, root, "eos_token_id", 2, &c->eos_token_id));
+    HX_TRY(get_token(path, root, "bos_token_id", 1, &c->bos_token_id, NULL, NULL, 0));
+    HX_TRY(get_token(path, root, "eos_token_id", 2, &c->eos_token_id, c->extra_eos, &c->n_extra_eos,
+                     HX_MAX_EXTRA_EOS));
     c->sliding_window = 0;
     if (mistral) HX_TRY(get_int(path, root, "sliding_window", 4096, 0, &c->sliding_window));
 
@@ -278,7 +286,14 @@ static json_t *config_object(const hx_config *c, hx_dtype dtype)
         json_object_set_new(o, "rope_scaling", json_null());
     json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tie_word_embeddings));
     json_object_set_new(o, "bos_token_id", token_json(c->bos_token_id));
-    json_object_set_new(o, "eos_token_id", token_json(c->eos_token_id));
+    json_t *eos = token_json(c->eos_token_id);
+    if (c->n_extra_eos > 0 && c->eos_token_id >= 0) { /* a list stays a list */
+        json_t *list = json_array();
+        json_array_append_new(list, eos);
+        for (int i = 0; i < c->n_extra_eos; i++) json_array_append_new(list, json_integer(c->extra_eos[i]));
+        eos = list;
+    }
+    json_object_set_new(o, "eos_token_id", eos);
     json_object_set_new(o, "hidden_act", json_string("silu"));
     json_object_set_new(o, "attention_bias", json_false());
     json_object_set_new(o, "mlp_bias", json_false());
