@@ -61,6 +61,8 @@ int hx_cmd_importance(int argc, char **argv)
          1e9},
         {"no-depth-loss", HX_ARG_FLAG, &no_depth_loss, "", "skip the per-layer removal passes (only with --depth bi)",
          .set = 1},
+        {"bf16", HX_ARG_FLAG, &io.bf16, "", "forward passes in bf16 (CPUs with AVX512-BF16; scores within ~1e-2)",
+         .set = 1},
         {NULL},
     };
     hx_cli cli = {"importance",

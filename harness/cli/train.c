@@ -54,6 +54,8 @@ int hx_cmd_train(int argc, char **argv)
         {"kd-temperature", HX_ARG_DOUBLE, &c.kd.temperature, "TAU", "KD temperature", 1e-6, 1e9},
         {"kd-w-ce", HX_ARG_DOUBLE, &c.kd.w_ce, NULL, "weight of the cross-entropy term (default 0)", 0, 1e9},
         {"reverse-kl", HX_ARG_FLAG, &c.kd.reverse_kl, "", "KL(student||teacher) instead", .set = 1},
+        {"teacher-bf16", HX_ARG_FLAG, &c.kd.teacher_bf16, "", "the teacher's forward passes in bf16 (AVX512-BF16 CPUs)",
+         .set = 1},
         {NULL},
     };
     hx_cli cli = {distill ? "distill" : "train",

@@ -95,6 +95,7 @@ static const hx_bind_field importance_opts_fields[] = {
     {"neuron", K_ENUM, IO(neuron_post), 0, "pre", NONE, hx_neuron_names, NULL, 0, 0, 0},
     {"depth", K_ENUM, IO(depth), 0, "ppl", NONE, hx_depth_names, NULL, 0, 0, 0},
     {"block_len", K_INT, IO(block_len), 0, "0", 1, INF, 0, NULL, NULL, 0, 0, 0},
+    {"bf16", K_BOOL, IO(bf16), 0, "false", NONE, NULL, NULL, 0, 0, 0},
 };
 #undef IO
 TABLE(importance_opts_table, importance_opts_fields);
@@ -141,6 +142,7 @@ static const hx_bind_field kd_fields[] = {
      0},
     {"alpha", K_ENUM, D(alpha), 0, "dynamic", NONE, alpha_names, NULL, 0, 0, 0},
     {"alpha_value", K_DOUBLE, D(alpha_value), 0, "1.0", 0, INF, 0, NULL, NULL, 0, 0, 0},
+    {"teacher_bf16", K_BOOL, D(teacher_bf16), 0, "false", NONE, NULL, NULL, 0, 0, 0},
 };
 #undef D
 TABLE(kd_table, kd_fields);

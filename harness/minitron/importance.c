@@ -18,7 +18,7 @@ const char *hx_depth_metric_name(hx_depth_metric d) { return d <= HX_DEPTH_BLOCK
 
 hx_importance_opts hx_importance_defaults(void)
 {
-    hx_importance_opts o = {HX_AGG_L2, HX_AGG_MEAN, 0, HX_DEPTH_PPL, 1, 0, 1};
+    hx_importance_opts o = {HX_AGG_L2, HX_AGG_MEAN, 0, HX_DEPTH_PPL, 1, 0, 1, 0};
     return o;
 }
 
@@ -210,6 +210,14 @@ int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, 
                       o->depth == HX_DEPTH_PPL ? "ppl" : "block");
     if (o->depth == HX_DEPTH_BLOCK && o->block_len == 0)
         return HX_ERR(HX_EINVAL, "importance: depth metric 'block' needs block_len > 0");
+    hx_model_bf16 *pk = NULL;
+    hx_model mb;
+    if (o->bf16) { /* every pass below is forward-only: run it on a copy with packed bf16 weights */
+        HX_TRY(hx_model_bf16_pack(m, &pk));
+        mb = *m;
+        mb.bf16 = pk;
+        m = &mb;
+    }
     double t0 = hx_now();
     int B = o->micro_batch < n_samples ? o->micro_batch : n_samples, rem = n_samples % B;
     acc_ctx c = {0};
@@ -254,6 +262,7 @@ int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, 
     free(ids);
     free(tgt);
     r->seconds = hx_now() - t0;
+    hx_model_bf16_free(pk);
     if (rc != HX_OK) hx_importance_free(r);
     return rc;
 }

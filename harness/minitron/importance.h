@@ -33,6 +33,7 @@ typedef struct {
     int depth_loss;            /* 1: run the L extra passes for per-layer removal losses */
     int block_len;             /* > 0: also the loss with each contiguous block of this length removed */
     int micro_batch;           /* calibration samples per forward pass (>= 1) */
+    int bf16;                  /* 1: forward passes in bf16 (CPUs with AVX512-BF16; model.h) */
 } hx_importance_opts;
 
 /* Defaults: batch L2, seq mean, pre-activation neurons, depth by loss with

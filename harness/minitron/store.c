@@ -45,6 +45,7 @@ int hx_importance_write(hx_h5log *log, const char *g, const hx_importance *r, co
     HX_TRY(hx_h5log_attr_int(log, g, "depth_loss", o->depth_loss));
     HX_TRY(hx_h5log_attr_int(log, g, "block_len", o->block_len));
     HX_TRY(hx_h5log_attr_int(log, g, "micro_batch", o->micro_batch));
+    HX_TRY(hx_h5log_attr_int(log, g, "bf16", o->bf16));
     HX_TRY(hx_h5log_attr_int(log, g, "tokens", r->tokens));
     HX_TRY(hx_h5log_attr_double(log, g, "seconds", r->seconds));
     HX_TRY(hx_h5log_attr_double(log, g, "seconds_width", r->seconds_width));

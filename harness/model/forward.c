@@ -1,5 +1,7 @@
 /* CPU fp32 forward and backward passes of the decoder over an activation
- * workspace (see forward.h for the architecture and the stored tensors). */
+ * workspace (see forward.h for the architecture and the stored tensors);
+ * forward-only passes of a model with packed bf16 weights run their linear
+ * layers in bf16 (model.h, hx_model_bf16_pack). */
 #include "model/forward.h"
 
 #include "core/err.h"
@@ -110,7 +112,13 @@ int hx_workspace_alloc(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_
     bump b = {NULL, 0};
     if (ws->layers) layout(ws, &b);
     ws->buf = ws->layers ? hx_malloc(sizeof(float) * b.used) : NULL;
-    if (!ws->layers || !ws->ids || !ws->active || !ws->buf) {
+    if (mode == HX_WS_INFER) { /* the widest linear input, rounded up to a bf16 pair */
+        dims d = dims_of(cfg, B, T);
+        size_t w = d.H > d.Q ? d.H : d.Q;
+        w = w > d.F ? w : d.F;
+        ws->xbf16 = hx_malloc(sizeof(uint16_t) * d.N * (w + 1));
+    }
+    if (!ws->layers || !ws->ids || !ws->active || !ws->buf || (mode == HX_WS_INFER && !ws->xbf16)) {
         hx_workspace_free(ws);
         return HX_ENOMEM;
     }
@@ -128,6 +136,7 @@ void hx_workspace_free(hx_workspace *ws)
     free(ws->ids);
     free(ws->active);
     free(ws->buf);
+    free(ws->xbf16);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -159,27 +168,36 @@ static hx_attn_shape attn_shape(const hx_workspace *ws)
     return s;
 }
 
-static int layer_fwd(const hx_layer *w, hx_layer_acts *a, const hx_workspace *ws)
+/* y = x W^T + beta y: in bf16 from the packed copy when the model has one
+ * (pk not NULL) and the pass is forward-only, else in fp32. */
+static void linear(const hx_workspace *ws, const uint16_t *pk, float *y, const float *x, const float *W, int N, int in,
+                   int out, float beta)
+{
+    if (pk && ws->mode == HX_WS_INFER && hx_linear_fwd_bf16(y, x, pk, N, in, out, beta, ws->xbf16) == 0) return;
+    hx_linear_fwd(y, x, W, N, in, out, beta);
+}
+
+static int layer_fwd(const hx_layer *w, const hx_layer_bf16 *p, hx_layer_acts *a, const hx_workspace *ws)
 {
     const hx_config *c = &ws->cfg;
     dims d = dims_of(c, ws->B, ws->T);
     int N = (int)d.N, H = (int)d.H, Q = (int)d.Q, KV = (int)d.KV, F = (int)d.F;
     hx_attn_shape s = attn_shape(ws);
     hx_rmsnorm_fwd(a->attn_norm, a->attn_rstd, a->x, w->input_layernorm, N, H, c->rms_norm_eps);
-    hx_linear_fwd(a->q, a->attn_norm, w->q_proj, N, H, Q, 0.0f);
-    hx_linear_fwd(a->k, a->attn_norm, w->k_proj, N, H, KV, 0.0f);
-    hx_linear_fwd(a->v, a->attn_norm, w->v_proj, N, H, KV, 0.0f);
+    linear(ws, p ? p->q_proj : NULL, a->q, a->attn_norm, w->q_proj, N, H, Q, 0.0f);
+    linear(ws, p ? p->k_proj : NULL, a->k, a->attn_norm, w->k_proj, N, H, KV, 0.0f);
+    linear(ws, p ? p->v_proj : NULL, a->v, a->attn_norm, w->v_proj, N, H, KV, 0.0f);
     hx_rope_fwd(a->q, ws->rope_cos, ws->rope_sin, N, ws->T, c->num_attention_heads, c->head_dim);
     hx_rope_fwd(a->k, ws->rope_cos, ws->rope_sin, N, ws->T, c->num_key_value_heads, c->head_dim);
     HX_TRY(hx_attention_fwd(a->attn_out, a->lse, a->q, a->k, a->v, &s));
     memcpy(a->x_mid, a->x, sizeof(float) * d.N * d.H);
-    hx_linear_fwd(a->x_mid, a->attn_out, w->o_proj, N, Q, H, 1.0f);
+    linear(ws, p ? p->o_proj : NULL, a->x_mid, a->attn_out, w->o_proj, N, Q, H, 1.0f);
     hx_rmsnorm_fwd(a->mlp_norm, a->mlp_rstd, a->x_mid, w->post_attention_layernorm, N, H, c->rms_norm_eps);
-    hx_linear_fwd(a->gate, a->mlp_norm, w->gate_proj, N, H, F, 0.0f);
-    hx_linear_fwd(a->up, a->mlp_norm, w->up_proj, N, H, F, 0.0f);
+    linear(ws, p ? p->gate_proj : NULL, a->gate, a->mlp_norm, w->gate_proj, N, H, F, 0.0f);
+    linear(ws, p ? p->up_proj : NULL, a->up, a->mlp_norm, w->up_proj, N, H, F, 0.0f);
     hx_swiglu_fwd(a->act, a->gate, a->up, (long)d.N * F);
     memcpy(a->out, a->x_mid, sizeof(float) * d.N * d.H);
-    hx_linear_fwd(a->out, a->act, w->down_proj, N, F, H, 1.0f);
+    linear(ws, p ? p->down_proj : NULL, a->out, a->act, w->down_proj, N, F, H, 1.0f);
     return HX_OK;
 }
 
@@ -204,7 +222,7 @@ int hx_forward(const hx_model *m, hx_workspace *ws, const int32_t *ids, const un
             a->out = other;
         }
         if (ws->active[l]) {
-            HX_TRY(layer_fwd(&m->layers[l], a, ws));
+            HX_TRY(layer_fwd(&m->layers[l], m->bf16 ? &m->bf16->layers[l] : NULL, a, ws));
             if (ws->hook) HX_TRY(ws->hook(ws->hook_ctx, l, a, ws));
         } else {
             memcpy(a->out, a->x, sizeof(float) * d.N * d.H);
@@ -216,7 +234,8 @@ int hx_forward(const hx_model *m, hx_workspace *ws, const int32_t *ids, const un
     }
     if (!train) ws->final_x = x;
     hx_rmsnorm_fwd(ws->final_norm, ws->final_rstd, ws->final_x, m->norm, (int)d.N, (int)d.H, c->rms_norm_eps);
-    hx_linear_fwd(ws->logits, ws->final_norm, m->lm_head, (int)d.N, (int)d.H, (int)d.V, 0.0f);
+    linear(ws, m->bf16 ? m->bf16->lm_head : NULL, ws->logits, ws->final_norm, m->lm_head, (int)d.N, (int)d.H,
+           (int)d.V, 0.0f);
     return HX_OK;
 }
 

@@ -23,8 +23,22 @@ typedef struct {
     float *down_proj;                /* [hidden_size, intermediate_size] */
 } hx_layer;
 
+/* bfloat16 copies of a model's linear weights, packed for forward-only
+ * passes (model/bf16.c, kernels/cpu hx_linear_fwd_bf16). */
+typedef struct {
+    const uint16_t *q_proj, *k_proj, *v_proj, *o_proj, *gate_proj, *up_proj, *down_proj;
+} hx_layer_bf16;
+
+typedef struct {
+    hx_layer_bf16 *layers;   /* [num_hidden_layers] */
+    const uint16_t *lm_head; /* the tied embedding when tie_word_embeddings */
+    uint16_t *buf;           /* the one allocation behind them */
+} hx_model_bf16;
+
 typedef struct {
     hx_config cfg;
+    const hx_model_bf16 *bf16; /* NULL: fp32 everywhere; set (hx_model_bf16_pack): forward passes in
+                                  HX_WS_INFER workspaces run their linear layers in bf16 */
     float *embed_tokens; /* [vocab_size, hidden_size] */
     hx_layer *layers;    /* [num_hidden_layers] */
     float *norm;         /* [hidden_size], final RMSNorm */
@@ -50,6 +64,15 @@ typedef struct {
  * HX_ENOMEM. */
 int hx_model_alloc(hx_model *m, const hx_config *cfg);
 void hx_model_free(hx_model *m);
+
+/* Packs every linear weight of `m` (the seven projections of each layer and
+ * lm_head) as bfloat16 for hx_linear_fwd_bf16 into a fresh *out (about half
+ * the fp32 parameter bytes). Set m->bf16 (or a copy's) to it to run
+ * forward-only passes (HX_WS_INFER: teacher forwards, importance, eval) in
+ * bf16; training passes stay fp32. Errors: HX_EINVAL when this CPU lacks
+ * AVX512-BF16 (named), HX_ENOMEM. */
+int hx_model_bf16_pack(const hx_model *m, hx_model_bf16 **out);
+void hx_model_bf16_free(hx_model_bf16 *p);
 
 /* Number of distinct parameter tensors (a tied lm_head is not listed). */
 int hx_model_num_params(const hx_config *cfg);

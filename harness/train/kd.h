@@ -41,6 +41,7 @@ typedef struct {
     hx_kd_pair *intermediate;
     hx_alpha_mode alpha;    /* HX_ALPHA_DYNAMIC: alpha = L_logits / L_is every micro-batch */
     double alpha_value;     /* HX_ALPHA_CONST: the fixed alpha */
+    int teacher_bf16;       /* 1: the teacher's forward passes in bf16 (CPUs with AVX512-BF16; model.h) */
 } hx_kd_opts;
 
 /* Names indexed by hx_kd_state, NULL-terminated (the manifest's too). */

@@ -35,6 +35,7 @@ typedef struct {
     hx_adamw opt;
     hx_workspace ws;
     hx_model teacher;      /* loaded when cfg->teacher is set */
+    hx_model_bf16 *teacher_bf16; /* its packed bf16 weights (kd.teacher_bf16) */
     hx_workspace tws;      /* the teacher's forward-only workspace */
     float *dkd;            /* [N, V_student] KD gradient scratch (only when kd.w_ce != 0) */
     uint8_t *mask;         /* [N] 1 where the target counts */
@@ -304,6 +305,7 @@ static void trainer_free(trainer *t)
     hx_dataset_close(&t->train);
     hx_workspace_free(&t->ws);
     hx_workspace_free(&t->tws);
+    hx_model_bf16_free(t->teacher_bf16);
     hx_model_free(&t->teacher);
     free(t->dkd);
     free(t->mask);
@@ -325,6 +327,7 @@ static int log_kd_settings(trainer *t)
     HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_temperature", c->kd.temperature));
     HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_w_ce", c->kd.w_ce));
     HX_TRY(hx_h5log_attr_int(t->log, grp, "kd_vocab_shared", vs < vt ? vs : vt));
+    HX_TRY(hx_h5log_attr_int(t->log, grp, "kd_teacher_bf16", c->kd.teacher_bf16));
     if (c->kd.n_intermediate == 0) return HX_OK;
     /* "state:teacher_layer->student_layer" per pair, comma-separated */
     char pairs[1024] = "";
@@ -344,6 +347,10 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
 {
     int rc = hx_model_load(c->teacher, &t->teacher);
     if (rc < 0) return hx_adderr(rc, "loading the KD teacher");
+    if (c->kd.teacher_bf16) {
+        HX_TRY(hx_model_bf16_pack(&t->teacher, &t->teacher_bf16));
+        t->teacher.bf16 = t->teacher_bf16;
+    }
     int vs = t->m.cfg.vocab_size, vt = t->teacher.cfg.vocab_size;
     if (vs != vt && !c->quiet)
         fprintf(stderr,

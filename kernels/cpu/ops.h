@@ -31,6 +31,28 @@ void hx_linear_bwd_input(float *dx, const float *dy, const float *W, int N, int 
 /* Weight gradient, accumulated: dW[out, in] += dy^T x. */
 void hx_linear_bwd_weight(float *dW, const float *dy, const float *x, int N, int in, int out);
 
+/* ---- linear_bf16.c: y = x W^T in bfloat16 (forward-only passes) ----
+ * On CPUs with AVX512-BF16 (vdpbf16ps): x and W rounded to bfloat16 (round
+ * to nearest even; x by vcvtne2ps2bf16, which flushes denormal inputs to
+ * zero), products summed in fp32. Each output element is computed by one
+ * thread in a fixed order, so results do not depend on the thread count.
+ * Relative error against fp32 is that of bf16 inputs: about 2^-8 per
+ * product, ~1e-3 relative on sums of a few hundred terms. */
+
+/* Length in uint16 of W [out, in] packed for hx_linear_fwd_bf16. */
+size_t hx_bf16_packed_len(int in, int out);
+/* Packs W [out, in] (row-major, nn.Linear) as bfloat16 panels of 32 output
+ * rows with input pairs interleaved: P[out/32][in/2][32][2], out rounded up
+ * to 32 and in to 2 with zeros. P holds hx_bf16_packed_len(in, out). */
+void hx_bf16_pack(uint16_t *P, const float *W, int in, int out);
+/* 1 when this CPU can run hx_linear_fwd_bf16 (AVX-512F and AVX512-BF16). */
+int hx_bf16_gemm_available(void);
+/* y[N, out] = x[N, in] W^T + beta * y from Wp = hx_bf16_pack(W). xbuf is
+ * scratch of N * (in rounded up to 2) uint16. Returns 0, or -1 (nothing
+ * written) when the CPU lacks AVX512-BF16. */
+int hx_linear_fwd_bf16(float *y, const float *x, const uint16_t *Wp, int N, int in, int out, float beta,
+                       uint16_t *xbuf);
+
 /* ---- embedding.c: nn.Embedding ---- */
 
 /* out[N, H] = table[ids[i], :]. ids must lie in [0, V) (checked by callers). */
