@@ -78,7 +78,9 @@ int hx_bench_blas(json_t *out, const hx_bench_opts *opts);
  * shape (hx_bench_smollm2_config: hidden 576, 30 layers, 9 / 3 heads,
  * head_dim 64, intermediate 1536, vocab 49152, tied; random weights) at
  * batch 2 x seq 512, plus forward_seconds and forward_tokens_per_s of the
- * forward pass alone (logits included) and vs_torch_forward. */
+ * forward pass alone (logits included) and vs_torch_forward; on CPUs with
+ * AVX512-BF16 also bf16_forward_tokens_per_s and bf16_forward_speedup (the
+ * same forward from packed bf16 weights, model.h). */
 int hx_bench_smollm2(json_t *out, const hx_bench_opts *opts);
 hx_config hx_bench_smollm2_config(void);
 

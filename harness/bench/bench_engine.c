@@ -151,17 +151,20 @@ hx_config hx_bench_smollm2_config(void)
 }
 
 /* Median seconds of `steps` forward passes (inference workspace, logits
- * included) of a random model of `cfg` on B x T random tokens. */
-static int forward_seconds(const hx_config *cfg, int B, int T, int steps, double *median)
+ * included) of a random model of `cfg` on B x T random tokens; with bf16,
+ * from packed bf16 weights (model.h). */
+static int forward_seconds(const hx_config *cfg, int B, int T, int steps, int bf16, double *median)
 {
     hx_model m;
     hx_workspace ws;
+    hx_model_bf16 *pk = NULL;
     HX_TRY(hx_model_alloc(&m, cfg));
     int rc = hx_workspace_alloc(&ws, cfg, B, T, HX_WS_INFER), have_ws = rc == HX_OK;
     int32_t *ids = hx_malloc(sizeof(int32_t) * (size_t)B * T);
     double *times = hx_malloc(sizeof(double) * (size_t)steps);
     if (rc == HX_OK && (!ids || !times)) rc = HX_ENOMEM;
     if (rc == HX_OK) rc = hx_model_init_random(&m, 1);
+    if (rc == HX_OK && bf16 && (rc = hx_model_bf16_pack(&m, &pk)) == HX_OK) m.bf16 = pk;
     hx_rng r;
     hx_rng_seed(&r, 2);
     for (int i = 0; rc == HX_OK && i < B * T; i++) ids[i] = (int32_t)hx_rng_below(&r, (uint64_t)cfg->vocab_size);
@@ -176,6 +179,7 @@ static int forward_seconds(const hx_config *cfg, int B, int T, int steps, double
     }
     free(ids), free(times);
     if (have_ws) hx_workspace_free(&ws);
+    hx_model_bf16_free(pk);
     hx_model_free(&m);
     return rc;
 }
@@ -235,7 +239,9 @@ static int engine_config(json_t *out, const hx_bench_opts *o, const hx_config *c
     if (!o->quiet) fprintf(stderr, "bench: sgemm %d^3 on %d threads\n", SGEMM_N, hx_threads());
     double peak = hx_bench_sgemm_gflops(o->steps, openblas_sgemm, NULL), sec = 0, fsec = 0;
     HX_TRY(hx_bench_step_seconds(cfg, B, T, o->steps, o->quiet, &sec));
-    if (forward) HX_TRY(forward_seconds(cfg, B, T, o->steps, &fsec));
+    double bsec = 0;
+    if (forward) HX_TRY(forward_seconds(cfg, B, T, o->steps, 0, &fsec));
+    if (forward && hx_bf16_gemm_available()) HX_TRY(forward_seconds(cfg, B, T, o->steps, 1, &bsec));
     double flops = 3 * forward_flops(cfg, B, T);
     char *js = hx_config_json(cfg); /* the config.json fields, as the model is saved */
     json_t *c = js ? json_loads(js, 0, NULL) : NULL;
@@ -254,6 +260,10 @@ static int engine_config(json_t *out, const hx_bench_opts *o, const hx_config *c
     if (forward) {
         json_object_set_new(out, "forward_seconds", json_real(fsec));
         json_object_set_new(out, "forward_tokens_per_s", json_real(N / fsec));
+    }
+    if (bsec > 0) { /* the bf16 path (AVX512-BF16 CPUs only) */
+        json_object_set_new(out, "bf16_forward_tokens_per_s", json_real(N / bsec));
+        json_object_set_new(out, "bf16_forward_speedup", json_real(fsec / bsec));
     }
     return HX_OK;
 }

@@ -47,10 +47,12 @@ static int time_forward(const hx_model *m, hx_workspace *ws, const int32_t *win,
 }
 
 /* Runs the importance pass and returns its width and depth seconds. */
-static int time_importance(const hx_model *m, const int32_t *win, int depth, double *width_s, double *depth_s)
+static int time_importance(const hx_model *m, const int32_t *win, int depth, int bf16, double *width_s,
+                           double *depth_s)
 {
     hx_importance_opts io = hx_importance_defaults();
     io.micro_batch = IMP_MICRO;
+    io.bf16 = bf16;
     if (!depth) {
         io.depth = HX_DEPTH_BI;
         io.depth_loss = 0;
@@ -79,12 +81,17 @@ int hx_bench_importance(json_t *out, const hx_bench_opts *o)
     double fwd = INFINITY, width = INFINITY, depth = INFINITY, f, w, d;
     for (int k = 0; k <= o->steps && rc == HX_OK; k++) {
         rc = time_forward(&m, &ws, win, ids, &f);
-        if (rc == HX_OK) rc = time_importance(&m, win, 0, &w, &d);
+        if (rc == HX_OK) rc = time_importance(&m, win, 0, 0, &w, &d);
         if (rc == HX_OK && k > 0) fwd = fmin(fwd, f), width = fmin(width, w);
         if (rc == HX_OK && !o->quiet)
             fprintf(stderr, "bench importance: rep %d/%d forward %.3f s, width pass %.3f s\n", k, o->steps, f, w);
     }
-    if (rc == HX_OK) rc = time_importance(&m, win, 1, &w, &depth); /* once: L passes */
+    if (rc == HX_OK) rc = time_importance(&m, win, 1, 0, &w, &depth); /* once: L passes */
+    double bf16_width = INFINITY;
+    for (int k = 0; k <= o->steps && rc == HX_OK && hx_bf16_gemm_available(); k++) { /* the bf16 path */
+        rc = time_importance(&m, win, 0, 1, &w, &d);
+        if (k > 0) bf16_width = fmin(bf16_width, w);
+    }
     if (rc == HX_OK) {
         json_object_set_new(out, "tokens", json_integer(IMP_SAMPLES * SEQ));
         json_object_set_new(out, "forward_seconds", json_real(fwd));
@@ -92,6 +99,10 @@ int hx_bench_importance(json_t *out, const hx_bench_opts *o)
         json_object_set_new(out, "width_ratio", json_real(width / fwd));
         json_object_set_new(out, "depth_seconds", json_real(depth));
         json_object_set_new(out, "depth_ratio", json_real(depth / fwd));
+        if (isfinite(bf16_width)) {
+            json_object_set_new(out, "bf16_width_seconds", json_real(bf16_width));
+            json_object_set_new(out, "bf16_width_speedup", json_real(width / bf16_width));
+        }
     }
     free(win);
     free(ids);
@@ -197,6 +208,25 @@ int hx_bench_kd(json_t *out, const hx_bench_opts *o)
         json_object_set_new(out, "teacher_forward_seconds", json_real(te));
         json_object_set_new(out, "kl_seconds", json_real(minimum(t[3], o->steps)));
         json_object_set_new(out, "kd_ratio", json_real(kd / (st + te)));
+    }
+    hx_model_bf16 *pk = NULL;
+    if (rc == HX_OK && hx_bf16_gemm_available() && (rc = hx_model_bf16_pack(&k.t, &pk)) == HX_OK) {
+        k.t.bf16 = pk; /* the teacher's forwards in bf16 (kd.teacher_bf16) */
+        double kd = INFINITY, te = INFINITY, s = 0;
+        for (int r = 0; r <= o->steps && rc == HX_OK; r++) {
+            rc = kd_phase(&k, 0, &s);
+            if (rc == HX_OK && r > 0) kd = fmin(kd, s);
+            if (rc == HX_OK) rc = kd_phase(&k, 2, &s);
+            if (rc == HX_OK && r > 0) te = fmin(te, s);
+        }
+        if (rc == HX_OK) {
+            json_object_set_new(out, "bf16_kd_step_seconds", json_real(kd));
+            json_object_set_new(out, "bf16_teacher_forward_seconds", json_real(te));
+            json_object_set_new(out, "bf16_kd_step_speedup", json_real(minimum(t[0], o->steps) / kd));
+            json_object_set_new(out, "bf16_teacher_forward_speedup", json_real(minimum(t[2], o->steps) / te));
+        }
+        k.t.bf16 = NULL;
+        hx_model_bf16_free(pk);
     }
     for (int p = 0; p < 4; p++) free(t[p]);
     kd_free(&k);

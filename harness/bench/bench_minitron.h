@@ -13,7 +13,9 @@
  *   width_ratio            width_seconds / forward_seconds (target <= 1.2)
  *   depth_seconds          the L single-layer-removal passes alone (one run)
  *   depth_ratio            depth_seconds / forward_seconds (about L: one pass per layer)
- *   tokens                 calibration tokens (16 x 256) */
+ *   tokens                 calibration tokens (16 x 256)
+ *   bf16_width_seconds, bf16_width_speedup   the width pass with importance.bf16
+ *                          (AVX512-BF16 CPUs only; packing excluded) and width_seconds / it */
 int hx_bench_importance(json_t *out, const hx_bench_opts *opts);
 
 /* Suite "kd": one distillation step on a batch of 8 x 256 tokens, student =
@@ -24,7 +26,10 @@ int hx_bench_importance(json_t *out, const hx_bench_opts *opts);
  *   student_step_seconds   student forward + cross-entropy + backward
  *   teacher_forward_seconds  teacher forward alone
  *   kl_seconds             hx_kd_logits_loss with gradient alone
- *   kd_ratio               kd_step / (student_step + teacher_forward) (target <= 1.1) */
+ *   kd_ratio               kd_step / (student_step + teacher_forward) (target <= 1.1)
+ *   bf16_kd_step_seconds, bf16_teacher_forward_seconds and their _speedup over the
+ *                          fp32 ones: the teacher's forwards in bf16 (kd.teacher_bf16;
+ *                          AVX512-BF16 CPUs only) */
 int hx_bench_kd(json_t *out, const hx_bench_opts *opts);
 
 #endif

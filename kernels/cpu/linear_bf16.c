@@ -66,6 +66,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void block(float *y, const 
                                                                  int KP, int ldx, int ldy, int ncols, float beta)
 {
     __m512 c[ROWS][2];
+#pragma GCC unroll 6
     for (int i = 0; i < ROWS; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
     const uint32_t *xr[ROWS];
     for (int i = 0; i < ROWS; i++) xr[i] = (const uint32_t *)(xb + (size_t)(i < R ? i : 0) * ldx);
@@ -73,7 +74,8 @@ __attribute__((target("avx512f,avx512bf16"))) static void block(float *y, const 
         for (int kp = 0; kp < KP; kp++) {
             __m512bh b0 = (__m512bh)_mm512_loadu_si512(pb + (size_t)kp * 2 * PANEL);
             __m512bh b1 = (__m512bh)_mm512_loadu_si512(pb + (size_t)kp * 2 * PANEL + PANEL);
-            for (int i = 0; i < ROWS; i++) {
+#pragma GCC unroll 6
+            for (int i = 0; i < ROWS; i++) { /* unrolled: the 12 accumulators stay in registers */
                 __m512bh a = (__m512bh)_mm512_set1_epi32((int)xr[i][kp]);
                 c[i][0] = _mm512_dpbf16_ps(c[i][0], a, b0);
                 c[i][1] = _mm512_dpbf16_ps(c[i][1], a, b1);
