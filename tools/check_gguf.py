@@ -18,6 +18,10 @@ test; run by hand:
     original model's.
 (c) --gguf FILE: `harness import` of FILE, every imported tensor compared
     with gguf-py's dequantisation of the file (permutation undone here).
+(d) --gguf FILE --text DOCS.jsonl[.zst] [--doc-limit N]: the LM loss of the
+    first N documents by `harness eval` on the imported directory (no BOS:
+    the first token of each document is context, one window per document) and by transformers on the GGUF itself,
+    fed the same token ids (from `harness tokenizer-encode`).
 Exit status 1 when a comparison exceeds its bound.
 """
 import argparse
@@ -192,16 +196,53 @@ def check_import(work, path):
     return worst <= 1e-6
 
 
+def check_loss(work, path, text, limit, harness=None):
+    import torch
+    from transformers import AutoModelForCausalLM
+    harness = harness or HARNESS
+    out = os.path.join(work, "imported")
+    raw = subprocess.run(["zstdcat", text] if text.endswith(".zst") else ["cat", text], check=True,
+                         capture_output=True).stdout.decode()
+    docs = [json.loads(l)["text"] for l in raw.splitlines() if l.strip()][:limit]
+    tok = os.path.join(out, "tokenizer.json")
+    ids = [[int(x) for x in subprocess.run([harness, "tokenizer-encode", "--tokenizer", tok, "--no-special", d],
+                                           check=True, capture_output=True).stdout.split()] for d in docs]
+    longest = max(len(i) for i in ids)
+    ev = subprocess.run([harness, "eval", "--model", out, "--text", text, "--doc-limit", str(limit), "--window",
+                         str(longest), "--no-bos", "--json"], check=True, capture_output=True).stdout
+    ours = json.loads(ev)
+    m = AutoModelForCausalLM.from_pretrained(os.path.dirname(path), gguf_file=os.path.basename(path),
+                                             dtype=torch.float32).eval()
+    nll = n = 0.0
+    with torch.no_grad():
+        for d in ids:
+            logp = torch.log_softmax(m(torch.tensor([d])).logits[0, :-1].double(), -1)
+            nll -= float(logp[torch.arange(len(d) - 1), torch.tensor(d[1:])].sum())
+            n += len(d) - 1
+    print(f"(d) loss of {limit} documents ({int(n)} tokens, longest {longest}):")
+    print(f"    harness eval (imported dir): {json.dumps(ours)[:300]}")
+    print(f"    transformers (GGUF file):    {nll / n:.6f} nats/token")
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", required=True, help="scratch directory (created)")
     ap.add_argument("--gguf", help="a llama GGUF file to import and compare")
+    ap.add_argument("--text", help="with --gguf: documents (.jsonl[.zst], field text) for the loss comparison")
+    ap.add_argument("--doc-limit", type=int, default=20, help="documents of --text")
+    ap.add_argument("--harness", help="bin/harness to use for --text (default: this checkout's)")
+    ap.add_argument("--only-loss", action="store_true", help="skip (a) and (b)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    ok = check_blocks(a.work)
-    ok &= check_export(a.work)
+    ok = True
+    if not a.only_loss:
+        ok &= check_blocks(a.work)
+        ok &= check_export(a.work)
     if a.gguf:
         ok &= check_import(a.work, a.gguf)
+    if a.gguf and a.text:
+        ok &= check_loss(a.work, a.gguf, a.text, a.doc_limit, a.harness)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -251,7 +251,7 @@ static int parse(hx_gguf *g)
     if (n_t && start > g->size)
         return HX_ERR(HX_EFORMAT, "%s: data section: starts at byte %zu, past the end of the file (%zu bytes)",
                       g->path, start, g->size);
-    g->data = g->map + start;
+    g->data = g->map + (start <= g->size ? start : g->size);
     uint64_t avail = start <= g->size ? g->size - start : 0;
     int *order = hx_malloc((n_t + 1) * sizeof(int));
     if (!order) return HX_ENOMEM;
