@@ -4,7 +4,8 @@
  * against values computed here from the format definition; the Q/K
  * permutation; export -> import round trips of a tiny Llama model in F32,
  * F16, BF16 and Q8_0 (config, weights within each type's rounding, logits,
- * tokenizer); and corrupt files, each refused naming the problem. With
+ * tokenizer); Q8_0's F16 fallback for widths that are not multiples of 32;
+ * and corrupt files, each refused naming the problem. With
  * HX_GGUF_DUMP=DIR it also leaves random blocks of every quant type and
  * their dequantisation in DIR/quant_blocks.gguf for tools/check_gguf.py. */
 #include "test_util.h"
@@ -708,6 +709,40 @@ static void test_import_refusals(void **state)
     assert_non_null(strstr(hx_errmsg(), "llama.feed_forward_length: missing"));
 }
 
+/* Q8_0 export of widths that are not multiples of 32 (pruned models): those
+ * weights fall back to F16, the rest stay Q8_0, and the file imports back.
+ * A llama3 rope is refused. */
+static void test_export_fallback(void **state)
+{
+    (void)state;
+    hx_config c = hx_test_config(64, 48, 96, 1, 3, 1, 16, 1);
+    hx_model m;
+    assert_int_equal(hx_model_alloc(&m, &c), HX_OK);
+    assert_int_equal(hx_model_init_random(&m, 3), HX_OK);
+    char *dir = strdup(hx_tmp_path("w48")), *gg = strdup(hx_tmp_path("w48.gguf"));
+    assert_int_equal(hx_model_save(dir, &m, HX_DT_F32, 0), HX_OK);
+    assert_int_equal(hx_gguf_export(dir, gg, HX_GGML_Q8_0, NULL), HX_OK);
+    hx_gguf *g;
+    assert_int_equal(hx_gguf_open(gg, &g), HX_OK);
+    assert_int_equal(hx_gguf_find_tensor(g, "blk.0.attn_q.weight")->type, HX_GGML_F16);   /* 48 columns */
+    assert_int_equal(hx_gguf_find_tensor(g, "blk.0.ffn_down.weight")->type, HX_GGML_Q8_0); /* 96 columns */
+    assert_int_equal(hx_gguf_find_tensor(g, "token_embd.weight")->type, HX_GGML_F16);
+    hx_gguf_close(g);
+    assert_int_equal(hx_gguf_import(gg, hx_tmp_path("w48_back"), HX_DT_F32, NULL), HX_OK);
+    hx_model b;
+    assert_int_equal(hx_model_load(hx_tmp_path("w48_back"), &b), HX_OK);
+    check_config_equal(&m.cfg, &b.cfg);
+    hx_model_free(&b);
+    m.cfg.rope_type = HX_ROPE_LLAMA3;
+    m.cfg.rope_factor = 8, m.cfg.rope_low_freq_factor = 1, m.cfg.rope_high_freq_factor = 4;
+    m.cfg.rope_original_max_position = 32;
+    assert_int_equal(hx_model_save(dir, &m, HX_DT_F32, 0), HX_OK);
+    assert_int_equal(hx_gguf_export(dir, gg, HX_GGML_F32, NULL), HX_EINVAL);
+    assert_non_null(strstr(hx_errmsg(), "rope_type llama3 cannot be exported yet"));
+    hx_model_free(&m);
+    free(dir), free(gg);
+}
+
 /* bin/harness export / import end to end (skipped without $HX_HARNESS). */
 static void test_cli(void **state)
 {
@@ -747,7 +782,8 @@ int main(void)
         cmocka_unit_test(test_dump_for_interop), cmocka_unit_test(test_permutation),
         cmocka_unit_test(test_roundtrip_untied), cmocka_unit_test(test_roundtrip_tied),
         cmocka_unit_test(test_tokenizer_pre),    cmocka_unit_test(test_corrupt),
-        cmocka_unit_test(test_import_refusals),  cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_import_refusals),  cmocka_unit_test(test_export_fallback),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, hx_tmp_setup, hx_tmp_teardown);
 }

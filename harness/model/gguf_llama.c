@@ -316,8 +316,18 @@ static int put_config(hx_gguf_writer *w, const hx_config *c, uint32_t type)
     return hx_gguf_put_u32(w, "llama.vocab_size", (uint32_t)c->vocab_size);
 }
 
+/* tokenizer.ggml.bos/eos_token_id: the config's, else the tokenizer's (-1: none). */
+static int put_ids(hx_gguf_writer *w, const hx_config *c, int tok_bos, int tok_eos)
+{
+    int bos = c->bos_token_id >= 0 ? c->bos_token_id : tok_bos, eos = c->eos_token_id >= 0 ? c->eos_token_id : tok_eos;
+    if (bos >= 0) HX_TRY(hx_gguf_put_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)bos));
+    if (eos >= 0) HX_TRY(hx_gguf_put_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)eos));
+    return HX_OK;
+}
+
 /* The tokenizer.ggml.* keys from dir/tokenizer.json; a tokenizer that
- * cannot be expressed is reported and left out. */
+ * cannot be expressed is reported and left out (the BOS/EOS ids of the
+ * config are written in any case). */
 static int put_tokenizer(hx_gguf_writer *w, const char *dir, const hx_config *c, FILE *report)
 {
     char *path = hx_path_join(dir, "tokenizer.json");
@@ -326,23 +336,21 @@ static int put_tokenizer(hx_gguf_writer *w, const char *dir, const hx_config *c,
     if (stat(path, &sb) != 0) {
         if (report) fprintf(report, "tokenizer: none (%s is absent)\n", path);
         free(path);
-        return HX_OK;
+        return put_ids(w, c, -1, -1);
     }
     hx_gguf_vocab v;
     int rc = hx_gguf_vocab_from_json(path, &v);
     if (rc < 0) {
         if (report) fprintf(report, "tokenizer: not exported: %s\n", hx_errtext());
         free(path);
-        return rc == HX_ENOMEM ? rc : HX_OK;
+        return rc == HX_ENOMEM ? rc : put_ids(w, c, -1, -1);
     }
-    int bos = v.bos_id >= 0 ? v.bos_id : c->bos_token_id, eos = v.eos_id >= 0 ? v.eos_id : c->eos_token_id;
     rc = hx_gguf_put_str(w, "tokenizer.ggml.model", v.model);
     if (rc == HX_OK) rc = hx_gguf_put_str(w, "tokenizer.ggml.pre", v.pre);
     if (rc == HX_OK) rc = hx_gguf_put_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v.tokens, (size_t)v.n_tokens);
     if (rc == HX_OK) rc = hx_gguf_put_arr_i32(w, "tokenizer.ggml.token_type", v.token_type, (size_t)v.n_tokens);
     if (rc == HX_OK) rc = hx_gguf_put_arr_str(w, "tokenizer.ggml.merges", (const char *const *)v.merges, (size_t)v.n_merges);
-    if (rc == HX_OK && bos >= 0) rc = hx_gguf_put_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)bos);
-    if (rc == HX_OK && eos >= 0) rc = hx_gguf_put_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
+    if (rc == HX_OK) rc = put_ids(w, c, v.bos_id, v.eos_id);
     if (rc == HX_OK) rc = hx_gguf_put_bool(w, "tokenizer.ggml.add_bos_token", v.add_bos > 0);
     if (rc == HX_OK) rc = hx_gguf_put_bool(w, "tokenizer.ggml.add_eos_token", v.add_eos > 0);
     if (rc == HX_OK && report)

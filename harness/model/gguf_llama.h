@@ -69,7 +69,8 @@ int hx_gguf_import(const char *path, const char *out_dir, hx_dtype dtype, FILE *
  * written (llama.cpp reuses token_embd). The tokenizer.ggml.* keys come
  * from model_dir/tokenizer.json when it is byte-level BPE with a
  * pre-tokenizer llama.cpp knows (hx_gguf_vocab_from_json); otherwise they
- * are left out and the reason reported. Refused (HX_EINVAL): rope_type
+ * are left out and the reason reported. bos/eos_token_id are the config's,
+ * else the tokenizer's. Refused (HX_EINVAL): rope_type
  * llama3 (rope_freqs is not written yet), a Mistral sliding window. A
  * summary goes to `report` when not NULL. Errors: those of hx_model_load,
  * hx_gguf_write; HX_EINVAL (type). */
