@@ -221,7 +221,7 @@ def check_loss(work, path, text, limit, harness=None):
             n += len(d) - 1
     print(f"(d) loss of {limit} documents ({int(n)} tokens, longest {longest}):")
     print(f"    harness eval (imported dir): {json.dumps(ours)[:300]}")
-    print(f"    transformers (GGUF file):    {nll / n:.6f} nats/token")
+    print(f"    transformers (GGUF file):    {nll / n:.9f} nats/token")
     return True
 
 

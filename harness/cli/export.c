@@ -24,7 +24,9 @@ int hx_cmd_export(int argc, char **argv)
                   "Writes a model directory as a llama.cpp GGUF v3 file: llama.* metadata from config.json, the\n"
                   "tensors under llama.cpp's names with the Q/K row permutation of its converter, Q8_0 as blocks of\n"
                   "32 with an f16 scale max|x|/127, and the tokenizer.ggml.* keys from tokenizer.json when it is\n"
-                  "byte-level BPE with a pre-tokenizer llama.cpp knows (otherwise they are left out, reported).",
+                  "byte-level BPE with a pre-tokenizer llama.cpp knows (otherwise they are left out, reported).\n"
+                  "With q8_0, a weight whose rows are not a multiple of 32 long (pruned widths) is written as F16.\n"
+                  "Not yet exported: rope_type llama3 (llama.cpp's rope_freqs tensor) and Mistral sliding windows.",
                   args};
     int code = 0;
     if (hx_cli_parse(&cli, argc, argv, &code)) return code;

@@ -33,6 +33,7 @@ typedef struct {
     int add_bos, add_eos;               /* -1 when absent (the pre-tokenizer's default applies) */
 } hx_gguf_vocab;
 
+/* Frees every field and zeroes the struct (a zeroed struct is fine). */
 void hx_gguf_vocab_free(hx_gguf_vocab *v);
 
 /* Builds a tokenizer.json (malloc'd NUL-terminated text, *len bytes) that

@@ -74,8 +74,12 @@ typedef struct hx_gguf hx_gguf;
  * (open/mmap), HX_EFORMAT "<path>: <key or tensor>: <what is wrong>",
  * HX_ENOMEM. */
 int hx_gguf_open(const char *path, hx_gguf **out);
+/* Unmaps the file and frees everything (NULL is fine); pointers obtained
+ * from the getters die with it. */
 void hx_gguf_close(hx_gguf *g);
 
+/* The file's version (2 or 3), data alignment in bytes (general.alignment
+ * or 32) and the path it was opened from. */
 uint32_t hx_gguf_version(const hx_gguf *g);
 uint32_t hx_gguf_alignment(const hx_gguf *g);
 const char *hx_gguf_path(const hx_gguf *g);
@@ -128,6 +132,7 @@ typedef struct hx_gguf_writer hx_gguf_writer;
  * other value is also written as general.alignment). Errors: HX_EINVAL,
  * HX_ENOMEM. */
 int hx_gguf_writer_new(uint32_t alignment, hx_gguf_writer **out);
+/* Frees the writer (NULL is fine); tensor sources are the caller's. */
 void hx_gguf_writer_free(hx_gguf_writer *w);
 
 /* Appends one metadata pair, in call order (keys are not checked for
