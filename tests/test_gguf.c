@@ -5,7 +5,8 @@
  * permutation; export -> import round trips of a tiny Llama model in F32,
  * F16, BF16 and Q8_0 (config, weights within each type's rounding, logits,
  * tokenizer); Q8_0's F16 fallback for widths that are not multiples of 32;
- * and corrupt files, each refused naming the problem. With
+ * a llama3 rope through rope_freqs; and corrupt files, each refused naming
+ * the problem. With
  * HX_GGUF_DUMP=DIR it also leaves random blocks of every quant type and
  * their dequantisation in DIR/quant_blocks.gguf for tools/check_gguf.py. */
 #include "test_util.h"
@@ -710,8 +711,7 @@ static void test_import_refusals(void **state)
 }
 
 /* Q8_0 export of widths that are not multiples of 32 (pruned models): those
- * weights fall back to F16, the rest stay Q8_0, and the file imports back.
- * A llama3 rope is refused. */
+ * weights fall back to F16, the rest stay Q8_0, and the file imports back. */
 static void test_export_fallback(void **state)
 {
     (void)state;
@@ -733,12 +733,71 @@ static void test_export_fallback(void **state)
     assert_int_equal(hx_model_load(hx_tmp_path("w48_back"), &b), HX_OK);
     check_config_equal(&m.cfg, &b.cfg);
     hx_model_free(&b);
-    m.cfg.rope_type = HX_ROPE_LLAMA3;
-    m.cfg.rope_factor = 8, m.cfg.rope_low_freq_factor = 1, m.cfg.rope_high_freq_factor = 4;
-    m.cfg.rope_original_max_position = 32;
+    hx_model_free(&m);
+    free(dir), free(gg);
+}
+
+/* A llama3 rope (Llama 3.1's parameters) goes out as rope_freqs.weight and
+ * comes back as the same config, with the same logits; factors that no
+ * llama3 rope gives are refused. */
+static void test_rope_llama3(void **state)
+{
+    (void)state;
+    hx_config c = hx_test_config(64, 128, 64, 1, 2, 1, 64, 0);
+    c.rope_theta = 500000.0, c.rope_type = HX_ROPE_LLAMA3, c.rope_factor = 8, c.rope_low_freq_factor = 1;
+    c.rope_high_freq_factor = 4, c.rope_original_max_position = 8192, c.max_position_embeddings = 64;
+    hx_model m, b;
+    assert_int_equal(hx_model_alloc(&m, &c), HX_OK);
+    assert_int_equal(hx_model_init_random(&m, 4), HX_OK);
+    char *dir = strdup(hx_tmp_path("l3")), *gg = strdup(hx_tmp_path("l3.gguf"));
     assert_int_equal(hx_model_save(dir, &m, HX_DT_F32, 0), HX_OK);
-    assert_int_equal(hx_gguf_export(dir, gg, HX_GGML_F32, NULL), HX_EINVAL);
-    assert_non_null(strstr(hx_errmsg(), "rope_type llama3 cannot be exported yet"));
+    assert_int_equal(hx_gguf_export(dir, gg, HX_GGML_F32, NULL), HX_OK);
+    hx_gguf *g;
+    assert_int_equal(hx_gguf_open(gg, &g), HX_OK);
+    const hx_gguf_tensor *rf = hx_gguf_find_tensor(g, "rope_freqs.weight");
+    assert_non_null(rf);
+    assert_true(rf->type == HX_GGML_F32 && rf->ndim == 1 && rf->ne[0] == 32);
+    const float *r = hx_gguf_tensor_data(g, rf);
+    /* wavelength 2 pi theta^(2i/64): below 8192/4 the factor is 1, above 8192 it is 8 */
+    assert_true(r[0] == 1.0f && r[31] == 8.0f);
+    hx_gguf_close(g);
+    assert_int_equal(hx_gguf_import(gg, hx_tmp_path("l3_back"), HX_DT_F32, NULL), HX_OK);
+    assert_int_equal(hx_model_load(hx_tmp_path("l3_back"), &b), HX_OK);
+    check_config_equal(&m.cfg, &b.cfg);
+    assert_true(b.cfg.rope_factor == 8 && b.cfg.rope_low_freq_factor == 1 && b.cfg.rope_high_freq_factor == 4);
+    assert_int_equal(b.cfg.rope_original_max_position, 8192);
+    float *la, *lb;
+    logits_of(&m, &la);
+    logits_of(&b, &lb);
+    assert_memory_equal(la, lb, (size_t)12 * 64 * sizeof(float));
+    free(la), free(lb);
+    hx_model_free(&b);
+    /* Factors off the llama3 curve are refused. */
+    hx_gguf_writer *w;
+    float bad[32];
+    for (int i = 0; i < 32; i++) bad[i] = i < 10 ? 1.0f : i < 20 ? 1.0f + (float)(i % 3) : 8.0f;
+    uint64_t ne = 32;
+    assert_int_equal(hx_gguf_writer_new(0, &w), HX_OK);
+    hx_param p[16];
+    int n = hx_model_params(&m, p);
+    assert_int_equal(hx_gguf_put_str(w, "general.architecture", "llama"), HX_OK);
+    static const char *const keys[] = {"llama.embedding_length", "llama.feed_forward_length", "llama.block_count",
+                                       "llama.attention.head_count", "llama.context_length",
+                                       "llama.attention.head_count_kv", "llama.rope.dimension_count"};
+    const int vals[] = {128, 64, 1, 2, 64, 1, 64};
+    for (int k = 0; k < 7; k++) assert_int_equal(hx_gguf_put_u32(w, keys[k], (uint32_t)vals[k]), HX_OK);
+    assert_int_equal(hx_gguf_put_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f), HX_OK);
+    for (int i = 0; i < n; i++) {
+        char name[96];
+        hx_gguf_llama_name(p[i].name, name, sizeof name);
+        uint64_t d[2] = {p[i].cols ? (uint64_t)p[i].cols : (uint64_t)p[i].rows, (uint64_t)p[i].rows};
+        assert_int_equal(hx_gguf_add_tensor(w, name, HX_GGML_F32, p[i].cols ? 2 : 1, d, p[i].data), HX_OK);
+    }
+    assert_int_equal(hx_gguf_add_tensor(w, "rope_freqs.weight", HX_GGML_F32, 1, &ne, bad), HX_OK);
+    assert_int_equal(hx_gguf_write(w, gg), HX_OK);
+    hx_gguf_writer_free(w);
+    assert_int_equal(hx_gguf_import(gg, hx_tmp_path("l3_bad"), HX_DT_F32, NULL), HX_EFORMAT);
+    assert_non_null(strstr(hx_errmsg(), "rope_freqs.weight': the factors do not follow llama3 rope scaling"));
     hx_model_free(&m);
     free(dir), free(gg);
 }
@@ -783,7 +842,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_untied), cmocka_unit_test(test_roundtrip_tied),
         cmocka_unit_test(test_tokenizer_pre),    cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_import_refusals),  cmocka_unit_test(test_export_fallback),
-        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_rope_llama3),      cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, hx_tmp_setup, hx_tmp_teardown);
 }

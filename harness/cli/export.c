@@ -26,7 +26,7 @@ int hx_cmd_export(int argc, char **argv)
                   "32 with an f16 scale max|x|/127, and the tokenizer.ggml.* keys from tokenizer.json when it is\n"
                   "byte-level BPE with a pre-tokenizer llama.cpp knows (otherwise they are left out, reported).\n"
                   "With q8_0, a weight whose rows are not a multiple of 32 long (pruned widths) is written as F16.\n"
-                  "Not yet exported: rope_type llama3 (llama.cpp's rope_freqs tensor) and Mistral sliding windows.",
+                  "rope_type llama3 is written as llama.cpp's rope_freqs tensor; a Mistral sliding window is refused.",
                   args};
     int code = 0;
     if (hx_cli_parse(&cli, argc, argv, &code)) return code;

@@ -24,7 +24,8 @@ int hx_cmd_import(int argc, char **argv)
                   "every tensor dequantised (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) under its\n"
                   "HF name with llama.cpp's Q/K row permutation undone, and tokenizer.json from the tokenizer.ggml.*\n"
                   "keys when they describe byte-level BPE (model gpt2; pre gpt-2, smollm, starcoder, llama-bpe,\n"
-                  "qwen2 or default). A tokenizer that cannot be converted (SentencePiece) is reported and skipped.",
+                  "qwen2 or default). A tokenizer that cannot be converted (SentencePiece) is reported and skipped.\n"
+                  "A rope_freqs tensor (Llama 3.1) becomes rope_type llama3 with parameters fitted to its factors.",
                   args};
     int code = 0;
     if (hx_cli_parse(&cli, argc, argv, &code)) return code;

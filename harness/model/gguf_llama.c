@@ -11,6 +11,7 @@
 #include "model/weights.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,6 +53,67 @@ void hx_gguf_permute_qk(float *dst, const float *src, int n_head, int head_dim, 
                 size_t to = to_gguf ? g : f, from = to_gguf ? f : g;
                 memcpy(dst + to * cols, src + from * cols, (size_t)cols * sizeof(float));
             }
+}
+
+/* llama.cpp's rope_freqs of a llama3 rope: the unscaled inverse frequency
+ * over the scaled one (both from hx_rope_inv_freq), [head_dim/2], so that
+ * llama.cpp's angle pos * freq / factor equals transformers'. */
+static int rope_factors(const hx_config *c, float *out)
+{
+    int half = c->head_dim / 2;
+    hx_rope_params p = hx_config_rope(c), base = p;
+    base.llama3 = 0;
+    float *f = hx_malloc((size_t)half * sizeof(float));
+    if (!f) return HX_ENOMEM;
+    hx_rope_inv_freq(f, &base);
+    hx_rope_inv_freq(out, &p);
+    for (int i = 0; i < half; i++) out[i] = f[i] / out[i];
+    free(f);
+    return HX_OK;
+}
+
+/* The llama3 rope parameters that give the factors r[head_dim/2] of a
+ * rope_freqs tensor: factor = max r; in the smooth band 1/r = (1 - s)/factor
+ * + s with s = a/wavelen - b, a = original_max_position / (high - low),
+ * b = low / (high - low), fitted by least squares; only a and b matter, so
+ * low_freq_factor is taken as 1 (Llama 3.1's). Checked by recomputing the
+ * factors (relative error at most 1e-4); all factors 1 mean no scaling. */
+static int rope_from_factors(const char *path, const float *r, hx_config *c)
+{
+    int half = c->head_dim / 2, n = 0;
+    float factor = 1, *chk = hx_malloc((size_t)half * 2 * sizeof(float)), *base = chk + half;
+    if (!chk) return HX_ENOMEM;
+    for (int i = 0; i < half; i++) factor = r[i] > factor ? r[i] : factor;
+    hx_rope_params p = hx_config_rope(c);
+    p.llama3 = 0;
+    hx_rope_inv_freq(base, &p);
+    double sx = 0, ss = 0, sxx = 0, sxs = 0;
+    for (int i = 0; i < half; i++)
+        if (r[i] > 1 + 1e-6 && r[i] < factor * (1 - 1e-6)) {
+            double x = base[i] / (2 * M_PI), s = (1.0 / r[i] - 1.0 / factor) / (1 - 1.0 / factor);
+            sx += x, ss += s, sxx += x * x, sxs += x * s, n++;
+        }
+    int rc = HX_OK;
+    if (factor > 1 && n < 2) {
+        rc = HX_ERR(HX_EFORMAT, "%s: tensor 'rope_freqs.weight': %d factors between 1 and %g, 2 are needed to "
+                    "recover the llama3 rope parameters", path, n, factor);
+    } else if (factor > 1) {
+        double a = (n * sxs - sx * ss) / (n * sxx - sx * sx), b = a * sx / n - ss / n;
+        c->rope_type = HX_ROPE_LLAMA3;
+        c->rope_factor = factor;
+        c->rope_low_freq_factor = 1;
+        c->rope_high_freq_factor = round(1e4 * (1 + 1 / b)) / 1e4;
+        c->rope_original_max_position = (int)lround(a / b);
+        rc = rope_factors(c, chk);
+        double worst = 0;
+        for (int i = 0; i < half && rc == HX_OK; i++) worst = fmax(worst, fabs(chk[i] - r[i]) / r[i]);
+        if (rc == HX_OK && !(worst <= 1e-4))
+            rc = HX_ERR(HX_EFORMAT, "%s: tensor 'rope_freqs.weight': the factors do not follow llama3 rope scaling "
+                        "(best fit factor %g, high_freq_factor %g, original_max_position %d: relative error %g)",
+                        path, factor, c->rope_high_freq_factor, c->rope_original_max_position, worst);
+    }
+    free(chk);
+    return rc;
 }
 
 /* ---- GGUF -> HF ---- */
@@ -119,8 +181,6 @@ int hx_gguf_llama_config(const hx_gguf *g, hx_config *c)
     if (rc < 0) return rc;
     if (rc == 1 && !(n == 4 && !memcmp(s, "none", 4)))
         return HX_ERR(HX_EFORMAT, "%s: llama.rope.scaling.type: '%.*s' is not supported (only none)", path, (int)n, s);
-    if (hx_gguf_find_tensor(g, "rope_freqs.weight"))
-        return HX_ERR(HX_EFORMAT, "%s: tensor 'rope_freqs.weight': Llama 3.1 rope factors are not supported", path);
     const hx_gguf_tensor *emb = hx_gguf_find_tensor(g, "token_embd.weight");
     if (!emb) return HX_ERR(HX_EFORMAT, "%s: tensor 'token_embd.weight': missing", path);
     c->vocab_size = emb->ndim == 2 && emb->ne[1] <= INT_MAX ? (int)emb->ne[1] : 0;
@@ -134,7 +194,19 @@ int hx_gguf_llama_config(const hx_gguf *g, hx_config *c)
     HX_TRY(opt_int(g, "tokenizer.ggml.bos_token_id", &c->bos_token_id));
     HX_TRY(opt_int(g, "tokenizer.ggml.eos_token_id", &c->eos_token_id));
     rc = hx_config_validate(c);
-    return rc < 0 ? hx_adderr(HX_EFORMAT, "%s", path) : HX_OK;
+    if (rc < 0) return hx_adderr(HX_EFORMAT, "%s", path);
+    const hx_gguf_tensor *rf = hx_gguf_find_tensor(g, "rope_freqs.weight");
+    if (!rf) return HX_OK;
+    if (rf->ndim != 1 || rf->ne[0] != (uint64_t)c->head_dim / 2)
+        return HX_ERR(HX_EFORMAT, "%s: tensor 'rope_freqs.weight': ne[0] = %llu (%d dims), head_dim/2 = %d expected",
+                      path, (unsigned long long)rf->ne[0], rf->ndim, c->head_dim / 2);
+    float *r = hx_malloc((size_t)c->head_dim / 2 * sizeof(float));
+    if (!r) return HX_ENOMEM;
+    rc = hx_gguf_read_f32(g, rf, r, (size_t)c->head_dim / 2);
+    if (rc == HX_OK) rc = hx_check_finite(r, (size_t)c->head_dim / 2, "%s: tensor 'rope_freqs.weight'", path);
+    if (rc == HX_OK) rc = rope_from_factors(path, r, c);
+    free(r);
+    return rc;
 }
 
 /* Reads GGUF tensor `gname` into parameter p (un-permuting q/k). */
@@ -255,10 +327,10 @@ int hx_gguf_import(const char *path, const char *out_dir, hx_dtype dtype, FILE *
         rc = read_param(g, &params[i], gname, &c, type_count);
         used++;
     }
-    if (rc == HX_OK && used != hx_gguf_n_tensors(g))
+    if (rc == HX_OK && used + !!hx_gguf_find_tensor(g, "rope_freqs.weight") != hx_gguf_n_tensors(g))
         for (int i = 0; i < hx_gguf_n_tensors(g) && rc == HX_OK; i++) {
             const char *name = hx_gguf_tensor_at(g, i)->name;
-            int known = 0;
+            int known = !strcmp(name, "rope_freqs.weight"); /* read by hx_gguf_llama_config */
             for (int k = 0; k < np && !known; k++) {
                 char gname[96];
                 hx_gguf_llama_name(params[k].name, gname, sizeof gname);
@@ -369,10 +441,7 @@ int hx_gguf_export(const char *model_dir, const char *out, uint32_t type, FILE *
     HX_TRY(hx_model_load(model_dir, &m));
     const hx_config *c = &m.cfg;
     int rc = HX_OK;
-    if (c->rope_type != HX_ROPE_DEFAULT)
-        rc = HX_ERR(HX_EINVAL, "%s: rope_type llama3 cannot be exported yet (the rope_freqs tensor is not written)",
-                    model_dir);
-    else if (c->sliding_window > 0)
+    if (c->sliding_window > 0)
         rc = HX_ERR(HX_EINVAL, "%s: sliding_window %d cannot be expressed in a llama GGUF", model_dir, c->sliding_window);
     int np = hx_model_num_params(c), fallback = 0;
     hx_param *params = hx_malloc((size_t)np * sizeof *params);
@@ -399,7 +468,14 @@ int hx_gguf_export(const char *model_dir, const char *out, uint32_t type, FILE *
         }
         if (rc == HX_OK) rc = hx_gguf_add_tensor(w, gname, t, p->cols ? 2 : 1, ne, src);
     }
+    float *freqs = c->rope_type == HX_ROPE_LLAMA3 ? hx_malloc((size_t)c->head_dim / 2 * sizeof(float)) : NULL;
+    if (rc == HX_OK && c->rope_type == HX_ROPE_LLAMA3) {
+        uint64_t ne = (uint64_t)c->head_dim / 2;
+        rc = freqs ? rope_factors(c, freqs) : HX_ENOMEM;
+        if (rc == HX_OK) rc = hx_gguf_add_tensor(w, "rope_freqs.weight", HX_GGML_F32, 1, &ne, freqs);
+    }
     if (rc == HX_OK) rc = hx_gguf_write(w, out);
+    free(freqs);
     if (rc == HX_OK && report) {
         fprintf(report, "gguf: %s: %d tensors, weights %s, norms F32%s\n", out, np, hx_ggml_type_name(type),
                 c->tie_word_embeddings ? ", lm_head tied to token_embd" : "");

@@ -40,8 +40,14 @@ void hx_gguf_permute_qk(float *dst, const float *src, int n_head, int head_dim, 
  * or the token_embd rows, tie_word_embeddings when output.weight is absent,
  * bos/eos = tokenizer.ggml.bos/eos_token_id (-1 when absent). Refused
  * (HX_EFORMAT naming the key): another architecture, a missing required
- * key, rope scaling other than none, a rope_freqs tensor (Llama 3.1 rope
- * factors), attention.value_length != head_dim. */
+ * key, rope scaling other than none, attention.value_length != head_dim.
+ * A rope_freqs tensor (Llama 3.1: per-frequency divisors written by
+ * llama.cpp's converter for rope_type llama3) becomes rope_type llama3 with
+ * factor = its largest value, low_freq_factor 1 and high_freq_factor,
+ * original_max_position_embeddings fitted to its smooth band (the llama3
+ * formula depends on only those two combinations); factors that the fit
+ * does not reproduce within 1e-4, or fewer than two in the smooth band, are
+ * HX_EFORMAT. */
 int hx_gguf_llama_config(const hx_gguf *g, hx_config *cfg);
 
 /* Converts GGUF `path` into HF directory `out_dir` (created): config.json
@@ -70,9 +76,10 @@ int hx_gguf_import(const char *path, const char *out_dir, hx_dtype dtype, FILE *
  * from model_dir/tokenizer.json when it is byte-level BPE with a
  * pre-tokenizer llama.cpp knows (hx_gguf_vocab_from_json); otherwise they
  * are left out and the reason reported. bos/eos_token_id are the config's,
- * else the tokenizer's. Refused (HX_EINVAL): rope_type
- * llama3 (rope_freqs is not written yet), a Mistral sliding window. A
- * summary goes to `report` when not NULL. Errors: those of hx_model_load,
+ * else the tokenizer's. rope_type llama3 adds rope_freqs.weight (F32
+ * [head_dim/2], the unscaled over the scaled inverse frequency, as
+ * llama.cpp's converter writes it). Refused (HX_EINVAL): a Mistral sliding
+ * window. A summary goes to `report` when not NULL. Errors: those of hx_model_load,
  * hx_gguf_write; HX_EINVAL (type). */
 int hx_gguf_export(const char *model_dir, const char *out, uint32_t type, FILE *report);
 
