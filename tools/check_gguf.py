@@ -16,6 +16,8 @@ test; run by hand:
     permutation undone here) is compared with the original; transformers
     then loads each GGUF (gguf_file=) and its logits are compared with the
     original model's.
+(b') a llama3-rope model exported: its rope_freqs tensor against llama.cpp's
+    converter formula (LlamaModel.generate_extra_tensors), computed here.
 (c) --gguf FILE: `harness import` of FILE, every imported tensor compared
     with gguf-py's dequantisation of the file (permutation undone here).
 (d) --gguf FILE --text DOCS.jsonl[.zst] [--doc-limit N]: the LM loss of the
@@ -91,6 +93,8 @@ def gguf_tensors(path):
     heads, kv = int(field("llama.attention.head_count")), int(field("llama.attention.head_count_kv"))
     out = {}
     for t in r.tensors:
+        if t.name == "rope_freqs.weight":  # no HF tensor: it becomes config.json's rope_scaling
+            continue
         w = dequantize(t.data, t.tensor_type).astype(np.float32)
         w = w.reshape([int(x) for x in reversed(t.shape)])
         if ".attn_q." in t.name:
@@ -180,6 +184,40 @@ def check_export(work):
     return ok
 
 
+def check_rope_freqs(work):
+    """A llama3-rope model: harness's rope_freqs vs llama.cpp's converter formula (written out here)."""
+    import math
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+    rs = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+          "original_max_position_embeddings": 8192}
+    cfg = LlamaConfig(vocab_size=64, hidden_size=128, intermediate_size=64, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=64,
+                      rope_theta=500000.0, rope_scaling=rs)
+    src = os.path.join(work, "l3")
+    LlamaForCausalLM(cfg).float().save_pretrained(src, safe_serialization=True)
+    path = os.path.join(work, "l3.gguf")
+    subprocess.run([HARNESS, "export", "--model", src, "--gguf", path], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    got = [t for t in GGUFReader(path).tensors if t.name == "rope_freqs.weight"][0].data
+    dim, base = 64, 500000.0
+    freqs = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+    lo_wl, hi_wl = 8192 / 1.0, 8192 / 4.0
+    ref = []
+    for f in freqs.tolist():
+        wl = 2 * math.pi / f
+        if wl < hi_wl:
+            ref.append(1.0)
+        elif wl > lo_wl:
+            ref.append(8.0)
+        else:
+            s = (8192 / wl - 1.0) / (4.0 - 1.0)
+            ref.append(1 / ((1 - s) / 8.0 + s))
+    err = float(np.max(np.abs(np.asarray(got, dtype=np.float64) - np.asarray(ref)) / np.asarray(ref)))
+    print(f"(b') rope_freqs of a llama3 rope vs llama.cpp's converter formula: max relative diff {err:.3g}")
+    return err <= 1e-5
+
+
 def check_import(work, path):
     out = os.path.join(work, "imported")
     subprocess.run([HARNESS, "import", "--gguf", path, "--out", out], check=True, stdout=subprocess.DEVNULL,
@@ -239,6 +277,7 @@ def main():
     if not a.only_loss:
         ok &= check_blocks(a.work)
         ok &= check_export(a.work)
+        ok &= check_rope_freqs(a.work)
     if a.gguf:
         ok &= check_import(a.work, a.gguf)
     if a.gguf and a.text:
