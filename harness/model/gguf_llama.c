@@ -99,6 +99,11 @@ static int rope_from_factors(const char *path, const float *r, hx_config *c)
                     "recover the llama3 rope parameters", path, n, factor);
     } else if (factor > 1) {
         double a = (n * sxs - sx * ss) / (n * sxx - sx * sx), b = a * sx / n - ss / n;
+        if (!(a > 0) || !(b > 0) || !(a / b < INT_MAX)) {
+            free(chk);
+            return HX_ERR(HX_EFORMAT, "%s: tensor 'rope_freqs.weight': the factors do not follow llama3 rope "
+                          "scaling (fit slope %g, intercept %g)", path, a, -b);
+        }
         c->rope_type = HX_ROPE_LLAMA3;
         c->rope_factor = factor;
         c->rope_low_freq_factor = 1;
