@@ -23,6 +23,8 @@ static const hx_cmd commands[] = {
     {"tokenizer-encode", hx_cmd_tokenizer_encode, "print the token ids of a text (debugging)"},
     {"make-corpus-task", hx_cmd_make_corpus_task, "build the embedded corpus's multiple-choice task (data/corpus-mc.jsonl)"},
     {"inspect", hx_cmd_inspect, "show a model directory's config, parameter counts and tensors"},
+    {"import", hx_cmd_import, "convert a llama.cpp GGUF file (F32..Q6_K) into a Hugging Face model directory"},
+    {"export", hx_cmd_export, "write a model directory as a llama.cpp GGUF file (f32, f16, bf16, q8_0)"},
     {"bench", hx_cmd_bench, "benchmark suites: engine, trainer, tokenizer, eval, importance, kd (--json)"},
     {NULL, NULL, NULL},
 };

@@ -26,6 +26,8 @@ int hx_cmd_tokenizer_train(int argc, char **argv);  /* cli/tokenizer_train.c */
 int hx_cmd_tokenizer_encode(int argc, char **argv); /* cli/tokenizer_encode.c */
 int hx_cmd_make_corpus_task(int argc, char **argv); /* cli/make_corpus_task.c */
 int hx_cmd_inspect(int argc, char **argv);          /* cli/inspect.c */
+int hx_cmd_import(int argc, char **argv);           /* cli/import.c */
+int hx_cmd_export(int argc, char **argv);           /* cli/export.c */
 int hx_cmd_bench(int argc, char **argv);            /* cli/bench.c */
 
 #endif

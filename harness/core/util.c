@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,36 @@ int hx_threads(void)
 {
     if (g_threads == 0) hx_threads_init();
     return g_threads;
+}
+
+int hx_map_file(const char *path, void **map, size_t *size)
+{
+    *map = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return HX_ERR(HX_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return HX_ERR(HX_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    *size = (size_t)sb.st_size;
+    if (!*size) {
+        close(fd);
+        return HX_OK;
+    }
+    void *p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED) return HX_ERR(HX_EIO, "%s: mmap failed: %s", path, strerror(e));
+    *map = p;
+    return HX_OK;
+}
+
+void hx_unmap_file(void *map, size_t size)
+{
+    if (map) munmap(map, size);
 }
 
 int hx_read_file(const char *path, char **out, size_t *len)

@@ -25,6 +25,11 @@ void hx_set_threads(int n);
  * Errors: HX_EIO (open/read), HX_ENOMEM. `*len` gets the size in bytes. */
 int hx_read_file(const char *path, char **out, size_t *len);
 
+/* Maps the whole file `path` read-only (MAP_PRIVATE); *size gets its size
+ * in bytes and *map the mapping (NULL for an empty file). Release with
+ * hx_unmap_file. Errors: HX_EIO (open, stat or mmap, naming the path). */
+int hx_map_file(const char *path, void **map, size_t *size);
+void hx_unmap_file(void *map, size_t size);
 /* Writes `len` bytes to `path` atomically: writes "<path>.tmp.<pid>", fsyncs,
  * then renames over `path`. On failure (HX_EIO, HX_ENOSPC) `path` is untouched
  * and the temporary file is removed. The "<path>.tmp.<pid>" left by a process

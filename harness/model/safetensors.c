@@ -10,13 +10,11 @@
 #include "cpu/convert.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,7 +72,7 @@ static int dtype_parse(const char *s, hx_dtype *dt)
 
 static void st_file_unmap(st_file *f)
 {
-    if (f->map) munmap(f->map, f->size);
+    hx_unmap_file(f->map, f->size);
     free(f->path);
     memset(f, 0, sizeof *f);
 }
@@ -95,24 +93,11 @@ static int map_file(const char *path, st_file *f)
     memset(f, 0, sizeof *f);
     f->path = strdup(path);
     if (!f->path) return HX_ERR(HX_ENOMEM, "out of memory");
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return HX_ERR(HX_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return HX_ERR(HX_EIO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    f->size = (size_t)sb.st_size;
-    if (f->size < 8) {
-        close(fd);
-        return HX_ERR(HX_EFORMAT, "%s: file is %zu bytes, too short for the 8-byte header length", path, f->size);
-    }
-    void *p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd);
-    if (p == MAP_FAILED) return HX_ERR(HX_EIO, "%s: mmap failed: %s", path, strerror(e));
+    void *p;
+    HX_TRY(hx_map_file(path, &p, &f->size));
     f->map = p;
+    if (f->size < 8)
+        return HX_ERR(HX_EFORMAT, "%s: file is %zu bytes, too short for the 8-byte header length", path, f->size);
     return HX_OK;
 }
 

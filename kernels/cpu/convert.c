@@ -41,4 +41,21 @@ float hx_f16_to_f32(uint16_t h)
     return f;
 }
 
+uint16_t hx_f32_to_f16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu)); /* quiet NaN */
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* >= 65504 + half an ulp: inf */
+    if (a < 0x38800000u) {                                     /* below 2^-14: subnormal half */
+        float x;
+        memcpy(&x, &a, 4);
+        return (uint16_t)(sign | (uint16_t)rintf(x * 16777216.0f)); /* units of 2^-24, ties to even */
+    }
+    a += 0xfffu + ((a >> 13) & 1u); /* round the 13 dropped mantissa bits to nearest even */
+    return (uint16_t)(sign | ((a - (112u << 23)) >> 13)); /* rebias 127 -> 15 */
+}
+
 float hx_bf16_round(float x) { return hx_bf16_to_f32(hx_f32_to_bf16(x)); }

@@ -16,6 +16,9 @@ extern "C" {
 float hx_bf16_to_f32(uint16_t h);
 uint16_t hx_f32_to_bf16(float f);
 float hx_f16_to_f32(uint16_t h);
+/* f32 -> IEEE half, round to nearest, ties to even (subnormals included);
+ * magnitudes from 65520 up round to +-inf; NaN stays NaN (quiet, sign kept). */
+uint16_t hx_f32_to_f16(float f);
 /* Rounds x to the nearest bf16 and back (the value a bf16 tensor holds). */
 float hx_bf16_round(float x);
 
