@@ -2,7 +2,9 @@
  * model family's tokenizer.json configuration (tests/fixtures/tokenizers/,
  * made by tools/make_tokenizer_fixtures.py --families): Llama-2 (Prepend +
  * Replace normalizer, byte_fallback), Mistral (Metaspace first, lstrip/rstrip
- * added token), Gemma, Llama-3, Qwen2 (NFC), GPT-2, SmolLM (Digits), and two
+ * added token), Gemma, Llama-3, Qwen2 (NFC), GPT-2, SmolLM (Digits), SmolLM2 as
+ * converted from GGUF (empty normalizer Sequence, ByteLevel with byte_fallback,
+ * decoder Sequence), and two
  * that cover the remaining parts (prefix/suffix BPE with unk, NFKC/Lowercase/
  * Strip, Punctuation, WhitespaceSplit, single_word; Split behaviours, invert,
  * Whitespace, NFD + regex Replace, no decoder). For every text of an
@@ -23,7 +25,7 @@
 #define FIX "tests/fixtures/tokenizers/"
 
 static const char *const families[] = {"llama2", "mistral", "gemma",          "llama3", "qwen2",
-                                       "gpt2",   "smollm",  "wordpiece_like", "splits"};
+                                       "gpt2",   "smollm",  "smollm2_gguf",   "wordpiece_like", "splits"};
 #define N_FAMILIES (sizeof(families) / sizeof(*families))
 
 static json_t *g_cases;

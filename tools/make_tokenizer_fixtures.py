@@ -302,6 +302,21 @@ def smollm(corpus):
     return json.loads(tok.to_str())
 
 
+def smollm2_gguf(corpus):
+    """SmolLM2 as transformers writes it from a GGUF file (research 1.9): an empty normalizer Sequence,
+    ByteLevel(regex) with byte_fallback and fuse_unk, decoder Sequence[ByteFallback, Fuse, Replace, ByteLevel],
+    BOS always added."""
+    d = smollm(corpus)
+    d["normalizer"] = {"type": "Sequence", "normalizers": []}
+    d["pre_tokenizer"] = json.loads(pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False).__getstate__())
+    d["model"].update(byte_fallback=True, fuse_unk=True, unk_token="<|endoftext|>")
+    d["decoder"] = json.loads(decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(),
+                                                 decoders.Replace("\u2581", " "), decoders.ByteLevel()]).__getstate__())
+    d["post_processor"] = json.loads(processors.TemplateProcessing(
+        single="<|im_start|> $A", special_tokens=[("<|im_start|>", 1)]).__getstate__())
+    return d
+
+
 def wordpiece_like(corpus):
     """Not a model family: the remaining pipeline parts. NFKC+Lowercase+Strip, WhitespaceSplit +
     Punctuation(contiguous) + Digits(runs), BPE with ## prefix and </w> suffix and a plain unk,
@@ -344,7 +359,7 @@ def splits(corpus):
 
 
 FAMILIES = {"llama2": llama2, "mistral": mistral, "gemma": gemma, "llama3": llama3_family, "qwen2": qwen2,
-            "gpt2": gpt2_family, "smollm": smollm, "wordpiece_like": wordpiece_like, "splits": splits}
+            "gpt2": gpt2_family, "smollm": smollm, "smollm2_gguf": smollm2_gguf, "wordpiece_like": wordpiece_like, "splits": splits}
 
 
 def families(out):
