@@ -74,21 +74,12 @@ static int parse_step(hx_dec_step *st, json_t *j, const char *ty, const char *fi
     return HX_OK;
 }
 
-static int add_step(hx_decoder *d, json_t *j, const char *field, const char *name)
+static int add_step(void *ctx, json_t *j, const char *field, const char *name)
 {
+    hx_decoder *d = ctx;
     const char *ty = hx_json_type(j);
     if (!ty) return HX_ERR(HX_EFORMAT, "%s: %s.type: missing", name, field);
-    if (!strcmp(ty, "Sequence")) {
-        json_t *arr = json_object_get(j, "decoders"), *v;
-        if (!json_is_array(arr)) return HX_ERR(HX_EFORMAT, "%s: %s.decoders: not an array", name, field);
-        size_t i;
-        json_array_foreach(arr, i, v) {
-            char sub[160];
-            snprintf(sub, sizeof(sub), "%s.decoders[%zu]", field, i);
-            HX_TRY(add_step(d, v, sub, name));
-        }
-        return HX_OK;
-    }
+    if (!strcmp(ty, "Sequence")) return hx_json_sequence(j, "decoders", field, name, add_step, d);
     hx_dec_step *steps = realloc(d->steps, (size_t)(d->n + 1) * sizeof(*steps));
     if (!steps) return HX_ERR(HX_ENOMEM, "out of memory");
     d->steps = steps;

@@ -119,6 +119,12 @@ int hx_replace_all(const pcre2_code *re, const char *with, size_t with_len, cons
 const char *hx_json_type(json_t *o);
 /* A boolean member, or dflt when absent or not a boolean. */
 int hx_json_bool(json_t *o, const char *key, int dflt);
+/* Calls fn(ctx, item, "<field>.<key>[i]", name) for each item of the array
+ * member `key` of a Sequence object found at `field`, stopping at an error.
+ * Errors: HX_EFORMAT when `key` is not an array, and those of fn. */
+typedef int (*hx_json_item_fn)(void *ctx, json_t *item, const char *field, const char *name);
+int hx_json_sequence(json_t *seq, const char *key, const char *field, const char *name, hx_json_item_fn fn,
+                     void *ctx);
 /* Compiles an HF pattern object {"String": s} (literal) or {"Regex": r} found
  * at `field`. Errors: HX_EFORMAT naming `name`: `field`. */
 int hx_json_pattern(json_t *pat, const char *field, const char *name, pcre2_code **out);

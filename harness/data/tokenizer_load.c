@@ -33,6 +33,20 @@ static int is_off(json_t *o, const char *key)
     return !v || json_is_null(v) || json_is_false(v) || (json_is_string(v) && !json_string_length(v));
 }
 
+int hx_json_sequence(json_t *seq, const char *key, const char *field, const char *name, hx_json_item_fn fn,
+                     void *ctx)
+{
+    json_t *arr = json_object_get(seq, key), *v;
+    if (!json_is_array(arr)) return HX_ERR(HX_EFORMAT, "%s: %s.%s: not an array", name, field, key);
+    size_t i;
+    json_array_foreach(arr, i, v) {
+        char sub[200];
+        snprintf(sub, sizeof(sub), "%s.%s[%zu]", field, key, i);
+        HX_TRY(fn(ctx, v, sub, name));
+    }
+    return HX_OK;
+}
+
 int hx_json_pattern(json_t *pat, const char *field, const char *name, pcre2_code **out)
 {
     const char *re = json_string_value(json_object_get(pat, "Regex"));
@@ -357,21 +371,12 @@ static int parse_pre_step(hx_pre_step *st, json_t *pt, const char *ty, const cha
                   name, field, ty);
 }
 
-static int add_pre_step(hx_tokenizer *t, json_t *pt, const char *field, const char *name)
+static int add_pre_step(void *ctx, json_t *pt, const char *field, const char *name)
 {
+    hx_tokenizer *t = ctx;
     const char *ty = hx_json_type(pt);
     if (!ty) return HX_ERR(HX_EFORMAT, "%s: %s.type: missing", name, field);
-    if (!strcmp(ty, "Sequence")) {
-        json_t *arr = json_object_get(pt, "pretokenizers"), *p;
-        if (!json_is_array(arr)) return HX_ERR(HX_EFORMAT, "%s: %s.pretokenizers: not an array", name, field);
-        size_t i;
-        json_array_foreach(arr, i, p) {
-            char sub[160];
-            snprintf(sub, sizeof(sub), "%s.pretokenizers[%zu]", field, i);
-            HX_TRY(add_pre_step(t, p, sub, name));
-        }
-        return HX_OK;
-    }
+    if (!strcmp(ty, "Sequence")) return hx_json_sequence(pt, "pretokenizers", field, name, add_pre_step, t);
     hx_pre_step *steps = realloc(t->pre.steps, (size_t)(t->pre.n + 1) * sizeof(*steps));
     if (!steps) return HX_ERR(HX_ENOMEM, "out of memory");
     t->pre.steps = steps;
@@ -435,24 +440,15 @@ static int load_template(hx_tokenizer *t, json_t *pp, const char *field, const c
     return HX_OK;
 }
 
-static int load_post(hx_tokenizer *t, json_t *pp, const char *field, const char *name)
+static int load_post(void *ctx, json_t *pp, const char *field, const char *name)
 {
+    hx_tokenizer *t = ctx;
     if (!pp || json_is_null(pp)) return HX_OK;
     const char *ty = hx_json_type(pp);
     if (!ty) return HX_ERR(HX_EFORMAT, "%s: %s.type: missing", name, field);
     if (!strcmp(ty, "ByteLevel")) return HX_OK; /* offsets only; no ids */
     if (!strcmp(ty, "TemplateProcessing")) return load_template(t, pp, field, name);
-    if (!strcmp(ty, "Sequence")) {
-        json_t *arr = json_object_get(pp, "processors"), *p;
-        size_t i;
-        if (!json_is_array(arr)) return HX_ERR(HX_EFORMAT, "%s: %s.processors: not an array", name, field);
-        json_array_foreach(arr, i, p) {
-            char sub[96];
-            snprintf(sub, sizeof(sub), "%s.processors[%zu]", field, i);
-            HX_TRY(load_post(t, p, sub, name));
-        }
-        return HX_OK;
-    }
+    if (!strcmp(ty, "Sequence")) return hx_json_sequence(pp, "processors", field, name, load_post, t);
     return HX_ERR(HX_EFORMAT, "%s: %s.type: '%s' is not supported (TemplateProcessing, ByteLevel, Sequence)", name,
                   field, ty);
 }

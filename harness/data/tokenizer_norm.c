@@ -92,21 +92,12 @@ int hx_replace_all(const pcre2_code *re, const char *with, size_t with_len, cons
 
 /* ---- parsing ---- */
 
-static int add_step(hx_norm *nm, json_t *j, const char *field, const char *name)
+static int add_step(void *ctx, json_t *j, const char *field, const char *name)
 {
+    hx_norm *nm = ctx;
     const char *ty = hx_json_type(j);
     if (!ty) return HX_ERR(HX_EFORMAT, "%s: %s.type: missing", name, field);
-    if (!strcmp(ty, "Sequence")) {
-        json_t *arr = json_object_get(j, "normalizers"), *v;
-        if (!json_is_array(arr)) return HX_ERR(HX_EFORMAT, "%s: %s.normalizers: not an array", name, field);
-        size_t i;
-        json_array_foreach(arr, i, v) {
-            char sub[160];
-            snprintf(sub, sizeof(sub), "%s.normalizers[%zu]", field, i);
-            HX_TRY(add_step(nm, v, sub, name));
-        }
-        return HX_OK;
-    }
+    if (!strcmp(ty, "Sequence")) return hx_json_sequence(j, "normalizers", field, name, add_step, nm);
     static const char *const names[] = {"NFC", "NFD", "NFKC", "NFKD", "Lowercase", "Strip", "Prepend", "Replace"};
     int k = 0;
     while (k < 8 && strcmp(ty, names[k])) k++;
