@@ -341,11 +341,12 @@ def wordpiece_like(corpus):
 
 
 def splits(corpus):
-    """Not a model family: Split behaviours and invert, Whitespace, NFD + regex Replace + Lowercase
-    normalizers, Metaspace(always, split) after them, and no decoder (tokens joined with ' ')."""
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    """Not a model family: Split behaviours and invert, Whitespace, NFD + regex Replace + NFKD + Lowercase
+    normalizers, Metaspace(always, split) after them, fused unk, and no decoder (tokens joined with ' ')."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
     tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Replace(Regex(r"\p{Mn}+"), ""),
-                                           normalizers.Lowercase(), normalizers.Strip(left=False, right=True)])
+                                           normalizers.NFKD(), normalizers.Lowercase(),
+                                           normalizers.Strip(left=False, right=True)])
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split("-", behavior="merged_with_next"),
         pre_tokenizers.Split(Regex(r"\d"), behavior="merged_with_previous"),

@@ -95,7 +95,9 @@ int hx_uni_is_space(uint32_t cp);
 int hx_uni_is_numeric(uint32_t cp);
 /* HF Punctuation pre-tokenizer: ASCII punctuation or a Unicode P* category. */
 int hx_uni_is_punct(uint32_t cp);
-/* Regex \w: a letter, mark, number or connector punctuation (L*, M*, N*, Pc). */
+/* Rust regex \w (HF single_word): letters, marks, Nd, Nl, connector
+ * punctuation and the joiners U+200C/U+200D (categories stand in for the
+ * Alphabetic property). */
 int hx_uni_is_word(uint32_t cp);
 
 /* ---- growable byte buffer ---- */

@@ -43,8 +43,10 @@ int hx_uni_is_punct(uint32_t cp)
 
 int hx_uni_is_word(uint32_t cp)
 {
+    if (cp == 0x200C || cp == 0x200D) return 1; /* Join_Control */
     utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
-    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_NO) || c == UTF8PROC_CATEGORY_PC;
+    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ME) || c == UTF8PROC_CATEGORY_ND ||
+           c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_PC;
 }
 
 int hx_buf_add(hx_buf *b, const void *s, size_t n)
