@@ -32,7 +32,7 @@ static json_t *g_cases;
 
 static int setup(void **state)
 {
-    (void)state;
+    if (hx_tmp_setup(state) < 0) return -1;
     json_error_t e;
     g_cases = json_load_file(FIX "cases.json", JSON_ALLOW_NUL, &e);
     if (!g_cases) fprintf(stderr, "%s: %s\n", FIX "cases.json", e.text);
@@ -41,9 +41,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    (void)state;
     json_decref(g_cases);
-    return 0;
+    return hx_tmp_teardown(state);
 }
 
 static hx_tokenizer *load_family(const char *name)
@@ -201,12 +200,57 @@ static void test_family_features(void **state)
     hx_tokenizer_free(t);
 }
 
+/* Split behaviours on "the-final--countdown" split on "-" (HF results listed in
+ * /work/shared/research/gguf-and-tokenizers.md 2.3, checked there against
+ * tokenizers 0.22.2). With ignore_merges every piece in the vocabulary is one
+ * id, so the ids show the pieces. */
+static void test_split_behaviours(void **state)
+{
+    (void)state;
+    static const char *const vocab = "\"the\":0,\"final\":1,\"countdown\":2,\"-\":3,\"the-\":4,\"final-\":5,"
+                                     "\"-final\":6,\"-countdown\":7,\"--\":8";
+    static const struct {
+        const char *behavior;
+        int invert;
+        int32_t ids[8];
+        size_t n;
+    } cases[] = {
+        {"Removed", 0, {0, 1, 2}, 3},
+        {"Isolated", 0, {0, 3, 1, 3, 3, 2}, 6},
+        {"MergedWithPrevious", 0, {4, 5, 3, 2}, 4},
+        {"MergedWithNext", 0, {0, 6, 3, 7}, 4},
+        {"Contiguous", 0, {0, 3, 1, 8, 2}, 5},
+        {"Removed", 1, {3, 3, 3}, 3},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char json[1024];
+        snprintf(json, sizeof(json),
+                 "{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"String\":\"-\"},\"behavior\":\"%s\","
+                 "\"invert\":%s},\"model\":{\"type\":\"BPE\",\"ignore_merges\":true,\"vocab\":{%s},\"merges\":[]}}",
+                 cases[i].behavior, cases[i].invert ? "true" : "false", vocab);
+        const char *path = hx_tmp_path("split.json");
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        assert_true(fputs(json, f) >= 0 && fclose(f) == 0);
+        hx_tokenizer *t = NULL;
+        if (hx_tokenizer_load(path, &t) < 0) fail_msg("%s", hx_errmsg());
+        int32_t *ids;
+        size_t n;
+        assert_int_equal(hx_tokenizer_encode(t, "the-final--countdown", 20, 0, &ids, &n), HX_OK);
+        if (n != cases[i].n || memcmp(ids, cases[i].ids, n * sizeof(int32_t)))
+            fail_msg("%s invert %d: %zu ids, first %d", cases[i].behavior, cases[i].invert, n, n ? ids[0] : -1);
+        free(ids);
+        hx_tokenizer_free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_families_match_hf),
         cmocka_unit_test(test_families_refuse_invalid_utf8),
         cmocka_unit_test(test_family_features),
+        cmocka_unit_test(test_split_behaviours),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
