@@ -180,6 +180,7 @@ typedef struct {
     char repl[4];         /* Metaspace replacement, UTF-8 */
     int repl_len;
     hx_prepend_scheme prepend; /* Metaspace */
+    int pass;             /* leaves text as it is (ByteLevel without regex or prefix space): skipped */
 } hx_pre_step;
 
 typedef struct {

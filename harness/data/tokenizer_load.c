@@ -389,6 +389,10 @@ static int load_pretok(hx_tokenizer *t, json_t *pt, const char *name)
 {
     if (!pt || json_is_null(pt)) return HX_OK;
     HX_TRY(add_pre_step(t, pt, "pre_tokenizer", name));
+    for (int i = 0; i < t->pre.n; i++) {
+        hx_pre_step *st = &t->pre.steps[i];
+        st->pass = st->kind == HX_PRE_BYTELEVEL && !st->re && !st->add_prefix_space;
+    }
     for (int i = 0; i < t->pre.n; i++)
         if (t->pre.steps[i].kind == HX_PRE_BYTELEVEL) {
             if (i != t->pre.n - 1)

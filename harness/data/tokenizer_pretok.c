@@ -253,10 +253,15 @@ static int split(pretok_state *st, int step, const char *s, size_t len, int at_s
     if (ps->match == HX_MATCH_REGEX && !ps->re) return run_step(st, step + 1, s, len, at_start);
     pending pd = {0};
     size_t o = 0, ms = 0, me = 0;
-    int r;
+    int r, isolated = ps->behavior == HX_SPLIT_ISOLATED; /* the common case: every part goes on as it is */
     while ((r = next_match(st, ps, s, len, o, &ms, &me)) > 0) {
-        if (ms > o) HX_TRY(feed(st, step, ps, s, &pd, o, ms, 0, at_start));
-        HX_TRY(feed(st, step, ps, s, &pd, ms, me, 1, at_start));
+        if (isolated) {
+            if (ms > o) HX_TRY(run_step(st, step + 1, s + o, ms - o, at_start && o == 0));
+            HX_TRY(run_step(st, step + 1, s + ms, me - ms, at_start && ms == 0));
+        } else {
+            if (ms > o) HX_TRY(feed(st, step, ps, s, &pd, o, ms, 0, at_start));
+            HX_TRY(feed(st, step, ps, s, &pd, ms, me, 1, at_start));
+        }
         o = me;
     }
     HX_TRY(r);
@@ -295,8 +300,9 @@ static int metaspace(pretok_state *st, int step, const char *s, size_t len, int 
 static int run_step(pretok_state *st, int step, const char *s, size_t len, int at_start)
 {
     if (len == 0) return HX_OK;
-    if (step == st->p->n) return st->cb(st->ctx, s, len);
     const hx_pre_step *ps = &st->p->steps[step];
+    while (step < st->p->n && ps->pass) ps++, step++;
+    if (step == st->p->n) return st->cb(st->ctx, s, len);
     if (ps->kind == HX_PRE_METASPACE) return metaspace(st, step, s, len, at_start);
     if (ps->kind == HX_PRE_BYTELEVEL && ps->add_prefix_space && s[0] != ' ') {
         char stackbuf[256], *buf = len + 1 <= sizeof(stackbuf) ? stackbuf : hx_malloc(len + 1);
