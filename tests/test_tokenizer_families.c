@@ -4,10 +4,10 @@
  * Replace normalizer, byte_fallback), Mistral (Metaspace first, lstrip/rstrip
  * added token), Gemma, Llama-3, Qwen2 (NFC), GPT-2, SmolLM (Digits), SmolLM2 as
  * converted from GGUF (empty normalizer Sequence, ByteLevel with byte_fallback,
- * decoder Sequence), and two
- * that cover the remaining parts (prefix/suffix BPE with unk, NFKC/Lowercase/
- * Strip, Punctuation, WhitespaceSplit, single_word; Split behaviours, invert,
- * Whitespace, NFD + regex Replace, no decoder). For every text of an
+ * decoder Sequence), and three that cover the remaining parts (Punctuation +
+ * Metaspace never; prefix/suffix BPE with unk, NFKC/Lowercase/Strip,
+ * Punctuation contiguous, WhitespaceSplit, single_word; Split behaviours,
+ * invert, Whitespace, NFD/NFKD + regex Replace, fused unk, no decoder). For every text of an
  * adversarial set: ids with and without special tokens, and the decoded text
  * with and without skip_special, equal HF's; random id sequences decode as HF
  * decodes them. Invalid UTF-8 (HF takes str, so no HF reference) is refused
@@ -25,7 +25,7 @@
 #define FIX "tests/fixtures/tokenizers/"
 
 static const char *const families[] = {"llama2", "mistral", "gemma",          "llama3", "qwen2",
-                                       "gpt2",   "smollm",  "smollm2_gguf",   "wordpiece_like", "splits"};
+                                       "gpt2",   "smollm",  "smollm2_gguf",   "sp_never", "wordpiece_like", "splits"};
 #define N_FAMILIES (sizeof(families) / sizeof(*families))
 
 static json_t *g_cases;
@@ -189,6 +189,12 @@ static void test_family_features(void **state)
     assert_int_equal(ids[0], hx_tokenizer_bos_id(t));
     assert_int_equal(hx_tokenizer_bos_id(t), hx_tokenizer_token_id(t, "<s>"));
     free(ids);
+    hx_tokenizer_free(t);
+
+    t = load_family("gemma"); /* <bos> from the template, <eos> by name */
+    assert_int_equal(hx_tokenizer_bos_id(t), 2);
+    assert_int_equal(hx_tokenizer_eos_id(t), 1);
+    assert_true(hx_tokenizer_adds_bos(t));
     hx_tokenizer_free(t);
 
     t = load_family("wordpiece_like"); /* no byte_fallback: unknown chars are [UNK], not fused */

@@ -317,6 +317,19 @@ def smollm2_gguf(corpus):
     return d
 
 
+def sp_never(corpus):
+    """Not a model family: Punctuation (default Isolated) then Metaspace(never, split) before the
+    SentencePiece-style model, Metaspace(never) decoder, no post-processor."""
+    d = spm_bpe(corpus, 600, ["<unk>", "<s>", "</s>"], "<unk>")
+    d["normalizer"] = None
+    d["pre_tokenizer"] = json.loads(pre_tokenizers.Sequence([pre_tokenizers.Punctuation(), pre_tokenizers.Metaspace(
+        replacement="\u2581", prepend_scheme="never", split=True)]).__getstate__())
+    d["decoder"] = json.loads(decoders.Sequence([decoders.ByteFallback(), decoders.Metaspace(
+        replacement="\u2581", prepend_scheme="never")]).__getstate__())
+    d["post_processor"] = None
+    return d
+
+
 def wordpiece_like(corpus):
     """Not a model family: the remaining pipeline parts. NFKC+Lowercase+Strip, WhitespaceSplit +
     Punctuation(contiguous) + Digits(runs), BPE with ## prefix and </w> suffix and a plain unk,
@@ -360,7 +373,8 @@ def splits(corpus):
 
 
 FAMILIES = {"llama2": llama2, "mistral": mistral, "gemma": gemma, "llama3": llama3_family, "qwen2": qwen2,
-            "gpt2": gpt2_family, "smollm": smollm, "smollm2_gguf": smollm2_gguf, "wordpiece_like": wordpiece_like, "splits": splits}
+            "gpt2": gpt2_family, "smollm": smollm, "smollm2_gguf": smollm2_gguf, "sp_never": sp_never,
+            "wordpiece_like": wordpiece_like, "splits": splits}
 
 
 def families(out):

@@ -477,8 +477,9 @@ static int build(hx_tokenizer *t, json_t *root, const char *name)
     HX_TRY(load_added(t, added, name));
     HX_TRY(load_post(t, json_object_get(root, "post_processor"), "post_processor", name));
     HX_TRY(hx_decoder_parse(&t->dec, json_object_get(root, "decoder"), "decoder", name));
-    static const char *const bos_names[] = {"<|begin_of_text|>", "<s>", "<|startoftext|>", "<|endoftext|>", NULL};
-    static const char *const eos_names[] = {"<|end_of_text|>", "</s>", "<|endoftext|>", NULL};
+    static const char *const bos_names[] = {"<|begin_of_text|>", "<s>", "<bos>", "<|startoftext|>", "<|endoftext|>",
+                                            NULL};
+    static const char *const eos_names[] = {"<|end_of_text|>", "</s>", "<eos>", "<|endoftext|>", NULL};
     t->bos_id = t->n_prefix ? t->prefix[0] : find_special(t, bos_names);
     t->eos_id = t->n_suffix ? t->suffix[t->n_suffix - 1] : find_special(t, eos_names);
     return HX_OK;
