@@ -28,21 +28,12 @@ static const char *const families[] = {"llama2", "mistral", "gemma",          "l
                                        "gpt2",   "smollm",  "smollm2_gguf",   "sp_never", "wordpiece_like", "splits"};
 #define N_FAMILIES (sizeof(families) / sizeof(*families))
 
-static json_t *g_cases;
-
-static int setup(void **state)
+static json_t *load_json(const char *path)
 {
-    if (hx_tmp_setup(state) < 0) return -1;
     json_error_t e;
-    g_cases = json_load_file(FIX "cases.json", JSON_ALLOW_NUL, &e);
-    if (!g_cases) fprintf(stderr, "%s: %s\n", FIX "cases.json", e.text);
-    return g_cases ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    json_decref(g_cases);
-    return hx_tmp_teardown(state);
+    json_t *j = json_load_file(path, JSON_ALLOW_NUL, &e); /* a text holds U+0000 */
+    if (!j) fail_msg("%s: %s", path, e.text);
+    return j;
 }
 
 static hx_tokenizer *load_family(const char *name)
@@ -84,13 +75,14 @@ static int same_text(const int32_t *ids, size_t n, const hx_tokenizer *t, int sk
 static void test_families_match_hf(void **state)
 {
     (void)state;
-    json_t *texts = json_object_get(g_cases, "texts");
+    json_t *texts = load_json(FIX "texts.json");
     assert_true(json_array_size(texts) >= 30);
     size_t matched = 0, checks = 0;
     for (size_t f = 0; f < N_FAMILIES; f++) {
         hx_tokenizer *t = load_family(families[f]);
-        json_t *c = json_object_get(g_cases, families[f]);
-        assert_non_null(c);
+        char path[256];
+        snprintf(path, sizeof(path), FIX "%s.expected.json", families[f]);
+        json_t *c = load_json(path);
         int all = 1;
         for (size_t k = 0; k < json_array_size(texts); k++) {
             json_t *text = json_array_get(texts, k);
@@ -126,11 +118,13 @@ static void test_families_match_hf(void **state)
             checks++;
         }
         hx_tokenizer_free(t);
+        json_decref(c);
         if (!all) fail_msg("%s differs from HF (see above)", families[f]);
     }
     print_message("families: %zu texts x %zu tokenizers matched HF (%zu comparisons)\n", matched / N_FAMILIES,
                   N_FAMILIES, checks);
     assert_int_equal(matched, json_array_size(texts) * N_FAMILIES);
+    json_decref(texts);
 }
 
 /* The C API takes bytes: invalid UTF-8 is refused with its offset, whatever the pipeline. */
@@ -258,5 +252,5 @@ int main(void)
         cmocka_unit_test(test_family_features),
         cmocka_unit_test(test_split_behaviours),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, hx_tmp_setup, hx_tmp_teardown);
 }

@@ -13,9 +13,11 @@ texts, so tests/test_tokenizer.c can check ours without Python:
 Usage: tools/make_tokenizer_fixtures.py [OUT_DIR]
 
 With --families [OUT_DIR] (default tests/fixtures/tokenizers) it instead builds
-one small tokenizer per model family's
-tokenizer.json configuration and HF's ids and decoded strings for an
-adversarial text set (tests/test_tokenizer_families.c).
+one small tokenizer per model family's tokenizer.json configuration
+(<name>.json) and HF's ids and decoded strings for an adversarial text set
+(texts.json; <name>.expected.json: ids, ids_special, decoded, decoded_skip per
+text, and random_ids with their random_decoded) for
+tests/test_tokenizer_families.c.
 """
 import json
 import os
@@ -380,7 +382,6 @@ FAMILIES = {"llama2": llama2, "mistral": mistral, "gemma": gemma, "llama3": llam
 def families(out):
     os.makedirs(out, exist_ok=True)
     corpus = family_corpus()
-    cases = {"texts": FAMILY_TEXTS}
     rng = random.Random(1234)
     for name, make in FAMILIES.items():
         text = json.dumps(make(corpus), ensure_ascii=False, separators=(",", ":"))
@@ -398,9 +399,10 @@ def families(out):
         n = tok.get_vocab_size(with_added_tokens=True)
         c["random_ids"] = [[rng.randrange(n) for _ in range(rng.randrange(1, 16))] for _ in range(40)]
         c["random_decoded"] = [tok.decode(ids, skip_special_tokens=False) for ids in c["random_ids"]]
-        cases[name] = c
-    with open(os.path.join(out, "cases.json"), "w", encoding="utf-8") as f:
-        json.dump(cases, f, ensure_ascii=False, separators=(",", ":"))
+        with open(os.path.join(out, name + ".expected.json"), "w", encoding="utf-8") as f:
+            json.dump(c, f, ensure_ascii=False, separators=(",", ":"))
+    with open(os.path.join(out, "texts.json"), "w", encoding="utf-8") as f:
+        json.dump(FAMILY_TEXTS, f, ensure_ascii=False, indent=0)
     print(f"wrote {out}: {len(FAMILIES)} tokenizers x {len(FAMILY_TEXTS)} texts")
 
 
