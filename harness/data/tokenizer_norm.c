@@ -205,7 +205,9 @@ static int unicode_form(const char *s, size_t len, hx_norm_kind k, hx_buf *out)
         [HX_NORM_NFKC] = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT,
         [HX_NORM_NFKD] = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT,
     };
-    if (len == 0) return hx_buf_add(out, "", 0);
+    size_t i = 0;
+    while (i < len && (uint8_t)s[i] < 0x80) i++;
+    if (i == len) return hx_buf_add(out, s, len); /* ASCII is invariant under all four forms */
     utf8proc_uint8_t *dst = NULL;
     utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &dst,
                                       (utf8proc_option_t)opts[k]);
