@@ -300,9 +300,9 @@ static int metaspace(pretok_state *st, int step, const char *s, size_t len, int 
 static int run_step(pretok_state *st, int step, const char *s, size_t len, int at_start)
 {
     if (len == 0) return HX_OK;
-    const hx_pre_step *ps = &st->p->steps[step];
-    while (step < st->p->n && ps->pass) ps++, step++;
+    while (step < st->p->n && st->p->steps[step].pass) step++;
     if (step == st->p->n) return st->cb(st->ctx, s, len);
+    const hx_pre_step *ps = &st->p->steps[step];
     if (ps->kind == HX_PRE_METASPACE) return metaspace(st, step, s, len, at_start);
     if (ps->kind == HX_PRE_BYTELEVEL && ps->add_prefix_space && s[0] != ' ') {
         char stackbuf[256], *buf = len + 1 <= sizeof(stackbuf) ? stackbuf : hx_malloc(len + 1);
