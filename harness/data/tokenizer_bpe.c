@@ -150,11 +150,11 @@ static inline uint64_t merge_of(const hx_tokenizer *t, int32_t a, int32_t b)
  * prefix (not on the first unit) and the end_of_word_suffix (on the last). */
 static size_t unit_key(const hx_tokenizer *t, const char *u, size_t ul, int first, int last, char *key)
 {
-    size_t k = 0;
-    if (!first) memcpy(key, t->cont_prefix, t->cont_prefix_len), k = t->cont_prefix_len;
+    size_t k = 0; /* an unset prefix or suffix is NULL with length 0 */
+    if (!first && t->cont_prefix_len) memcpy(key, t->cont_prefix, t->cont_prefix_len), k = t->cont_prefix_len;
     memcpy(key + k, u, ul);
     k += ul;
-    if (last) memcpy(key + k, t->word_suffix, t->word_suffix_len), k += t->word_suffix_len;
+    if (last && t->word_suffix_len) memcpy(key + k, t->word_suffix, t->word_suffix_len), k += t->word_suffix_len;
     return k;
 }
 
