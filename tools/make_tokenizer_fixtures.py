@@ -356,16 +356,17 @@ def wordpiece_like(corpus):
 
 
 def splits(corpus):
-    """Not a model family: Split behaviours and invert, Whitespace, NFD + regex Replace + NFKD + Lowercase
-    normalizers, Metaspace(always, split) after them, fused unk, and no decoder (tokens joined with ' ')."""
+    """Not a model family: Split behaviours and invert, Whitespace (the other marks and ZWJ reach it), NFD +
+    regex Replace (grave and acute removed) + NFKD + Lowercase normalizers, Metaspace(always, split) after them,
+    fused unk, and no decoder (tokens joined with ' ')."""
     tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
-    tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Replace(Regex(r"\p{Mn}+"), ""),
+    tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Replace(Regex("[\u0300\u0301]+"), ""),
                                            normalizers.NFKD(), normalizers.Lowercase(),
                                            normalizers.Strip(left=False, right=True)])
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split("-", behavior="merged_with_next"),
         pre_tokenizers.Split(Regex(r"\d"), behavior="merged_with_previous"),
-        pre_tokenizers.Split(Regex(r"[\p{L}\s]+"), behavior="removed", invert=True),
+        pre_tokenizers.Split(Regex("[\\p{L}\\p{M}\\s\u200d]+"), behavior="removed", invert=True),
         pre_tokenizers.Whitespace(),
         pre_tokenizers.Metaspace(replacement="_", prepend_scheme="always", split=True)])
     trainer = trainers.BpeTrainer(vocab_size=500, special_tokens=["<unk>", "<s>"], limit_alphabet=60,

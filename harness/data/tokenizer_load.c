@@ -291,6 +291,9 @@ static int load_added(hx_tokenizer *t, json_t *added, const char *name)
     return hx_added_index(&t->added_norm);
 }
 
+/* Rust regex \w as a PCRE2 class body (as hx_uni_is_word). */
+#define RUST_WORD "\\p{L}\\p{Nl}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}"
+
 /* HF SplitDelimiterBehavior names. */
 static int parse_behavior(json_t *pt, hx_split_behavior dflt, const char *field, const char *name,
                           hx_split_behavior *out)
@@ -341,11 +344,13 @@ static int parse_pre_step(hx_pre_step *st, json_t *pt, const char *ty, const cha
         st->behavior = HX_SPLIT_REMOVED;
         return HX_OK;
     }
-    if (!strcmp(ty, "Whitespace")) { /* keeps the matches of \w+|[^\w\s]+ */
+    if (!strcmp(ty, "Whitespace")) {
+        /* keeps the matches of \w+|[^\w\s]+ with Rust regex's Unicode \w (Alphabetic, M, Nd, Pc,
+         * Join_Control), spelled out: PCRE2 10.42's \w lacks marks and joiners */
         st->behavior = HX_SPLIT_REMOVED;
         st->invert = 1;
         snprintf(sub, sizeof(sub), "%s (Whitespace)", field);
-        return hx_regex_compile("\\w+|[^\\w\\s]+", 0, sub, &st->re);
+        return hx_regex_compile("[" RUST_WORD "]+|[^" RUST_WORD "\\s]+", 0, sub, &st->re);
     }
     if (!strcmp(ty, "Metaspace")) {
         st->kind = HX_PRE_METASPACE;
