@@ -10,7 +10,7 @@ SAN ?= 0
 CC  ?= gcc
 BUILD := build$(if $(filter 1,$(SAN)),-san,)
 
-PKGS := hdf5-serial jansson libarchive libpcre2-8 yaml-0.1 openblas libcrypto
+PKGS := hdf5-serial jansson libarchive libpcre2-8 libutf8proc yaml-0.1 openblas libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -39,7 +39,7 @@ CUDA_SRC := $(wildcard kernels/cuda/*.cu)
 all: $(HARNESS)
 
 # Debian packages the build and tests need (see DESIGN.md); installed only when missing.
-DEB_PKGS := build-essential pkg-config libopenblas-dev libjansson-dev libyaml-dev libpcre2-dev \
+DEB_PKGS := build-essential pkg-config libopenblas-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev \
             libarchive-dev libhdf5-dev hdf5-tools libssl-dev libcmocka-dev gnuplot-nox libopenmpi-dev \
             openmpi-bin zstd
 deps:

@@ -390,20 +390,38 @@ static void expect_format_error(void (*mutate)(json_t *), const char *field)
 }
 
 #define MODEL(r) json_object_get((r), "model")
-static void m_normalizer(json_t *r) { json_object_set_new(r, "normalizer", json_pack("{ss}", "type", "NFC")); }
+static void m_normalizer(json_t *r)
+{
+    json_object_set_new(r, "normalizer",
+                        json_pack("{ss s[{ss}{ss}]}", "type", "Sequence", "normalizers", "type", "NFC", "type",
+                                  "BertNormalizer"));
+}
 static void m_model_type(json_t *r) { json_object_set_new(MODEL(r), "type", json_string("WordPiece")); }
 static void m_merge_unknown(json_t *r) { json_array_set_new(json_object_get(MODEL(r), "merges"), 3, json_string("q zz")); }
 static void m_merge_form(json_t *r) { json_array_set_new(json_object_get(MODEL(r), "merges"), 5, json_string("abc")); }
-static void m_pretok(json_t *r) { json_object_set_new(r, "pre_tokenizer", json_pack("{ss}", "type", "Metaspace")); }
-static void m_decoder(json_t *r) { json_object_set_new(r, "decoder", json_null()); }
+static void m_pretok(json_t *r) { json_object_set_new(r, "pre_tokenizer", json_pack("{ss}", "type", "BertPreTokenizer")); }
+static void m_decoder(json_t *r) { json_object_set_new(r, "decoder", json_pack("{ss}", "type", "WordPiece")); }
 static void m_post(json_t *r) { json_object_set_new(r, "post_processor", json_pack("{ss}", "type", "RobertaProcessing")); }
-static void m_byte_fallback(json_t *r) { json_object_set_new(MODEL(r), "byte_fallback", json_true()); }
+static void m_dropout(json_t *r) { json_object_set_new(MODEL(r), "dropout", json_real(0.1)); }
+static void m_unigram(json_t *r) { json_object_set_new(MODEL(r), "type", json_string("Unigram")); }
+static void m_unk(json_t *r) { json_object_set_new(MODEL(r), "unk_token", json_string("<no such token>")); }
+static void m_metaspace(json_t *r)
+{
+    json_object_set_new(r, "pre_tokenizer",
+                        json_pack("{ss ss ss}", "type", "Metaspace", "replacement", "ab", "prepend_scheme", "always"));
+}
+static void m_strip(json_t *r)
+{
+    json_object_set_new(r, "decoder",
+                        json_pack("{ss s[{ss} {ss ss si}]}", "type", "Sequence", "decoders", "type", "Fuse", "type",
+                                  "Strip", "content", " ", "start", 1));
+}
 static void m_vocab_id(json_t *r) { json_object_set_new(json_object_get(MODEL(r), "vocab"), "x", json_string("1")); }
 static void m_split(json_t *r)
 {
     json_object_set_new(r, "pre_tokenizer",
                         json_pack("{ss s[{ss s{ss} ss sb}]}", "type", "Sequence", "pretokenizers", "type", "Split",
-                                  "pattern", "Regex", "\\s+", "behavior", "Removed", "invert", 0));
+                                  "pattern", "Regex", "\\s+", "behavior", "Dropped", "invert", 0));
 }
 static void m_regex(json_t *r)
 {
@@ -412,23 +430,27 @@ static void m_regex(json_t *r)
                                   "Split", "pattern", "Regex", "(unclosed", "behavior", "Isolated", "invert", 0,
                                   "type", "ByteLevel"));
 }
-static void m_added(json_t *r) { json_object_set_new(json_array_get(json_object_get(r, "added_tokens"), 0), "lstrip", json_true()); }
+static void m_added(json_t *r) { json_object_set_new(json_array_get(json_object_get(r, "added_tokens"), 0), "content", json_string("")); }
 
 static void test_malformed_json_names_field(void **state)
 {
     (void)state;
-    expect_format_error(m_normalizer, "normalizer");
+    expect_format_error(m_normalizer, "normalizer.normalizers[1].type");
     expect_format_error(m_model_type, "model.type");
     expect_format_error(m_merge_unknown, "model.merges[3]");
     expect_format_error(m_merge_form, "model.merges[5]");
     expect_format_error(m_pretok, "pre_tokenizer.type");
-    expect_format_error(m_decoder, "decoder");
+    expect_format_error(m_decoder, "decoder.type");
     expect_format_error(m_post, "post_processor.type");
-    expect_format_error(m_byte_fallback, "model.byte_fallback");
+    expect_format_error(m_dropout, "model.dropout");
+    expect_format_error(m_unigram, "model.type");
+    expect_format_error(m_unk, "model.unk_token");
+    expect_format_error(m_metaspace, "pre_tokenizer.replacement");
+    expect_format_error(m_strip, "decoder.decoders[1].start/stop");
     expect_format_error(m_vocab_id, "model.vocab[\"x\"]");
     expect_format_error(m_split, "pre_tokenizer.pretokenizers[0].behavior");
     expect_format_error(m_regex, "pre_tokenizer.pretokenizers[0].pattern");
-    expect_format_error(m_added, "added_tokens[0].lstrip");
+    expect_format_error(m_added, "added_tokens[0].content");
     hx_tokenizer *t = NULL;
     assert_int_equal(load_text("{\"model\": [1,", &t), HX_EFORMAT);
     assert_non_null(strstr(hx_errmsg(), "invalid JSON"));

@@ -1,5 +1,8 @@
-/* Byte-level BPE tokenizer compatible with Hugging Face tokenizer.json
- * (GPT-2 and Llama-3 families): load, encode, decode, train, save. */
+/* BPE tokenizer compatible with Hugging Face tokenizer.json: load, encode,
+ * decode, save, and a byte-level BPE trainer. Loads the HF tokenizers pipeline
+ * for BPE models: byte-level ones (GPT-2, Llama-3, Qwen2, SmolLM) and
+ * SentencePiece-style ones (Llama-2, Mistral, Gemma: Metaspace or Prepend/
+ * Replace normalizers, byte_fallback). */
 #ifndef HX_DATA_TOKENIZER_H
 #define HX_DATA_TOKENIZER_H
 
@@ -8,20 +11,46 @@
 
 typedef struct hx_tokenizer hx_tokenizer;
 
-/* Loads a tokenizer.json. Token ids must lie in [0, 2^24 - 1]. Errors: HX_EIO,
- * HX_EFORMAT (names the file and the offending field), HX_ENOMEM. */
+/* Loads a tokenizer.json. Token ids must lie in [0, 2^24 - 1]. Supported
+ * (semantics of HF tokenizers 0.22/0.23, /work/shared/research/
+ * gguf-and-tokenizers.md part 2):
+ *   normalizer     null, Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Strip,
+ *                  Prepend, Replace (String or Regex pattern)
+ *   pre_tokenizer  null, Sequence, ByteLevel (add_prefix_space, use_regex;
+ *                  must be last), Split (String/Regex, every behavior, invert),
+ *                  Digits, Metaspace, Punctuation, Whitespace, WhitespaceSplit
+ *   model          BPE: merges as "a b" or ["a","b"], byte_fallback, unk_token,
+ *                  fuse_unk, ignore_merges, continuing_subword_prefix,
+ *                  end_of_word_suffix; dropout null or 0
+ *   added_tokens   special, normalized, lstrip, rstrip, single_word
+ *   post_processor null, TemplateProcessing (single), ByteLevel, Sequence
+ *   decoder        null, Sequence, ByteLevel, Metaspace, ByteFallback, Fuse,
+ *                  Replace, Strip
+ * Vocabulary strings are taken back to bytes (GPT-2 byte-level alphabet) only
+ * when the pre-tokenizer has a ByteLevel step. Errors: HX_EIO, HX_EFORMAT
+ * (names the file and the JSON field path of anything else: Unigram,
+ * WordPiece, WordLevel, dropout, unknown types), HX_ENOMEM. */
 int hx_tokenizer_load(const char *path, hx_tokenizer **out);
 void hx_tokenizer_free(hx_tokenizer *t);
 
-/* Encodes UTF-8 text of `len` bytes. With add_special, the post-processor's
- * special tokens (e.g. BOS) are added as HF `encode(add_special_tokens=True)`
- * does. *ids is malloc'd (caller frees), *n its length in tokens.
- * Errors: HX_EINVAL (invalid UTF-8, with the byte offset), HX_ENOMEM. */
+/* Encodes UTF-8 text of `len` bytes as HF `encode` does: non-normalized added
+ * tokens are split off the raw text, each remaining piece is normalized and
+ * split on the normalized added tokens, pre-tokenized, and BPE-encoded. With
+ * add_special, the post-processor's special tokens (e.g. BOS) are added as
+ * HF `encode(add_special_tokens=True)` does. *ids is malloc'd (caller frees),
+ * *n its length in tokens. HF takes a str, so invalid UTF-8 has no HF
+ * counterpart: it is refused here. Errors: HX_EINVAL (invalid UTF-8, with the
+ * byte offset), HX_ENOMEM. */
 int hx_tokenizer_encode(const hx_tokenizer *t, const char *text, size_t len, int add_special, int32_t **ids,
                         size_t *n);
 
-/* Decodes ids to UTF-8 (special tokens included as their text unless
- * skip_special). *text is malloc'd and NUL-terminated; *len in bytes. */
+/* Decodes ids as HF `decode` does: the token texts (special tokens dropped
+ * with skip_special) go through the decoder chain and are concatenated (joined
+ * with " " when there is no decoder). Bytes that do not form UTF-8 after the
+ * ByteLevel decoder become U+FFFD (Rust from_utf8_lossy); an invalid
+ * ByteFallback group becomes one U+FFFD per byte. *text is malloc'd and
+ * NUL-terminated; *len in bytes. Errors: HX_EINVAL (an id that is not a token
+ * of this tokenizer), HX_ENOMEM. */
 int hx_tokenizer_decode(const hx_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **text,
                         size_t *len);
 
@@ -34,7 +63,8 @@ int hx_tokenizer_adds_bos(const hx_tokenizer *t);
 const char *hx_tokenizer_sha256(const hx_tokenizer *t);
 
 /* Id of a token given its text: an added token's content, or a model token's
- * raw bytes (e.g. " the"). -1 when absent. */
+ * key as encode looks it up: raw bytes for byte-level vocabularies (e.g.
+ * " the"), else the vocabulary text (e.g. "\u2581the", "<0x0A>"). -1 when absent. */
 int hx_tokenizer_token_id(const hx_tokenizer *t, const char *text);
 
 /* Writes the tokenizer.json text this tokenizer was built from (loaded, or

@@ -1,6 +1,7 @@
-/* Byte-level BPE encode and decode. Per pre-token: with ignore_merges a token
- * already in the vocabulary is emitted directly; otherwise the bytes start as
- * single-byte symbols in a linked list and the lowest-rank adjacent pair
+/* BPE encode: added-token extraction, normalization, pre-tokenization, then per
+ * pre-token: with ignore_merges a token already in the vocabulary is emitted
+ * directly; otherwise the units (bytes, or characters when not byte-level)
+ * start as symbols in a linked list and the lowest-rank adjacent pair
  * (leftmost on ties) is merged until none is left, using a binary heap of
  * candidate merges invalidated lazily (as HF tokenizers models/bpe/word.rs).
  * Results are memoised in a per-thread word cache keyed by the pre-token bytes. */
@@ -84,6 +85,10 @@ typedef struct {
     int32_t *ids;
     size_t n, cap;
     word_cache *cache;
+    const char *text;      /* the text being encoded */
+    const char *norm_base; /* the normalized piece being split on added tokens */
+    int norm_at_start;     /* that piece starts the text */
+    hx_buf norm;           /* normalizer output */
     /* scratch for bpe_word */
     int32_t *sym, *prev, *next;
     uint64_t *heap;
@@ -141,12 +146,89 @@ static inline uint64_t merge_of(const hx_tokenizer *t, int32_t a, int32_t b)
     return v ? *v : UINT64_MAX;
 }
 
+/* Fills key[] with unit u[0..ul) of a pre-token with the continuing_subword_
+ * prefix (not on the first unit) and the end_of_word_suffix (on the last). */
+static size_t unit_key(const hx_tokenizer *t, const char *u, size_t ul, int first, int last, char *key)
+{
+    size_t k = 0; /* an unset prefix or suffix is NULL with length 0 */
+    if (!first && t->cont_prefix_len) memcpy(key, t->cont_prefix, t->cont_prefix_len), k = t->cont_prefix_len;
+    memcpy(key + k, u, ul);
+    k += ul;
+    if (last && t->word_suffix_len) memcpy(key + k, t->word_suffix, t->word_suffix_len), k += t->word_suffix_len;
+    return k;
+}
+
+/* The <0xXX> tokens of the UTF-8 bytes of a key's vocabulary text (its byte-
+ * level characters when byte-level) into out; 0 unless all of them exist. */
+static size_t fallback_ids(const hx_tokenizer *t, const char *key, size_t kl, int32_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < kl; i++) {
+        char u[4];
+        int m = 1;
+        if (t->bytelevel) m = hx_utf8_put(u, hx_bytelevel_char((uint8_t)key[i]));
+        else u[0] = key[i];
+        for (int k = 0; k < m; k++) {
+            int32_t id = t->fallback_id[(uint8_t)u[k]];
+            if (id < 0) return 0;
+            out[n++] = id;
+        }
+    }
+    return n;
+}
+
+/* The initial symbols of pre-token w into e->sym (HF models/bpe/model.rs
+ * merge_word): one per unit (byte when byte-level, else character), looked up
+ * with prefix/suffix; a unit not in the vocabulary becomes its <0xXX> tokens
+ * with byte_fallback (when all exist), else unk_token (a run fused into one
+ * with fuse_unk; the fallback tokens of a later unit go before a held unk, as
+ * in HF), else nothing. */
+static size_t initial_symbols(enc_state *e, const char *w, size_t len)
+{
+    const hx_tokenizer *t = e->t;
+    int32_t *sym = e->sym;
+    size_t ns = 0;
+    int held_unk = 0, plain = !t->cont_prefix_len && !t->word_suffix_len;
+    char key[HX_TOKENIZER_MAX_AFFIX * 2 + 4];
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t ul = t->bytelevel ? 1 : (size_t)hx_utf8_next((const uint8_t *)w + i, len - i, &cp);
+        const char *k = w + i;
+        size_t kl = ul;
+        int32_t id;
+        if (plain && ul == 1) {
+            id = t->byte_id[(uint8_t)w[i]];
+        } else {
+            if (!plain) kl = unit_key(t, w + i, ul, i == 0, i + ul == len, key), k = key;
+            long f = hx_strmap_find(&t->vocab, k, kl);
+            id = f < 0 ? -1 : t->vocab.vals[f];
+        }
+        i += ul;
+        if (id >= 0) {
+            if (held_unk) sym[ns++] = t->unk_id, held_unk = 0;
+            sym[ns++] = id;
+            continue;
+        }
+        size_t nf = t->byte_fallback ? fallback_ids(t, k, kl, sym + ns) : 0;
+        if (nf) {
+            ns += nf;
+        } else if (t->unk_id >= 0) {
+            if (held_unk && !t->fuse_unk) sym[ns++] = t->unk_id;
+            held_unk = 1;
+        }
+    }
+    if (held_unk) sym[ns++] = t->unk_id;
+    return ns;
+}
+
 /* Appends the BPE tokens of one pre-token (raw bytes). */
 static int bpe_word(enc_state *e, const char *w, size_t len)
 {
     const hx_tokenizer *t = e->t;
-    if (len > e->scratch_cap) {
-        size_t cap = len * 2;
+    /* a unit gives at most 1 + prefix + suffix fallback bytes, each up to 2 UTF-8 bytes when byte-level */
+    size_t need = len * (2 * (t->cont_prefix_len + t->word_suffix_len) + 4) + 8;
+    if (need > e->scratch_cap) {
+        size_t cap = need * 2;
         int32_t *s = realloc(e->sym, cap * 3 * sizeof(int32_t));
         uint64_t *h = realloc(e->heap, cap * sizeof(uint64_t));
         if (s) e->sym = s;
@@ -159,14 +241,10 @@ static int bpe_word(enc_state *e, const char *w, size_t len)
     int32_t *sym = e->sym, *prev = e->prev, *next = e->next;
     uint64_t *heap = e->heap;
     size_t nh = 0, ns = 0;
-    for (size_t i = 0; i < len; i++) {
-        int32_t id = t->byte_id[(uint8_t)w[i]];
-        if (id < 0) id = t->unk_id; /* HF drops the byte when there is no unk_token */
-        if (id < 0) continue;
-        sym[ns] = id;
-        prev[ns] = (int32_t)ns - 1;
-        next[ns] = (int32_t)ns + 1;
-        ns++;
+    ns = initial_symbols(e, w, len);
+    for (size_t i = 0; i < ns; i++) {
+        prev[i] = (int32_t)i - 1;
+        next[i] = (int32_t)i + 1;
     }
     if (ns == 0) return HX_OK;
     next[ns - 1] = -1;
@@ -218,11 +296,31 @@ static int on_pretoken(void *ctx, const char *w, size_t len)
     return bpe_word(e, w, len);
 }
 
-static int on_segment(void *ctx, const char *s, size_t len, int32_t id)
+/* A piece of normalized text between normalized added tokens. */
+static int on_norm_segment(void *ctx, const char *s, size_t len, int32_t id)
 {
     enc_state *e = ctx;
     if (id >= 0) return push_ids(e, &id, 1);
-    return hx_pretok_run(&e->t->pre, s, len, on_pretoken, e);
+    return hx_pretok_run(&e->t->pre, s, len, e->norm_at_start && s == e->norm_base, on_pretoken, e);
+}
+
+/* A piece of the raw text between raw-matched added tokens: normalized, then
+ * split on the normalized added tokens (HF AddedVocabulary::extract_and_normalize). */
+static int on_segment(void *ctx, const char *s, size_t len, int32_t id)
+{
+    enc_state *e = ctx;
+    const hx_tokenizer *t = e->t;
+    if (id >= 0) return push_ids(e, &id, 1);
+    int at_start = s == e->text;
+    if (!t->norm.n && !t->added_norm.n) return hx_pretok_run(&t->pre, s, len, at_start, on_pretoken, e);
+    e->norm_base = s;
+    if (t->norm.n) {
+        HX_TRY(hx_norm_apply(&t->norm, s, len, &e->norm));
+        e->norm_base = e->norm.p;
+        len = e->norm.n;
+    }
+    e->norm_at_start = at_start;
+    return hx_added_split(&t->added_norm, e->norm_base, len, on_norm_segment, e);
 }
 
 int hx_tokenizer_encode(const hx_tokenizer *t, const char *text, size_t len, int add_special, int32_t **ids,
@@ -232,7 +330,7 @@ int hx_tokenizer_encode(const hx_tokenizer *t, const char *text, size_t len, int
     *n = 0;
     long bad = hx_utf8_invalid_offset(text, len);
     if (bad >= 0) return HX_ERR(HX_EINVAL, "encode: invalid UTF-8 at byte offset %ld", bad);
-    enc_state e = {.t = t, .cache = cache_get(t)};
+    enc_state e = {.t = t, .cache = cache_get(t), .text = text};
     int rc = HX_OK;
     if (add_special) rc = push_ids(&e, t->prefix, (size_t)t->n_prefix);
     if (rc >= 0) rc = hx_added_split(&t->added, text, len, on_segment, &e);
@@ -243,34 +341,12 @@ int hx_tokenizer_encode(const hx_tokenizer *t, const char *text, size_t len, int
     }
     free(e.sym);
     free(e.heap);
+    free(e.norm.p);
     if (rc < 0) {
         free(e.ids);
         return rc;
     }
     *ids = e.ids;
     *n = e.n;
-    return HX_OK;
-}
-
-int hx_tokenizer_decode(const hx_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **text,
-                        size_t *len)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= t->n_ids || !t->id_bytes[ids[i]])
-            return HX_ERR(HX_EINVAL, "decode: ids[%zu] = %d is not a token id of this tokenizer", i, (int)ids[i]);
-        total += t->id_len[ids[i]];
-    }
-    char *s = hx_malloc(total + 1);
-    if (!s) return HX_ENOMEM;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (skip_special && t->id_special[ids[i]]) continue;
-        memcpy(s + o, t->id_bytes[ids[i]], t->id_len[ids[i]]);
-        o += t->id_len[ids[i]];
-    }
-    s[o] = '\0';
-    *text = s;
-    if (len) *len = o;
     return HX_OK;
 }

@@ -1,10 +1,14 @@
-/* Loading an HF tokenizer.json (byte-level BPE, GPT-2 and Llama-3 families)
- * into an hx_tokenizer: model (vocab, merges in "a b" or ["a","b"] form,
- * ignore_merges), added_tokens, pre_tokenizer (ByteLevel, or Sequence of Split
- * and ByteLevel), post_processor (TemplateProcessing / ByteLevel / Sequence)
- * and decoder (ByteLevel). Anything else is rejected with HX_EFORMAT naming the
- * field. Field semantics: huggingface/tokenizers (see
- * /work/shared/research/formats-and-ecosystem.md section 2). */
+/* Loading an HF tokenizer.json with a BPE model into an hx_tokenizer:
+ * normalizer (tokenizer_norm.c), pre_tokenizer (ByteLevel, Split, Digits,
+ * Metaspace, Punctuation, Whitespace, WhitespaceSplit, Sequence), model (vocab,
+ * merges in "a b" or ["a","b"] form, ignore_merges, byte_fallback, unk_token,
+ * fuse_unk, continuing_subword_prefix, end_of_word_suffix), added_tokens (with
+ * lstrip, rstrip, single_word, normalized, special), post_processor
+ * (TemplateProcessing / ByteLevel / Sequence) and decoder (tokenizer_decode.c).
+ * The vocabulary is keyed by raw bytes when a ByteLevel pre-tokenizer is
+ * present, else by the token text. Anything else is rejected with HX_EFORMAT
+ * naming the field. Field semantics: huggingface/tokenizers (see
+ * /work/shared/research/gguf-and-tokenizers.md part 2). */
 #include "data/tokenizer_internal.h"
 
 #include "core/err.h"
@@ -20,7 +24,7 @@ static uint64_t g_next_gen = 1;
  * file is refused rather than allocated for (real vocabularies stay below 2^18). */
 #define MAX_TOKEN_ID ((1 << 24) - 1)
 
-static const char *type_of(json_t *o) { return json_string_value(json_object_get(o, "type")); }
+const char *hx_json_type(json_t *o) { return json_string_value(json_object_get(o, "type")); }
 
 /* 1 if `o` lacks `key` or has it null, false or "" (disabled feature). */
 static int is_off(json_t *o, const char *key)
@@ -29,50 +33,91 @@ static int is_off(json_t *o, const char *key)
     return !v || json_is_null(v) || json_is_false(v) || (json_is_string(v) && !json_string_length(v));
 }
 
-static int get_bool(json_t *o, const char *key, int dflt)
+int hx_json_sequence(json_t *seq, const char *key, const char *field, const char *name, hx_json_item_fn fn,
+                     void *ctx)
+{
+    json_t *arr = json_object_get(seq, key), *v;
+    if (!json_is_array(arr)) return HX_ERR(HX_EFORMAT, "%s: %s.%s: not an array", name, field, key);
+    size_t i;
+    json_array_foreach(arr, i, v) {
+        char sub[200];
+        snprintf(sub, sizeof(sub), "%s.%s[%zu]", field, key, i);
+        HX_TRY(fn(ctx, v, sub, name));
+    }
+    return HX_OK;
+}
+
+int hx_json_pattern(json_t *pat, const char *field, const char *name, pcre2_code **out)
+{
+    const char *re = json_string_value(json_object_get(pat, "Regex"));
+    const char *lit = json_string_value(json_object_get(pat, "String"));
+    if (!re && !lit) return HX_ERR(HX_EFORMAT, "%s: %s: neither Regex nor String", name, field);
+    char msg[300];
+    snprintf(msg, sizeof(msg), "%s: %s", name, field);
+    return hx_regex_compile(re ? re : lit, !re, msg, out);
+}
+
+int hx_json_bool(json_t *o, const char *key, int dflt)
 {
     json_t *v = json_object_get(o, key);
     return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
-/* Looks up a byte-level token string in the vocabulary; -1 if absent. */
-static int32_t token_id(const hx_tokenizer *t, const char *s, size_t len)
+/* The id of a token given its text as in model.vocab; -1 if absent. */
+static int32_t vocab_id(json_t *vocab, const char *s, size_t len)
 {
-    uint8_t stackbuf[256], *buf = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
-    if (!buf) return -1;
-    long n = hx_bytelevel_decode(s, len, buf);
-    long e = n < 0 ? -1 : hx_strmap_find(&t->vocab, buf, (size_t)n);
-    if (buf != stackbuf) free(buf);
-    return e < 0 ? -1 : t->vocab.vals[e];
+    char stackbuf[256], *k = len < sizeof(stackbuf) ? stackbuf : malloc(len + 1);
+    if (!k) return -1;
+    memcpy(k, s, len);
+    k[len] = '\0';
+    json_t *v = json_object_get(vocab, k);
+    if (k != stackbuf) free(k);
+    return json_is_integer(v) ? (int32_t)json_integer_value(v) : -1;
 }
 
-static int set_id_bytes(hx_tokenizer *t, int32_t id, const void *b, size_t n)
+static int set_id_str(hx_tokenizer *t, int32_t id, const char *s, size_t n)
 {
-    free(t->id_bytes[id]);
-    t->id_bytes[id] = hx_malloc(n + 1);
-    if (!t->id_bytes[id]) return HX_ENOMEM;
-    memcpy(t->id_bytes[id], b, n);
-    t->id_bytes[id][n] = '\0';
+    free(t->id_str[id]);
+    t->id_str[id] = hx_malloc(n + 1);
+    if (!t->id_str[id]) return HX_ENOMEM;
+    memcpy(t->id_str[id], s, n);
+    t->id_str[id][n] = '\0';
     t->id_len[id] = (uint32_t)n;
     return HX_OK;
 }
 
-static int load_model(hx_tokenizer *t, json_t *model, json_t *added, const char *name)
+/* The encode form of a vocabulary text: raw bytes when byte-level (*n = -1
+ * if a character is outside the byte-level alphabet), else the text. `out`
+ * has room for len bytes. */
+static void encode_form(const hx_tokenizer *t, const char *s, size_t len, uint8_t *out, long *n)
 {
-    if (!json_is_object(model)) return HX_ERR(HX_EFORMAT, "%s: model: missing or not an object", name);
-    const char *ty = type_of(model);
-    if (ty && strcmp(ty, "BPE"))
-        return HX_ERR(HX_EFORMAT, "%s: model.type: '%s' is not supported (only BPE)", name, ty);
-    if (!is_off(model, "dropout") && json_number_value(json_object_get(model, "dropout")) != 0.0)
-        return HX_ERR(HX_EFORMAT, "%s: model.dropout: BPE dropout is not supported", name);
-    static const char *const off_fields[] = {"byte_fallback", "continuing_subword_prefix", "end_of_word_suffix"};
-    for (size_t i = 0; i < sizeof(off_fields) / sizeof(*off_fields); i++)
-        if (!is_off(model, off_fields[i]))
-            return HX_ERR(HX_EFORMAT, "%s: model.%s: not supported (must be null/false)", name, off_fields[i]);
-    t->ignore_merges = get_bool(model, "ignore_merges", 0);
+    if (t->bytelevel) {
+        *n = hx_bytelevel_decode(s, len, out);
+    } else {
+        memcpy(out, s, len);
+        *n = (long)len;
+    }
+}
 
-    json_t *vocab = json_object_get(model, "vocab");
-    if (!json_is_object(vocab)) return HX_ERR(HX_EFORMAT, "%s: model.vocab: missing or not an object", name);
+/* continuing_subword_prefix / end_of_word_suffix in encode form. */
+static int load_affix(hx_tokenizer *t, json_t *model, const char *key, char **out, size_t *out_len, const char *name)
+{
+    json_t *v = json_object_get(model, key);
+    if (is_off(model, key)) return HX_OK;
+    if (!json_is_string(v) || json_string_length(v) > HX_TOKENIZER_MAX_AFFIX)
+        return HX_ERR(HX_EFORMAT, "%s: model.%s: not a string of at most %d bytes", name, key,
+                      HX_TOKENIZER_MAX_AFFIX);
+    *out = hx_malloc(json_string_length(v) + 1);
+    if (!*out) return HX_ENOMEM;
+    long n;
+    encode_form(t, json_string_value(v), json_string_length(v), (uint8_t *)*out, &n);
+    if (n < 0) return HX_ERR(HX_EFORMAT, "%s: model.%s: outside the byte-level alphabet", name, key);
+    *out_len = (size_t)n;
+    return HX_OK;
+}
+
+static int load_vocab(hx_tokenizer *t, json_t *vocab, json_t *added, const char *name)
+{
     json_int_t max_id = -1;
     const char *key;
     json_t *val;
@@ -90,47 +135,37 @@ static int load_model(hx_tokenizer *t, json_t *model, json_t *added, const char 
         if (json_integer_value(id) > max_id) max_id = json_integer_value(id);
     }
     t->n_ids = (int)(max_id + 1);
-    t->id_bytes = hx_calloc((size_t)t->n_ids + 1, sizeof(char *));
+    t->id_str = hx_calloc((size_t)t->n_ids + 1, sizeof(char *));
     t->id_len = hx_calloc((size_t)t->n_ids + 1, sizeof(uint32_t));
     t->id_special = hx_calloc((size_t)t->n_ids + 1, 1);
-    if (!t->id_bytes || !t->id_len || !t->id_special) return HX_ENOMEM;
+    if (!t->id_str || !t->id_len || !t->id_special) return HX_ENOMEM;
     HX_TRY(hx_strmap_init(&t->vocab, json_object_size(vocab)));
-    for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
+    for (int b = 0; b < 256; b++) t->byte_id[b] = t->fallback_id[b] = -1;
     json_object_foreach(vocab, key, val) {
         int32_t id = (int32_t)json_integer_value(val);
         size_t klen = strlen(key);
+        HX_TRY(set_id_str(t, id, key, klen));
         uint8_t *buf = hx_malloc(klen + 1);
         if (!buf) return HX_ENOMEM;
-        long n = hx_bytelevel_decode(key, klen, buf);
-        int rc = HX_OK;
-        if (n < 0) { /* not in the byte-level alphabet: never produced by encode; decodes as-is */
-            rc = set_id_bytes(t, id, key, klen);
-        } else {
-            long e;
-            int is_new;
-            rc = hx_strmap_put(&t->vocab, buf, (size_t)n, id, &e, &is_new);
-            if (rc >= 0 && !is_new)
-                rc = HX_ERR(HX_EFORMAT, "%s: model.vocab[\"%s\"]: duplicate token bytes", name, key);
-            if (rc >= 0) rc = set_id_bytes(t, id, buf, (size_t)n);
-            if (rc >= 0 && n == 1) t->byte_id[buf[0]] = id;
-        }
+        long n, e;
+        int is_new = 1, rc = HX_OK;
+        encode_form(t, key, klen, buf, &n);
+        if (n >= 0) rc = hx_strmap_put(&t->vocab, buf, (size_t)n, id, &e, &is_new); /* else never produced by encode */
+        if (rc >= 0 && !is_new) rc = HX_ERR(HX_EFORMAT, "%s: model.vocab[\"%s\"]: duplicate token bytes", name, key);
+        if (n == 1) t->byte_id[buf[0]] = id;
         free(buf);
         HX_TRY(rc);
     }
+    return HX_OK;
+}
 
-    t->unk_id = -1;
-    json_t *unk = json_object_get(model, "unk_token");
-    if (json_is_string(unk)) {
-        json_t *u = json_object_get(vocab, json_string_value(unk));
-        if (!json_is_integer(u))
-            return HX_ERR(HX_EFORMAT, "%s: model.unk_token: '%s' is not in model.vocab", name, json_string_value(unk));
-        t->unk_id = (int32_t)json_integer_value(u);
-    }
-
-    json_t *merges = json_object_get(model, "merges");
+static int load_merges(hx_tokenizer *t, json_t *model, json_t *vocab, const char *name)
+{
+    json_t *merges = json_object_get(model, "merges"), *val;
     if (!json_is_array(merges)) return HX_ERR(HX_EFORMAT, "%s: model.merges: missing or not an array", name);
+    json_t *pv = json_object_get(model, "continuing_subword_prefix");
+    size_t plen = json_is_string(pv) ? json_string_length(pv) : 0, i, rank = 0;
     HX_TRY(hx_u64map_init(&t->merges, json_array_size(merges)));
-    size_t rank = 0;
     json_array_foreach(merges, i, val) {
         const char *a, *b;
         size_t la, lb;
@@ -149,16 +184,16 @@ static int load_model(hx_tokenizer *t, json_t *model, json_t *added, const char 
         } else {
             return HX_ERR(HX_EFORMAT, "%s: model.merges[%zu]: neither \"a b\" nor [\"a\", \"b\"]", name, i);
         }
-        int32_t ia = token_id(t, a, la), ib = token_id(t, b, lb);
+        /* the merged token drops the right part's continuing_subword_prefix (HF models/bpe/model.rs) */
+        size_t cut = plen <= lb ? plen : lb;
         char *ab = hx_malloc(la + lb + 1);
         if (!ab) return HX_ENOMEM;
         memcpy(ab, a, la);
-        memcpy(ab + la, b, lb);
-        ab[la + lb] = '\0';
-        int32_t iab = token_id(t, ab, la + lb);
+        memcpy(ab + la, b + cut, lb - cut);
+        int32_t ia = vocab_id(vocab, a, la), ib = vocab_id(vocab, b, lb), iab = vocab_id(vocab, ab, la + lb - cut);
         if (ia < 0 || ib < 0 || iab < 0) {
             int rc = HX_ERR(HX_EFORMAT, "%s: model.merges[%zu]: token '%.*s' is not in model.vocab", name, i,
-                            (int)(ia < 0 ? la : ib < 0 ? lb : la + lb), ia < 0 ? a : ib < 0 ? b : ab);
+                            (int)(ia < 0 ? la : ib < 0 ? lb : la + lb - cut), ia < 0 ? a : ib < 0 ? b : ab);
             free(ab);
             return rc;
         }
@@ -171,101 +206,204 @@ static int load_model(hx_tokenizer *t, json_t *model, json_t *added, const char 
     return HX_OK;
 }
 
+static int load_model(hx_tokenizer *t, json_t *model, json_t *added, const char *name)
+{
+    if (!json_is_object(model)) return HX_ERR(HX_EFORMAT, "%s: model: missing or not an object", name);
+    const char *ty = hx_json_type(model);
+    if (ty && strcmp(ty, "BPE"))
+        return HX_ERR(HX_EFORMAT, "%s: model.type: '%s' is not supported (only BPE)", name, ty);
+    if (!is_off(model, "dropout") && json_number_value(json_object_get(model, "dropout")) != 0.0)
+        return HX_ERR(HX_EFORMAT, "%s: model.dropout: BPE dropout is not supported", name);
+    t->ignore_merges = hx_json_bool(model, "ignore_merges", 0);
+    t->byte_fallback = hx_json_bool(model, "byte_fallback", 0);
+    t->fuse_unk = hx_json_bool(model, "fuse_unk", 0);
+    json_t *vocab = json_object_get(model, "vocab");
+    if (!json_is_object(vocab)) return HX_ERR(HX_EFORMAT, "%s: model.vocab: missing or not an object", name);
+    HX_TRY(load_vocab(t, vocab, added, name));
+    HX_TRY(load_affix(t, model, "continuing_subword_prefix", &t->cont_prefix, &t->cont_prefix_len, name));
+    HX_TRY(load_affix(t, model, "end_of_word_suffix", &t->word_suffix, &t->word_suffix_len, name));
+    if (t->byte_fallback)
+        for (int b = 0; b < 256; b++) {
+            char k[8];
+            snprintf(k, sizeof(k), "<0x%02X>", b);
+            t->fallback_id[b] = vocab_id(vocab, k, 6);
+        }
+    t->unk_id = -1;
+    json_t *unk = json_object_get(model, "unk_token");
+    if (json_is_string(unk)) {
+        t->unk_id = vocab_id(vocab, json_string_value(unk), json_string_length(unk));
+        if (t->unk_id < 0)
+            return HX_ERR(HX_EFORMAT, "%s: model.unk_token: '%s' is not in model.vocab", name, json_string_value(unk));
+    }
+    return load_merges(t, model, vocab, name);
+}
+
+/* Added tokens: normalized ones (matched after normalization, by their
+ * normalized content) into t->added_norm, the others into t->added. */
 static int load_added(hx_tokenizer *t, json_t *added, const char *name)
 {
     size_t n = json_array_size(added), i;
-    hx_added *a = &t->added;
-    a->content = hx_calloc(n + 1, sizeof(char *));
-    a->len = hx_calloc(n + 1, sizeof(size_t));
-    a->id = hx_calloc(n + 1, sizeof(int32_t));
-    a->special = hx_calloc(n + 1, sizeof(int));
-    if (!a->content || !a->len || !a->id || !a->special) return HX_ENOMEM;
+    HX_TRY(hx_added_alloc(&t->added, n));
+    HX_TRY(hx_added_alloc(&t->added_norm, n));
+    hx_buf nb = {0};
     json_t *tok;
     json_array_foreach(added, i, tok) {
-        const char *c = json_string_value(json_object_get(tok, "content"));
-        if (!c || !*c) return HX_ERR(HX_EFORMAT, "%s: added_tokens[%zu].content: missing or empty", name, i);
-        static const char *const opts[] = {"single_word", "lstrip", "rstrip"};
-        for (size_t k = 0; k < 3; k++)
-            if (get_bool(tok, opts[k], 0))
-                return HX_ERR(HX_EFORMAT, "%s: added_tokens[%zu].%s: true is not supported", name, i, opts[k]);
+        json_t *c = json_object_get(tok, "content");
+        if (!json_is_string(c) || !json_string_length(c))
+            return HX_ERR(HX_EFORMAT, "%s: added_tokens[%zu].content: missing or empty", name, i);
         int32_t id = (int32_t)json_integer_value(json_object_get(tok, "id"));
-        a->content[i] = strdup(c);
-        if (!a->content[i]) return HX_ERR(HX_ENOMEM, "out of memory");
-        a->len[i] = strlen(c);
-        a->id[i] = id;
-        a->special[i] = get_bool(tok, "special", 0);
-        a->n = (int)i + 1;
-        t->id_special[id] = (uint8_t)a->special[i];
-        HX_TRY(set_id_bytes(t, id, c, a->len[i]));
+        int special = hx_json_bool(tok, "special", 0);
+        int normalized = hx_json_bool(tok, "normalized", !special);
+        hx_added *a = normalized ? &t->added_norm : &t->added;
+        const char *text = json_string_value(c);
+        size_t len = json_string_length(c);
+        if (normalized && t->norm.n) {
+            int rc = hx_norm_apply(&t->norm, text, len, &nb);
+            if (rc < 0) {
+                free(nb.p);
+                return rc;
+            }
+            text = nb.p, len = nb.n;
+        }
+        int k = a->n;
+        a->content[k] = hx_malloc(len + 1);
+        if (!a->content[k]) {
+            free(nb.p);
+            return HX_ENOMEM;
+        }
+        memcpy(a->content[k], text, len + 1);
+        a->len[k] = len;
+        a->id[k] = id;
+        a->special[k] = special;
+        a->flags[k] = (uint8_t)((hx_json_bool(tok, "lstrip", 0) ? HX_ADDED_LSTRIP : 0) |
+                                (hx_json_bool(tok, "rstrip", 0) ? HX_ADDED_RSTRIP : 0) |
+                                (hx_json_bool(tok, "single_word", 0) ? HX_ADDED_SINGLE_WORD : 0));
+        a->n = k + 1;
+        t->id_special[id] = (uint8_t)special;
+        int rc = set_id_str(t, id, json_string_value(c), json_string_length(c));
+        if (rc < 0) {
+            free(nb.p);
+            return rc;
+        }
     }
-    return hx_added_index(a);
+    free(nb.p);
+    HX_TRY(hx_added_index(&t->added));
+    return hx_added_index(&t->added_norm);
 }
 
-static int add_step(hx_tokenizer *t, json_t *pt, const char *field, const char *name)
+/* Rust regex \w as a PCRE2 class body (as hx_uni_is_word). */
+#define RUST_WORD "\\p{L}\\p{Nl}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}"
+
+/* HF SplitDelimiterBehavior names. */
+static int parse_behavior(json_t *pt, hx_split_behavior dflt, const char *field, const char *name,
+                          hx_split_behavior *out)
 {
-    hx_pre_step st = {0};
-    const char *ty = type_of(pt);
-    if (!ty) return HX_ERR(HX_EFORMAT, "%s: %s.type: missing", name, field);
-    char sub[128];
+    static const char *const names[] = {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"};
+    const char *beh = json_string_value(json_object_get(pt, "behavior"));
+    *out = dflt;
+    if (!beh) return json_object_get(pt, "behavior") ? HX_ERR(HX_EFORMAT, "%s: %s.behavior: not a string", name, field)
+                                                      : HX_OK;
+    for (int k = 0; k < 5; k++)
+        if (!strcmp(beh, names[k])) return *out = (hx_split_behavior)k, HX_OK;
+    return HX_ERR(HX_EFORMAT,
+                  "%s: %s.behavior: '%s' is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, "
+                  "Contiguous",
+                  name, field, beh);
+}
+
+static int parse_pre_step(hx_pre_step *st, json_t *pt, const char *ty, const char *field, const char *name)
+{
+    char sub[200];
+    st->match = HX_MATCH_REGEX;
+    st->behavior = HX_SPLIT_ISOLATED;
     if (!strcmp(ty, "ByteLevel")) {
-        st.kind = HX_PRE_BYTELEVEL;
-        st.add_prefix_space = get_bool(pt, "add_prefix_space", 1);
-        if (get_bool(pt, "use_regex", 1)) {
-            snprintf(sub, sizeof(sub), "%s.use_regex", field);
-            HX_TRY(hx_regex_compile(HX_GPT2_REGEX, 0, sub, &st.re));
-        }
-    } else if (!strcmp(ty, "Split")) {
-        st.kind = HX_PRE_SPLIT;
-        const char *beh = json_string_value(json_object_get(pt, "behavior"));
-        if (!beh || strcmp(beh, "Isolated"))
-            return HX_ERR(HX_EFORMAT, "%s: %s.behavior: '%s' is not supported (only Isolated)", name, field,
-                          beh ? beh : "(missing)");
-        if (get_bool(pt, "invert", 0))
-            return HX_ERR(HX_EFORMAT, "%s: %s.invert: true is not supported", name, field);
-        json_t *pat = json_object_get(pt, "pattern");
-        const char *re = json_string_value(json_object_get(pat, "Regex"));
-        const char *lit = json_string_value(json_object_get(pat, "String"));
+        st->kind = HX_PRE_BYTELEVEL;
+        st->add_prefix_space = hx_json_bool(pt, "add_prefix_space", 1);
+        snprintf(sub, sizeof(sub), "%s.use_regex", field);
+        return hx_json_bool(pt, "use_regex", 1) ? hx_regex_compile(HX_GPT2_REGEX, 0, sub, &st->re) : HX_OK;
+    }
+    if (!strcmp(ty, "Split")) {
+        st->invert = hx_json_bool(pt, "invert", 0);
+        HX_TRY(parse_behavior(pt, HX_SPLIT_ISOLATED, field, name, &st->behavior));
+        if (!json_object_get(pt, "behavior"))
+            return HX_ERR(HX_EFORMAT, "%s: %s.behavior: missing", name, field);
         snprintf(sub, sizeof(sub), "%s.pattern", field);
-        if (!re && !lit) return HX_ERR(HX_EFORMAT, "%s: %s: neither Regex nor String", name, sub);
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s: %s", name, sub);
-        HX_TRY(hx_regex_compile(re ? re : lit, !re, msg, &st.re));
-    } else {
-        return HX_ERR(HX_EFORMAT, "%s: %s.type: '%s' is not supported (ByteLevel, Split, Sequence)", name, field,
-                      ty);
+        return hx_json_pattern(json_object_get(pt, "pattern"), sub, name, &st->re);
     }
+    if (!strcmp(ty, "Digits")) {
+        st->match = HX_MATCH_DIGIT;
+        st->behavior = hx_json_bool(pt, "individual_digits", 0) ? HX_SPLIT_ISOLATED : HX_SPLIT_CONTIGUOUS;
+        return HX_OK;
+    }
+    if (!strcmp(ty, "Punctuation")) {
+        st->match = HX_MATCH_PUNCT;
+        return parse_behavior(pt, HX_SPLIT_ISOLATED, field, name, &st->behavior);
+    }
+    if (!strcmp(ty, "WhitespaceSplit")) {
+        st->match = HX_MATCH_SPACE;
+        st->behavior = HX_SPLIT_REMOVED;
+        return HX_OK;
+    }
+    if (!strcmp(ty, "Whitespace")) {
+        /* keeps the matches of \w+|[^\w\s]+ with Rust regex's Unicode \w (Alphabetic, M, Nd, Pc,
+         * Join_Control), spelled out: PCRE2 10.42's \w lacks marks and joiners */
+        st->behavior = HX_SPLIT_REMOVED;
+        st->invert = 1;
+        snprintf(sub, sizeof(sub), "%s (Whitespace)", field);
+        return hx_regex_compile("[" RUST_WORD "]+|[^" RUST_WORD "\\s]+", 0, sub, &st->re);
+    }
+    if (!strcmp(ty, "Metaspace")) {
+        st->kind = HX_PRE_METASPACE;
+        json_t *r = json_object_get(pt, "replacement");
+        const char *rs = json_string_value(r);
+        if (!rs || !*rs || json_string_length(r) > 4 ||
+            (size_t)hx_utf8_next((const uint8_t *)rs, json_string_length(r), &st->cp) != json_string_length(r))
+            return HX_ERR(HX_EFORMAT, "%s: %s.replacement: not one character", name, field);
+        memcpy(st->repl, rs, json_string_length(r));
+        st->repl_len = (int)json_string_length(r);
+        const char *scheme = json_string_value(json_object_get(pt, "prepend_scheme"));
+        if (!scheme) st->prepend = hx_json_bool(pt, "add_prefix_space", 1) ? HX_PREPEND_ALWAYS : HX_PREPEND_NEVER;
+        else if (!strcmp(scheme, "always")) st->prepend = HX_PREPEND_ALWAYS;
+        else if (!strcmp(scheme, "first")) st->prepend = HX_PREPEND_FIRST;
+        else if (!strcmp(scheme, "never")) st->prepend = HX_PREPEND_NEVER;
+        else return HX_ERR(HX_EFORMAT, "%s: %s.prepend_scheme: '%s' is not always, first or never", name, field, scheme);
+        if (hx_json_bool(pt, "split", 1)) st->match = HX_MATCH_CHAR, st->behavior = HX_SPLIT_MERGED_NEXT;
+        return HX_OK;
+    }
+    return HX_ERR(HX_EFORMAT,
+                  "%s: %s.type: '%s' is not supported (ByteLevel, Split, Digits, Metaspace, Punctuation, Whitespace, "
+                  "WhitespaceSplit, Sequence)",
+                  name, field, ty);
+}
+
+static int add_pre_step(void *ctx, json_t *pt, const char *field, const char *name)
+{
+    hx_tokenizer *t = ctx;
+    const char *ty = hx_json_type(pt);
+    if (!ty) return HX_ERR(HX_EFORMAT, "%s: %s.type: missing", name, field);
+    if (!strcmp(ty, "Sequence")) return hx_json_sequence(pt, "pretokenizers", field, name, add_pre_step, t);
     hx_pre_step *steps = realloc(t->pre.steps, (size_t)(t->pre.n + 1) * sizeof(*steps));
-    if (!steps) {
-        pcre2_code_free(st.re);
-        return HX_ERR(HX_ENOMEM, "out of memory");
-    }
+    if (!steps) return HX_ERR(HX_ENOMEM, "out of memory");
     t->pre.steps = steps;
-    steps[t->pre.n++] = st;
-    return HX_OK;
+    memset(&steps[t->pre.n], 0, sizeof(*steps));
+    t->pre.n++; /* counted first so that hx_pretok_free releases a half-parsed step */
+    return parse_pre_step(&steps[t->pre.n - 1], pt, ty, field, name);
 }
 
 static int load_pretok(hx_tokenizer *t, json_t *pt, const char *name)
 {
-    const char *ty = type_of(pt);
-    if (!json_is_object(pt) || !ty)
-        return HX_ERR(HX_EFORMAT, "%s: pre_tokenizer: missing (byte-level BPE needs a ByteLevel pre-tokenizer)", name);
-    if (!strcmp(ty, "Sequence")) {
-        json_t *arr = json_object_get(pt, "pretokenizers"), *p;
-        if (!json_is_array(arr)) return HX_ERR(HX_EFORMAT, "%s: pre_tokenizer.pretokenizers: not an array", name);
-        size_t i;
-        json_array_foreach(arr, i, p) {
-            char field[64];
-            snprintf(field, sizeof(field), "pre_tokenizer.pretokenizers[%zu]", i);
-            HX_TRY(add_step(t, p, field, name));
-        }
-    } else {
-        HX_TRY(add_step(t, pt, "pre_tokenizer", name));
+    if (!pt || json_is_null(pt)) return HX_OK;
+    HX_TRY(add_pre_step(t, pt, "pre_tokenizer", name));
+    for (int i = 0; i < t->pre.n; i++) {
+        hx_pre_step *st = &t->pre.steps[i];
+        st->pass = st->kind == HX_PRE_BYTELEVEL && !st->re && !st->add_prefix_space;
     }
     for (int i = 0; i < t->pre.n; i++)
-        if (t->pre.steps[i].kind == HX_PRE_BYTELEVEL && i != t->pre.n - 1)
-            return HX_ERR(HX_EFORMAT, "%s: pre_tokenizer: ByteLevel must be the last step", name);
-    if (t->pre.steps[t->pre.n - 1].kind != HX_PRE_BYTELEVEL)
-        return HX_ERR(HX_EFORMAT, "%s: pre_tokenizer: no ByteLevel step (only byte-level BPE is supported)", name);
+        if (t->pre.steps[i].kind == HX_PRE_BYTELEVEL) {
+            if (i != t->pre.n - 1)
+                return HX_ERR(HX_EFORMAT, "%s: pre_tokenizer: ByteLevel must be the last step", name);
+            t->bytelevel = 1;
+        }
     return HX_OK;
 }
 
@@ -311,24 +449,15 @@ static int load_template(hx_tokenizer *t, json_t *pp, const char *field, const c
     return HX_OK;
 }
 
-static int load_post(hx_tokenizer *t, json_t *pp, const char *field, const char *name)
+static int load_post(void *ctx, json_t *pp, const char *field, const char *name)
 {
+    hx_tokenizer *t = ctx;
     if (!pp || json_is_null(pp)) return HX_OK;
-    const char *ty = type_of(pp);
+    const char *ty = hx_json_type(pp);
     if (!ty) return HX_ERR(HX_EFORMAT, "%s: %s.type: missing", name, field);
     if (!strcmp(ty, "ByteLevel")) return HX_OK; /* offsets only; no ids */
     if (!strcmp(ty, "TemplateProcessing")) return load_template(t, pp, field, name);
-    if (!strcmp(ty, "Sequence")) {
-        json_t *arr = json_object_get(pp, "processors"), *p;
-        size_t i;
-        if (!json_is_array(arr)) return HX_ERR(HX_EFORMAT, "%s: %s.processors: not an array", name, field);
-        json_array_foreach(arr, i, p) {
-            char sub[96];
-            snprintf(sub, sizeof(sub), "%s.processors[%zu]", field, i);
-            HX_TRY(load_post(t, p, sub, name));
-        }
-        return HX_OK;
-    }
+    if (!strcmp(ty, "Sequence")) return hx_json_sequence(pp, "processors", field, name, load_post, t);
     return HX_ERR(HX_EFORMAT, "%s: %s.type: '%s' is not supported (TemplateProcessing, ByteLevel, Sequence)", name,
                   field, ty);
 }
@@ -337,30 +466,25 @@ static int load_post(hx_tokenizer *t, json_t *pp, const char *field, const char 
 static int32_t find_special(const hx_tokenizer *t, const char *const *names)
 {
     for (; *names; names++)
-        for (int i = 0; i < t->added.n; i++)
-            if (t->added.special[i] && !strcmp(t->added.content[i], *names)) return t->added.id[i];
+        for (int i = 0; i < t->n_ids; i++)
+            if (t->id_special[i] && t->id_str[i] && !strcmp(t->id_str[i], *names)) return i;
     return -1;
 }
 
 static int build(hx_tokenizer *t, json_t *root, const char *name)
 {
     if (!json_is_object(root)) return HX_ERR(HX_EFORMAT, "%s: top level is not a JSON object", name);
-    json_t *norm = json_object_get(root, "normalizer");
-    if (norm && !json_is_null(norm))
-        return HX_ERR(HX_EFORMAT, "%s: normalizer: type '%s' is not supported (only null)", name,
-                      type_of(norm) ? type_of(norm) : "?");
     json_t *added = json_object_get(root, "added_tokens");
     if (added && !json_is_array(added)) return HX_ERR(HX_EFORMAT, "%s: added_tokens: not an array", name);
+    HX_TRY(hx_norm_parse(&t->norm, json_object_get(root, "normalizer"), "normalizer", name));
+    HX_TRY(load_pretok(t, json_object_get(root, "pre_tokenizer"), name));
     HX_TRY(load_model(t, json_object_get(root, "model"), added, name));
     HX_TRY(load_added(t, added, name));
-    HX_TRY(load_pretok(t, json_object_get(root, "pre_tokenizer"), name));
     HX_TRY(load_post(t, json_object_get(root, "post_processor"), "post_processor", name));
-    json_t *dec = json_object_get(root, "decoder");
-    if (!type_of(dec) || strcmp(type_of(dec), "ByteLevel"))
-        return HX_ERR(HX_EFORMAT, "%s: decoder: '%s' is not supported (only ByteLevel)", name,
-                      type_of(dec) ? type_of(dec) : "null");
-    static const char *const bos_names[] = {"<|begin_of_text|>", "<s>", "<|startoftext|>", "<|endoftext|>", NULL};
-    static const char *const eos_names[] = {"<|end_of_text|>", "</s>", "<|endoftext|>", NULL};
+    HX_TRY(hx_decoder_parse(&t->dec, json_object_get(root, "decoder"), "decoder", name));
+    static const char *const bos_names[] = {"<|begin_of_text|>", "<s>", "<bos>", "<|startoftext|>", "<|endoftext|>",
+                                            NULL};
+    static const char *const eos_names[] = {"<|end_of_text|>", "</s>", "<eos>", "<|endoftext|>", NULL};
     t->bos_id = t->n_prefix ? t->prefix[0] : find_special(t, bos_names);
     t->eos_id = t->n_suffix ? t->suffix[t->n_suffix - 1] : find_special(t, eos_names);
     return HX_OK;
@@ -406,13 +530,18 @@ void hx_tokenizer_free(hx_tokenizer *t)
 {
     if (!t) return;
     hx_strmap_free(&t->vocab);
-    for (int i = 0; t->id_bytes && i < t->n_ids; i++) free(t->id_bytes[i]);
-    free(t->id_bytes);
+    for (int i = 0; t->id_str && i < t->n_ids; i++) free(t->id_str[i]);
+    free(t->id_str);
     free(t->id_len);
     free(t->id_special);
+    free(t->cont_prefix);
+    free(t->word_suffix);
     hx_u64map_free(&t->merges);
+    hx_norm_free(&t->norm);
     hx_added_free(&t->added);
+    hx_added_free(&t->added_norm);
     hx_pretok_free(&t->pre);
+    hx_decoder_free(&t->dec);
     free(t->prefix);
     free(t->suffix);
     free(t->json);
@@ -428,8 +557,11 @@ const char *hx_tokenizer_sha256(const hx_tokenizer *t) { return t->sha256; }
 int hx_tokenizer_token_id(const hx_tokenizer *t, const char *text)
 {
     size_t len = strlen(text);
-    for (int i = 0; i < t->added.n; i++)
-        if (t->added.len[i] == len && !memcmp(t->added.content[i], text, len)) return t->added.id[i];
+    const hx_added *sets[] = {&t->added, &t->added_norm};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < sets[k]->n; i++)
+            if (t->id_len[sets[k]->id[i]] == len && !memcmp(t->id_str[sets[k]->id[i]], text, len))
+                return sets[k]->id[i];
     long e = hx_strmap_find(&t->vocab, text, len);
     return e < 0 ? -1 : t->vocab.vals[e];
 }

@@ -1,8 +1,9 @@
-/* Pre-tokenization for byte-level BPE: UTF-8 validation, the GPT-2
- * bytes_to_unicode alphabet, added-token splitting of the raw text, and the
- * Split / ByteLevel pre-tokenizer pipeline (regexes through PCRE2 with
- * UTF+UCP, JIT-compiled when available). Semantics follow HF tokenizers
- * (added_vocabulary.rs, pre_tokenizers/split.rs, pre_tokenizers/byte_level.rs). */
+/* Pre-tokenization: UTF-8 validation and coding, the GPT-2 bytes_to_unicode
+ * alphabet, and the pre-tokenizer pipeline (Split by regex or character class
+ * with every HF split behaviour, ByteLevel, Metaspace; regexes through PCRE2
+ * with UTF+UCP, JIT-compiled when available). Semantics follow HF tokenizers
+ * (pre_tokenizers/{split,byte_level,metaspace,digits,punctuation,whitespace}.rs,
+ * tokenizer/normalizer.rs split). */
 #include "data/tokenizer_internal.h"
 
 #include "core/err.h"
@@ -45,8 +46,7 @@ int hx_bytelevel_byte(uint32_t cp)
     return cp < 0x200 ? g_u2b[cp] : -1;
 }
 
-/* Decodes one UTF-8 sequence at s[0..len) (assumed valid); returns its length. */
-static int utf8_next(const uint8_t *s, size_t len, uint32_t *cp)
+int hx_utf8_next(const uint8_t *s, size_t len, uint32_t *cp)
 {
     uint8_t c = s[0];
     if (c < 0x80 || len < 2) {
@@ -66,13 +66,30 @@ static int utf8_next(const uint8_t *s, size_t len, uint32_t *cp)
     return 4;
 }
 
+int hx_utf8_put(char *o, uint32_t cp)
+{
+    if (cp < 0x80) return o[0] = (char)cp, 1;
+    if (cp < 0x800) return o[0] = (char)(0xC0 | (cp >> 6)), o[1] = (char)(0x80 | (cp & 0x3F)), 2;
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 long hx_bytelevel_decode(const char *s, size_t len, uint8_t *out)
 {
     const uint8_t *p = (const uint8_t *)s;
     long n = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        i += (size_t)utf8_next(p + i, len - i, &cp);
+        i += (size_t)hx_utf8_next(p + i, len - i, &cp);
         int b = hx_bytelevel_byte(cp);
         if (b < 0) return -1;
         out[n++] = (uint8_t)b;
@@ -86,13 +103,7 @@ char *hx_bytelevel_encode(const uint8_t *b, size_t n)
     if (!s) return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t cp = hx_bytelevel_char(b[i]);
-        if (cp < 0x80) {
-            s[o++] = (char)cp;
-        } else {
-            s[o++] = (char)(0xC0 | (cp >> 6));
-            s[o++] = (char)(0x80 | (cp & 0x3F));
-        }
+        o += (size_t)hx_utf8_put(s + o, hx_bytelevel_char(b[i]));
     }
     s[o] = '\0';
     return s;
@@ -137,7 +148,7 @@ int hx_regex_compile(const char *pattern, int literal, const char *field, pcre2_
 {
     int err;
     PCRE2_SIZE off;
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+    uint32_t opts = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP); /* LITERAL refuses UCP */
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
@@ -157,6 +168,9 @@ void hx_pretok_free(hx_pretok *p)
     memset(p, 0, sizeof(*p));
 }
 
+
+/* ---- the pipeline: each step splits a piece and hands the parts to the next ---- */
+
 typedef struct {
     const hx_pretok *p;
     hx_pretok_cb cb;
@@ -164,111 +178,149 @@ typedef struct {
     pcre2_match_data *md;
 } pretok_state;
 
-static int run_step(pretok_state *st, int step, const char *s, size_t len);
+static int run_step(pretok_state *st, int step, const char *s, size_t len, int at_start);
 
-/* Isolated split: every match is a piece and so is every gap between matches. */
-static int split_regex(pretok_state *st, int step, const pcre2_code *re, const char *s, size_t len)
+/* The next non-empty match at or after `from` ([*ms, *me)): 1, 0 for none, <0 on error. */
+static int next_match(pretok_state *st, const hx_pre_step *ps, const char *s, size_t len, size_t from, size_t *ms,
+                      size_t *me)
 {
-    size_t o = 0, last = 0;
-    while (o < len) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, o, PCRE2_NO_UTF_CHECK, st->md, NULL);
-        if (rc == PCRE2_ERROR_NOMATCH) break;
-        if (rc < 0) return HX_ERR(HX_EINVAL, "pre-tokenizer regex match failed (PCRE2 error %d)", rc);
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
-        size_t ms = ov[0], me = ov[1];
-        if (me == ms) { /* empty match: step one UTF-8 char forward */
-            o = ms + 1;
-            while (o < len && ((uint8_t)s[o] & 0xC0) == 0x80) o++;
-            continue;
+    if (ps->match == HX_MATCH_REGEX) {
+        while (from < len) {
+            int rc = pcre2_match(ps->re, (PCRE2_SPTR)s, len, from, PCRE2_NO_UTF_CHECK, st->md, NULL);
+            if (rc == PCRE2_ERROR_NOMATCH) return 0;
+            if (rc < 0) return HX_ERR(HX_EINVAL, "pre-tokenizer regex match failed (PCRE2 error %d)", rc);
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
+            if (ov[1] > ov[0]) {
+                *ms = ov[0], *me = ov[1];
+                return 1;
+            }
+            from = ov[0] + 1; /* empty match: step one UTF-8 char forward */
+            while (from < len && ((uint8_t)s[from] & 0xC0) == 0x80) from++;
         }
-        if (ms > last) HX_TRY(run_step(st, step + 1, s + last, ms - last));
-        HX_TRY(run_step(st, step + 1, s + ms, me - ms));
-        last = o = me;
+        return 0;
     }
-    if (last < len) HX_TRY(run_step(st, step + 1, s + last, len - last));
+    for (size_t i = from; i < len;) {
+        uint32_t cp;
+        int n = hx_utf8_next((const uint8_t *)s + i, len - i, &cp);
+        int hit = ps->match == HX_MATCH_DIGIT   ? hx_uni_is_numeric(cp)
+                  : ps->match == HX_MATCH_PUNCT ? hx_uni_is_punct(cp)
+                  : ps->match == HX_MATCH_SPACE ? hx_uni_is_space(cp)
+                                                : cp == ps->cp;
+        if (hit) {
+            *ms = i, *me = i + (size_t)n;
+            return 1;
+        }
+        i += (size_t)n;
+    }
+    return 0;
+}
+
+/* A part held back until the next one shows whether the two merge. */
+typedef struct {
+    size_t a, b;
+    int match, have;
+} pending;
+
+static int emit(pretok_state *st, int step, const char *s, size_t a, size_t b, int at_start)
+{
+    return run_step(st, step + 1, s + a, b - a, at_start && a == 0);
+}
+
+/* Routes part [a, b) (a match or the gap between matches) through the split
+ * behaviour (HF tokenizer/normalizer.rs NormalizedString::split). */
+static int feed(pretok_state *st, int step, const hx_pre_step *ps, const char *s, pending *pd, size_t a, size_t b,
+                int match, int at_start)
+{
+    match ^= ps->invert;
+    if (ps->behavior == HX_SPLIT_REMOVED) return match ? HX_OK : emit(st, step, s, a, b, at_start);
+    if (ps->behavior == HX_SPLIT_ISOLATED) return emit(st, step, s, a, b, at_start);
+    int merge = pd->have && (ps->behavior == HX_SPLIT_CONTIGUOUS    ? pd->match && match
+                             : ps->behavior == HX_SPLIT_MERGED_PREV ? match && !pd->match
+                                                                    : pd->match && !match);
+    if (merge) {
+        pd->b = b;
+        pd->match = match;
+        return HX_OK;
+    }
+    if (pd->have) HX_TRY(emit(st, step, s, pd->a, pd->b, at_start));
+    *pd = (pending){a, b, match, 1};
     return HX_OK;
 }
 
-static int run_step(pretok_state *st, int step, const char *s, size_t len)
+static int split(pretok_state *st, int step, const char *s, size_t len, int at_start)
+{
+    const hx_pre_step *ps = &st->p->steps[step];
+    if (ps->match == HX_MATCH_REGEX && !ps->re) return run_step(st, step + 1, s, len, at_start);
+    pending pd = {0};
+    size_t o = 0, ms = 0, me = 0;
+    int r, isolated = ps->behavior == HX_SPLIT_ISOLATED; /* the common case: every part goes on as it is */
+    while ((r = next_match(st, ps, s, len, o, &ms, &me)) > 0) {
+        if (isolated) {
+            if (ms > o) HX_TRY(run_step(st, step + 1, s + o, ms - o, at_start && o == 0));
+            HX_TRY(run_step(st, step + 1, s + ms, me - ms, at_start && ms == 0));
+        } else {
+            if (ms > o) HX_TRY(feed(st, step, ps, s, &pd, o, ms, 0, at_start));
+            HX_TRY(feed(st, step, ps, s, &pd, ms, me, 1, at_start));
+        }
+        o = me;
+    }
+    HX_TRY(r);
+    if (o < len) HX_TRY(feed(st, step, ps, s, &pd, o, len, 0, at_start));
+    return pd.have ? emit(st, step, s, pd.a, pd.b, at_start) : HX_OK;
+}
+
+/* Metaspace (HF pre_tokenizers/metaspace.rs): ' ' -> replacement, then the
+ * replacement prepended per prepend_scheme, then the split. */
+static int metaspace(pretok_state *st, int step, const char *s, size_t len, int at_start)
+{
+    const hx_pre_step *ps = &st->p->steps[step];
+    size_t rl = (size_t)ps->repl_len, cap = (len + 1) * rl + 1;
+    char stackbuf[512], *buf = cap <= sizeof(stackbuf) ? stackbuf : hx_malloc(cap);
+    if (!buf) return HX_ENOMEM;
+    size_t o = 0;
+    int starts = len >= rl && !memcmp(s, ps->repl, rl); /* a leading ' ' becomes the replacement too */
+    starts |= s[0] == ' ';
+    if (!starts && (ps->prepend == HX_PREPEND_ALWAYS || (ps->prepend == HX_PREPEND_FIRST && at_start))) {
+        memcpy(buf, ps->repl, rl);
+        o = rl;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == ' ') {
+            memcpy(buf + o, ps->repl, rl);
+            o += rl;
+        } else {
+            buf[o++] = s[i];
+        }
+    }
+    int rc = split(st, step, buf, o, at_start);
+    if (buf != stackbuf) free(buf);
+    return rc;
+}
+
+static int run_step(pretok_state *st, int step, const char *s, size_t len, int at_start)
 {
     if (len == 0) return HX_OK;
+    while (step < st->p->n && st->p->steps[step].pass) step++;
     if (step == st->p->n) return st->cb(st->ctx, s, len);
     const hx_pre_step *ps = &st->p->steps[step];
+    if (ps->kind == HX_PRE_METASPACE) return metaspace(st, step, s, len, at_start);
     if (ps->kind == HX_PRE_BYTELEVEL && ps->add_prefix_space && s[0] != ' ') {
         char stackbuf[256], *buf = len + 1 <= sizeof(stackbuf) ? stackbuf : hx_malloc(len + 1);
         if (!buf) return HX_ENOMEM;
         buf[0] = ' ';
         memcpy(buf + 1, s, len);
-        int rc = ps->re ? split_regex(st, step, ps->re, buf, len + 1) : run_step(st, step + 1, buf, len + 1);
+        int rc = split(st, step, buf, len + 1, at_start);
         if (buf != stackbuf) free(buf);
         return rc;
     }
-    if (ps->re) return split_regex(st, step, ps->re, s, len);
-    return run_step(st, step + 1, s, len);
+    return split(st, step, s, len, at_start);
 }
 
-int hx_pretok_run(const hx_pretok *p, const char *s, size_t len, hx_pretok_cb cb, void *ctx)
+int hx_pretok_run(const hx_pretok *p, const char *s, size_t len, int at_start, hx_pretok_cb cb, void *ctx)
 {
     pretok_state st = {p, cb, ctx, pcre2_match_data_create(4, NULL)};
     if (!st.md) return HX_ERR(HX_ENOMEM, "out of memory for regex match data");
-    int rc = run_step(&st, 0, s, len);
+    int rc = run_step(&st, 0, s, len, at_start);
     pcre2_match_data_free(st.md);
     return rc;
-}
-
-/* ---- added tokens ---- */
-
-static int cmp_len_desc(const void *a, const void *b, void *arg)
-{
-    const hx_added *ad = arg;
-    size_t la = ad->len[*(const int *)a], lb = ad->len[*(const int *)b];
-    if (la != lb) return la > lb ? -1 : 1;
-    return *(const int *)a - *(const int *)b;
-}
-
-int hx_added_index(hx_added *a)
-{
-    memset(a->first, 0, sizeof(a->first));
-    free(a->order);
-    a->order = hx_malloc((size_t)(a->n ? a->n : 1) * sizeof(int));
-    if (!a->order) return HX_ENOMEM;
-    for (int i = 0; i < a->n; i++) {
-        a->order[i] = i;
-        if (a->len[i]) a->first[(uint8_t)a->content[i][0]] = 1;
-    }
-    qsort_r(a->order, (size_t)a->n, sizeof(int), cmp_len_desc, a); /* ties: lower index first */
-    return HX_OK;
-}
-
-int hx_added_split(const hx_added *a, const char *text, size_t len, hx_added_cb cb, void *ctx)
-{
-    size_t start = 0;
-    if (a->n > 0) {
-        for (size_t i = 0; i < len; i++) {
-            if (!a->first[(uint8_t)text[i]]) continue;
-            for (int k = 0; k < a->n; k++) {
-                int j = a->order[k];
-                size_t l = a->len[j];
-                if (l == 0 || l > len - i || memcmp(text + i, a->content[j], l)) continue;
-                if (i > start) HX_TRY(cb(ctx, text + start, i - start, -1));
-                HX_TRY(cb(ctx, text + i, l, a->id[j]));
-                start = i + l;
-                i = start - 1;
-                break;
-            }
-        }
-    }
-    if (len > start) HX_TRY(cb(ctx, text + start, len - start, -1));
-    return HX_OK;
-}
-
-void hx_added_free(hx_added *a)
-{
-    for (int i = 0; i < a->n; i++) free(a->content[i]);
-    free(a->content);
-    free(a->len);
-    free(a->id);
-    free(a->special);
-    free(a->order);
-    memset(a, 0, sizeof(*a));
 }

@@ -55,12 +55,8 @@ static int trainer_init(hx_bpe_trainer *tr, int vocab_size, const char *const *s
     tr->pattern = strdup(opts && opts->pattern ? opts->pattern : HX_LLAMA3_REGEX);
     tr->special = hx_calloc((size_t)n_special + 1, sizeof(char *));
     hx_added *a = &tr->added;
-    a->content = hx_calloc((size_t)n_special + 1, sizeof(char *));
-    a->len = hx_calloc((size_t)n_special + 1, sizeof(size_t));
-    a->id = hx_calloc((size_t)n_special + 1, sizeof(int32_t));
-    a->special = hx_calloc((size_t)n_special + 1, sizeof(int));
     tr->pre.steps = hx_calloc(1, sizeof(hx_pre_step));
-    if (!tr->pattern || !tr->special || !a->content || !a->len || !a->id || !a->special || !tr->pre.steps)
+    if (!tr->pattern || !tr->special || hx_added_alloc(a, (size_t)n_special) < 0 || !tr->pre.steps)
         return HX_ERR(HX_ENOMEM, "out of memory");
     for (int i = 0; i < n_special; i++) {
         if (!special[i] || !special[i][0] || hx_utf8_invalid_offset(special[i], strlen(special[i])) >= 0)
@@ -79,6 +75,8 @@ static int trainer_init(hx_bpe_trainer *tr, int vocab_size, const char *const *s
     HX_TRY(hx_added_index(a));
     HX_TRY(hx_regex_compile(tr->pattern, 0, "BPE trainer pattern", &tr->pre.steps[0].re));
     tr->pre.steps[0].kind = HX_PRE_SPLIT;
+    tr->pre.steps[0].match = HX_MATCH_REGEX;
+    tr->pre.steps[0].behavior = HX_SPLIT_ISOLATED;
     tr->pre.n = 1;
     return hx_strmap_init(&tr->words, 1 << 14);
 }
@@ -118,7 +116,7 @@ static int count_word(void *ctx, const char *w, size_t len)
 static int count_segment(void *ctx, const char *s, size_t len, int32_t id)
 {
     hx_bpe_trainer *tr = ctx;
-    return id >= 0 ? HX_OK : hx_pretok_run(&tr->pre, s, len, count_word, tr);
+    return id >= 0 ? HX_OK : hx_pretok_run(&tr->pre, s, len, 1, count_word, tr);
 }
 
 int hx_bpe_trainer_add(hx_bpe_trainer *tr, const char *text, size_t len)
