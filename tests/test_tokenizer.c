@@ -263,6 +263,32 @@ static void test_ignore_merges(void **state)
     }
 }
 
+/* The merge heap of one word holds up to 2(len-1) entries. "abc" sizes the
+ * scratch for 6 symbols; in " abcde" (6 symbols) the merges c+d, b+cd, a+bcd
+ * each push two entries while the stale first pairs stay (their ranks are
+ * larger), so the heap reaches 7 entries: one past a scratch of 6, an
+ * overflow that AddressSanitizer (make test SAN=1) reports. */
+static void test_merge_heap_worst_case(void **state)
+{
+    (void)state;
+    static const char *text =
+        "{\"added_tokens\":[],\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"ByteLevel\","
+        "\"add_prefix_space\":false,\"use_regex\":true},\"post_processor\":null,\"decoder\":{\"type\":\"ByteLevel\"},"
+        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"\u0120\":0,\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"cd\":6,"
+        "\"bcd\":7,\"cde\":8,\"abcd\":9,\"bcde\":10,\"\u0120a\":11,\"ab\":12,\"bc\":13,\"de\":14},"
+        "\"merges\":[\"c d\",\"b cd\",\"cd e\",\"a bcd\",\"bcd e\",\"\u0120 a\",\"a b\",\"b c\",\"d e\"]}}";
+    hx_tokenizer *t;
+    assert_int_equal(load_text(text, &t), HX_OK);
+    int32_t *ids;
+    size_t n;
+    assert_int_equal(hx_tokenizer_encode(t, "abc abcde", 9, 0, &ids, &n), HX_OK);
+    const int32_t want[] = {12, 3, 0, 9, 5}; /* ab c | \u0120 abcd e */
+    assert_int_equal(n, 5);
+    assert_memory_equal(ids, want, sizeof want);
+    free(ids);
+    hx_tokenizer_free(t);
+}
+
 static hx_tokenizer *train(const char *text, int vocab, int min_freq)
 {
     const char *special[] = {"<|begin_of_text|>", "<|end_of_text|>"};
@@ -527,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_gives_offset),
         cmocka_unit_test(test_c10_exactly_one_bos),
         cmocka_unit_test(test_ignore_merges),
+        cmocka_unit_test(test_merge_heap_worst_case),
         cmocka_unit_test(test_train_toy_corpus_exact_merges),
         cmocka_unit_test(test_train_save_load_identical),
         cmocka_unit_test(test_malformed_json_names_field),
