@@ -263,11 +263,12 @@ static void test_ignore_merges(void **state)
     }
 }
 
-/* The merge heap of one word holds up to 2(len-1) entries. "abc" sizes the
- * scratch for 6 symbols; in " abcde" (6 symbols) the merges c+d, b+cd, a+bcd
- * each push two entries while the stale first pairs stay (their ranks are
- * larger), so the heap reaches 7 entries: one past a scratch of 6, an
- * overflow that AddressSanitizer (make test SAN=1) reports. */
+/* The merge heap of one word holds up to 2(ns-1) entries for ns symbols. In
+ * " abcde" (6 symbols) the merges c+d and b+cd each push two entries while
+ * the stale first pairs stay (their ranks are larger): 7 entries, more than
+ * the symbol count. The encoder once sized the heap by the longest earlier
+ * word ("abc": 6 slots) and overflowed here (found by valgrind on SmolLM2's
+ * tokenizer); AddressSanitizer (make test SAN=1) reports such an overflow. */
 static void test_merge_heap_worst_case(void **state)
 {
     (void)state;

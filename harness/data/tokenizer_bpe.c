@@ -230,8 +230,9 @@ static int bpe_word(enc_state *e, const char *w, size_t len)
     if (need > e->scratch_cap) {
         size_t cap = need * 2;
         int32_t *s = realloc(e->sym, cap * 3 * sizeof(int32_t));
-        /* the merge heap holds up to 2(len-1) entries: the first pairs, then at most one more per merge */
-        uint64_t *h = realloc(e->heap, 2 * cap * sizeof(uint64_t));
+        /* the merge heap of ns symbols holds up to 2(ns-1) entries (the first pairs, then at most one
+         * more per merge); cap = 2 need >= 2 ns */
+        uint64_t *h = realloc(e->heap, cap * sizeof(uint64_t));
         if (s) e->sym = s;
         if (h) e->heap = h;
         if (!s || !h) return HX_ERR(HX_ENOMEM, "out of memory for a %zu-byte pre-token", len);
