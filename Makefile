@@ -49,8 +49,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# Option tables (cli/args.h) name only the fields each option uses; the rest are zero by C's rules.
-$(BUILD)/harness/cli/%.o build-fuzz/harness/cli/%.o $(BUILD)/tests/test_cli_args.o: CFLAGS += -Wno-missing-field-initializers
+# Option tables (core/args.h) name only the fields each option uses; the rest are zero by C's rules.
+$(BUILD)/harness/cli/%.o build-fuzz/harness/cli/%.o $(BUILD)/harness/bench/bench_cmd.o build-fuzz/harness/bench/bench_cmd.o \
+$(BUILD)/tests/test_cli_args.o: CFLAGS += -Wno-missing-field-initializers
 
 $(BUILD)/libharness.a: $(LIB_OBJ)
 	@rm -f $@

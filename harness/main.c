@@ -1,4 +1,5 @@
 /* bin/harness: the command-line entry point; dispatches to subcommands. */
+#include "bench/bench.h" // defines: hx_cmd_bench
 #include "cli/cmds.h"  // defines: hx_cmd, the hx_cmd_* entry points
 #include "core/cpu.h"  // defines: hx_cpu_detect, hx_cpu_openblas_core, hx_blas_config, hx_blas_core
 #include "core/err.h"  // defines: HX_VERSION

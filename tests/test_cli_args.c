@@ -1,9 +1,9 @@
-/* The command-line parser (harness/cli/args.h): value forms, flags,
+/* The command-line parser (harness/core/args.h): value forms, flags,
  * positionals, ranges, enums, lists, required options, refusals with the
  * closest option named, and the usage and settings tables it writes. */
 #include "test_util.h"
 
-#include "cli/args.h"
+#include "core/args.h"
 #include "core/err.h"
 
 #include <stdlib.h>

@@ -119,6 +119,9 @@ int hx_bench_trainer_suite(json_t *out, const hx_bench_opts *opts);
  *   threads, config */
 int hx_bench_eval(json_t *out, const hx_bench_opts *opts);
 
+/* `harness bench` (bench_cmd.c): argv[0] is "bench"; returns the exit code. */
+int hx_cmd_bench(int argc, char **argv);
+
 /* The suites, terminated by a NULL name (bench.c). */
 extern const hx_bench_suite hx_bench_suites[];
 

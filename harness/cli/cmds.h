@@ -1,4 +1,5 @@
-/* The commands of bin/harness, one file each in harness/cli/. Each takes
+/* The commands of bin/harness, one file each in harness/cli/ (and `harness
+ * bench` in bench/bench_cmd.c, beside cli/ on the top floor). Each takes
  * the arguments after `harness` (argv[0] is the command's name), parses them
  * with cli/args.h, prints its resolved settings to stderr, calls the stage's
  * library operation and returns the process exit code: 0 done, 1 error
@@ -28,6 +29,5 @@ int hx_cmd_make_corpus_task(int argc, char **argv); /* cli/make_corpus_task.c */
 int hx_cmd_inspect(int argc, char **argv);          /* cli/inspect.c */
 int hx_cmd_import(int argc, char **argv);           /* cli/import.c */
 int hx_cmd_export(int argc, char **argv);           /* cli/export.c */
-int hx_cmd_bench(int argc, char **argv);            /* cli/bench.c */
 
 #endif

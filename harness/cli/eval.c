@@ -2,7 +2,7 @@
  * directory (eval/evaluate.h), printed as a table (or JSON) and optionally
  * appended as one row to arms/<arm>/eval of an HDF5 run log with the
  * settings as attributes. */
-#include "cli/args.h"      // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"      // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"      // defines: hx_cmd_eval
 #include "core/err.h"      // defines: hx_report, HX_ERR
 #include "core/util.h"     // defines: hx_path_join, hx_now, hx_threads

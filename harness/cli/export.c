@@ -1,6 +1,6 @@
 /* `harness export`: a Hugging Face model directory into a llama.cpp GGUF
  * file (model/gguf_llama.h hx_gguf_export). */
-#include "cli/args.h"         // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"         // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"         // defines: hx_cmd_export
 #include "core/err.h"         // defines: hx_report
 #include "cpu/quant.h"        // defines: HX_GGML_F32, HX_GGML_F16, HX_GGML_BF16, HX_GGML_Q8_0

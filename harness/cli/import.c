@@ -1,6 +1,6 @@
 /* `harness import`: a llama.cpp GGUF file into a Hugging Face model
  * directory (model/gguf_llama.h hx_gguf_import). */
-#include "cli/args.h"         // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"         // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"         // defines: hx_cmd_import
 #include "core/err.h"         // defines: hx_report
 #include "model/gguf_llama.h" // defines: hx_gguf_import

@@ -1,6 +1,6 @@
 /* `harness importance`: activation importance of a model from calibration
  * shards into an HDF5 file (minitron/ops.h, hx_importance_from_shards). */
-#include "cli/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"       // defines: hx_cmd_importance
 #include "core/err.h"       // defines: hx_report
 #include "core/util.h"      // defines: hx_malloc

@@ -1,6 +1,6 @@
 /* `harness inspect`: what a model directory or safetensors file holds
  * (model/inspect.h). */
-#include "cli/args.h"      // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"      // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"      // defines: hx_cmd_inspect
 #include "core/err.h"      // defines: hx_report
 #include "model/inspect.h" // defines: hx_inspect

@@ -1,6 +1,6 @@
 /* `harness make-corpus-task`: the embedded corpus's multiple-choice task
  * (eval/corpus_task.h) written to a JSONL file. */
-#include "cli/args.h"         // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"         // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"         // defines: hx_cmd_make_corpus_task
 #include "core/err.h"         // defines: hx_report
 #include "core/util.h"        // defines: hx_write_file_atomic, hx_sha256_hex

@@ -1,6 +1,6 @@
 /* `harness plot`: an experiment's figures redrawn from its HDF5 file alone
  * (exp/report.h). */
-#include "cli/args.h"   // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"   // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"   // defines: hx_cmd_plot
 #include "core/err.h"   // defines: hx_report
 #include "core/home.h"  // defines: hx_home_path

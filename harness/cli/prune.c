@@ -1,6 +1,6 @@
 /* `harness prune`: a model pruned by stored importance (or at random) into
  * a new Hugging Face directory (minitron/ops.h, hx_prune_into). */
-#include "cli/args.h"         // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"         // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"         // defines: hx_cmd_prune
 #include "core/err.h"         // defines: hx_report, HX_ERR
 #include "core/util.h"        // defines: hx_path_join

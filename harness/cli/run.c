@@ -1,6 +1,6 @@
 /* `harness run`: loads and validates an experiment manifest, builds its
  * plan, and prints it (--dry-run) or hands it to the runner (exp/runner.h). */
-#include "cli/args.h"   // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"   // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"   // defines: hx_cmd_run
 #include "core/err.h"   // defines: hx_report, hx_errmsg
 #include "exp/manifest.h" // defines: hx_manifest_load

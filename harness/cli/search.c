@@ -1,6 +1,6 @@
 /* `harness search`: candidates within a parameter budget, each pruned from
  * the teacher, briefly retrained and ranked (minitron/search.h). */
-#include "cli/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"       // defines: hx_cmd_search
 #include "core/err.h"       // defines: hx_report, HX_ERR
 #include "core/util.h"      // defines: hx_path_join

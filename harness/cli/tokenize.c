@@ -1,5 +1,5 @@
 /* `harness tokenize`: a corpus into token shards (data/tokenize.h). */
-#include "cli/args.h"      // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"      // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"      // defines: hx_cmd_tokenize
 #include "core/err.h"      // defines: hx_report
 #include "data/tokenize.h" // defines: hx_tokenize_files, hx_ingest_opts

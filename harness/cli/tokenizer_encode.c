@@ -1,6 +1,6 @@
 /* `harness tokenizer-encode`: the token ids of a text, for debugging
  * (data/tokenizer.h). */
-#include "cli/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"       // defines: hx_cmd_tokenizer_encode
 #include "core/err.h"       // defines: hx_report
 #include "data/tokenizer.h" // defines: hx_tokenizer_load, hx_tokenizer_encode

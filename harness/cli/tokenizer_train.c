@@ -1,6 +1,6 @@
 /* `harness tokenizer-train`: a byte-level BPE tokenizer.json trained on a
  * corpus (data/tokenizer.h, hx_bpe_train_files). */
-#include "cli/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"       // defines: hx_cmd_tokenizer_train
 #include "core/err.h"       // defines: hx_report
 #include "data/tokenizer.h" // defines: hx_bpe_train_files, hx_bpe_train_opts

@@ -1,6 +1,6 @@
 /* `harness train` and `harness distill`: hx_train (train/trainer.h) from
  * the command line; distill is train with a required --teacher. */
-#include "cli/args.h"    // defines: hx_cli, hx_cli_parse, hx_cli_settings
+#include "core/args.h"    // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"    // defines: hx_cmd_train
 #include "core/err.h"    // defines: hx_report
 #include "model/weights.h" // defines: hx_config_load

@@ -1,6 +1,6 @@
-/* The table-driven argument parser of bin/harness (cli/args.h): parse,
+/* The table-driven argument parser of bin/harness (core/args.h): parse,
  * usage and the resolved-settings table, all from one hx_arg table. */
-#include "cli/args.h"
+#include "core/args.h"
 
 #include "core/err.h"
 #include "core/parse.h"

@@ -1,8 +1,8 @@
 /* `harness bench`: benchmark suites (bench/bench.h), as text lines or one
- * JSON object. */
+ * JSON object. The benches sit beside cli/ on the top floor, so their
+ * command lives here. */
 #include "bench/bench.h" // defines: hx_bench_suites, hx_bench_run, hx_bench_opts
-#include "cli/args.h"    // defines: hx_cli, hx_cli_parse, hx_cli_settings
-#include "cli/cmds.h"    // defines: hx_cmd_bench
+#include "core/args.h"    // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "core/err.h"    // defines: hx_report
 
 #include <stdio.h>

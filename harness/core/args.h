@@ -2,9 +2,11 @@
  * options in a table of hx_arg (name, kind, destination, range, help), and
  * this parser reads argv into the destinations, refuses anything else, and
  * writes the command's --help and its resolved-settings table from the same
- * table. No code below harness/cli/ sees argv. */
-#ifndef HX_CLI_ARGS_H
-#define HX_CLI_ARGS_H
+ * table. It sits in core so that both top floors use it: the command files
+ * of harness/cli/ and `harness bench` (bench/bench_cmd.c); no code below
+ * them sees argv. */
+#ifndef HX_CORE_ARGS_H
+#define HX_CORE_ARGS_H
 
 #include <stdint.h>
 #include <stdio.h>
