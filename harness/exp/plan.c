@@ -331,6 +331,7 @@ void hx_plan_print(FILE *out, const hx_plan *p)
                         a->importance.samples, a->importance.seq_len, hx_agg_name(a->importance.opts.batch_agg),
                         hx_agg_name(a->importance.opts.seq_agg), hx_neuron_names[a->importance.opts.neuron_post],
                         hx_depth_metric_name(a->importance.opts.depth));
+                if (a->importance.opts.bf16) fprintf(out, ", bf16");
                 if (ap->importance_shared_with >= 0)
                     fprintf(out, " (shared with %s)", p->arms[ap->importance_shared_with].arm->name);
                 fprintf(out, "\n");
@@ -341,6 +342,7 @@ void hx_plan_print(FILE *out, const hx_plan *p)
                     a->kd.temperature, a->kd.w_ce, a->kd.n_intermediate,
                     a->kd.n_intermediate ? (a->kd.alpha == HX_ALPHA_DYNAMIC ? ", dynamic alpha" : ", constant alpha") : "");
             if (a->kind == HX_ARM_ITERATIVE_KD) fprintf(out, ", %d rounds", a->iterations);
+            if (a->kd.teacher_bf16) fprintf(out, ", teacher forwards in bf16");
             fprintf(out, "\n");
         }
         if (!p->teacher_known) {
