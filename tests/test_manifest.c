@@ -530,6 +530,35 @@ static void test_correction_checked_with_its_own_warmup(void **state)
     }
 }
 
+/* The CUDA tier's memory plan (exp/plan.h) for [P]'s reference case:
+ * Llama-3.1-8B teacher, 4.5B width-pruned student, 8192 tokens per pass,
+ * must fit one 141 GB GPU; component by component against hand formulas. */
+static void test_device_memory_plan(void **state)
+{
+    (void)state;
+    hx_manifest m;
+    hx_plan p;
+    assert_int_equal(hx_manifest_load("experiments/llama31-8b-to-4b-width.yaml", &m), HX_OK);
+    assert_int_equal(hx_plan_build(&m, NULL, 1000, &p), HX_OK);
+    const hx_config *s = &p.arms[1].student, *t = &p.teacher;
+    double P = (double)hx_plan_param_count(s), N = 8192;
+    hx_mem_plan a = hx_plan_device_memory(s, t, 1, 8192, 0), r = hx_plan_device_memory(s, t, 1, 8192, 1);
+    assert_true(a.student_weights == 2 * P && a.gradients == 4 * P && a.master == 4 * P && a.optimizer == 8 * P);
+    assert_true(a.teacher_weights == 2.0 * (double)hx_plan_param_count(t));
+    /* h 3072, 32 x 128 query, 8 x 128 kv, f 9216, 32 layers, 32 heads */
+    double act = ((4 * 3072 + 2 * 4096 + 2 * 1024 + 3 * 9216) * 2 + 4 * 32) * N * 32 + N * 3072 * 4;
+    assert_true(fabs(a.activations - act) < 1);
+    assert_true(a.logits == (2.0 * 1024 * 128256 + 1024.0 * 128256) * 4);
+    assert_true(a.total > 100e9 && a.total < 141e9); /* fits one H200 */
+    double layer = (4 * 3072 + 2 * 4096 + 2 * 1024 + 3 * 9216) * 2 + 4 * 32;
+    assert_true(fabs(r.activations - (N * (2 * 3072 * 32 + layer) + N * 3072 * 4)) < 1);
+    assert_true(r.total < a.total - 20e9);
+    hx_mem_plan big = hx_plan_device_memory(s, t, 8, 8192, 0); /* 8 sequences per pass do not fit */
+    assert_true(big.total > 141e9);
+    hx_plan_free(&p);
+    hx_manifest_free(&m);
+}
+
 static void test_plan_numbers(void **state)
 {
     (void)state;
@@ -734,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_content_hash),
         cmocka_unit_test(test_env_expansion),
         cmocka_unit_test(test_correction_checked_with_its_own_warmup),
+        cmocka_unit_test(test_device_memory_plan),
         cmocka_unit_test(test_plan_numbers),
         cmocka_unit_test(test_impossible_targets_refused_up_front),
         cmocka_unit_test(test_dry_run_lists_every_arm),

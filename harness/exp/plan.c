@@ -40,6 +40,38 @@ int hx_plan_targets(const hx_config *teacher, const hx_prune_spec *p, hx_prune_t
     return hx_prune_target_config(teacher, t, student ? student : &s);
 }
 
+hx_mem_plan hx_plan_device_memory(const hx_config *s, const hx_config *teacher, int micro_batch, int seq_len,
+                                  int recompute)
+{
+    hx_mem_plan m = {0};
+    double N = (double)micro_batch * seq_len, P = (double)hx_plan_param_count(s);
+    double h = s->hidden_size, q = (double)s->num_attention_heads * s->head_dim;
+    double kv = (double)s->num_key_value_heads * s->head_dim, f = s->intermediate_size;
+    m.student_weights = 2 * P;
+    m.gradients = 4 * P;
+    m.master = 4 * P;
+    m.optimizer = 8 * P;
+    double layer = (4 * h + 2 * q + 2 * kv + 3 * f) * 2 + 4.0 * s->num_attention_heads; /* bytes per token */
+    m.activations = N * h * 2 * 2; /* the final norm's input and output */
+    if (recompute) /* each layer's input, and one layer's activations while it is recomputed */
+        m.activations += N * (2 * h * s->num_hidden_layers + layer);
+    else
+        m.activations += N * layer * s->num_hidden_layers;
+    double chunk = N < HX_LOGIT_CHUNK ? N : HX_LOGIT_CHUNK;
+    m.logits = 2 * chunk * s->vocab_size * 4.0; /* logits and their gradient */
+    if (teacher) {
+        double th = teacher->hidden_size, tq = (double)teacher->num_attention_heads * teacher->head_dim;
+        double tkv = (double)teacher->num_key_value_heads * teacher->head_dim, tf = teacher->intermediate_size;
+        m.teacher_weights = 2 * (double)hx_plan_param_count(teacher);
+        m.teacher_activations = N * (3 * th + 2 * tq + 2 * tkv + 3 * tf) * 2; /* one layer, two residual buffers */
+        m.logits += chunk * teacher->vocab_size * 4.0;
+    }
+    m.reserve = HX_DEVICE_RESERVE;
+    m.total = m.teacher_weights + m.student_weights + m.gradients + m.master + m.optimizer + m.activations +
+              m.teacher_activations + m.logits + m.reserve;
+    return m;
+}
+
 static int lerp_axis(int s, int t, int r, int T) { return s - (int)((int64_t)(r + 1) * (s - t) / T); }
 
 void hx_iterative_config(const hx_config *t, const hx_config *target, int r, int T, hx_config *out)
@@ -272,6 +304,27 @@ static void print_prune(FILE *out, const hx_prune_spec *s, const hx_config *t)
                 human((double)s->param_budget, b, sizeof b), 100 * s->budget_tolerance);
 }
 
+/* One arm's device memory plan on the CUDA tier (hx_plan_device_memory),
+ * with and without activation recomputation, against a 141 GB GPU. */
+static void print_memory(FILE *out, const hx_plan *p, const hx_arm_plan *ap)
+{
+    const hx_arm *a = ap->arm;
+    const hx_config *t = hx_arm_uses_kd(a->kind) ? &p->teacher : NULL;
+    hx_mem_plan m = hx_plan_device_memory(&ap->student, t, a->train.micro_batch, p->m->data.seq_len, 0);
+    hx_mem_plan r = hx_plan_device_memory(&ap->student, t, a->train.micro_batch, p->m->data.seq_len, 1);
+    const double G = 1e9, H200 = 141e9;
+    fprintf(out,
+            "    GPU memory (CUDA tier, one device, micro-batch %d x %d): %.1f GB = teacher %.1f + student bf16 %.1f + "
+            "fp32 grads %.1f + master %.1f + AdamW %.1f + activations %.1f + teacher layer %.1f + logit chunks %.1f + "
+            "reserve %.1f; %s a 141 GB GPU%s\n",
+            a->train.micro_batch, p->m->data.seq_len, m.total / G, m.teacher_weights / G, m.student_weights / G,
+            m.gradients / G, m.master / G, m.optimizer / G, m.activations / G, m.teacher_activations / G, m.logits / G,
+            m.reserve / G, m.total <= H200 ? "fits" : "does not fit",
+            m.total <= H200 ? ""
+            : r.total <= H200 ? " (fits with activation recomputation)"
+                              : " (even with recomputation: use ZeRO-1 across ranks or a smaller model)");
+}
+
 void hx_plan_print(FILE *out, const hx_plan *p)
 {
     const hx_manifest *m = p->m;
@@ -358,6 +411,7 @@ void hx_plan_print(FILE *out, const hx_plan *p)
         fprintf(out, "    FLOPs: %.3g total = %.3g train + %.3g teacher forwards + %.3g importance + %.3g eval; ~%s\n",
                 ap->flops.total, ap->flops.train, ap->flops.teacher, ap->flops.importance, ap->flops.eval,
                 duration(ap->seconds, b3, sizeof b3));
+        if (a->kind != HX_ARM_TEACHER) print_memory(out, p, ap);
     }
     fprintf(out, "\neval: %s%s tokens of validation per eval point, %d task(s)", m->eval.perplexity ? "perplexity on " : "",
             human((double)m->eval.val_tokens, b1, sizeof b1), m->eval.n_tasks);

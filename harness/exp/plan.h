@@ -69,6 +69,30 @@ typedef struct {
     double total_flops, total_seconds;
 } hx_plan;
 
+/* Device memory of one training arm on one GPU of the CUDA tier (issue
+ * [5/7]), in bytes: bf16 weights, fp32 gradients, fp32 master weights and
+ * fp32 AdamW moments for the student; the teacher's bf16 weights and one
+ * layer of forward-only activations for KD; activations saved for the
+ * backward pass in bf16 per layer and token: x, both norm outputs, x_mid,
+ * q, k, v, the attention output, gate, up and the SwiGLU output, plus an
+ * fp32 logsumexp per head ((4 h + 2 q + 2 kv + 3 f) x 2 + 4 heads bytes);
+ * with recomputation only each layer's input (2 h bytes) and one layer's
+ * activations while it is recomputed. Logits are never
+ * materialised whole: student logits, their gradient and the teacher's
+ * logits exist for HX_LOGIT_CHUNK tokens at a time in fp32. A fixed
+ * reserve covers the CUDA context and cuBLASLt/cuDNN workspaces. */
+#define HX_LOGIT_CHUNK 1024
+#define HX_DEVICE_RESERVE 2e9
+typedef struct {
+    double teacher_weights, student_weights, gradients, master, optimizer;
+    double activations, teacher_activations, logits, reserve, total;
+} hx_mem_plan;
+
+/* The plan above for a student `s` trained on micro_batch x seq_len tokens
+ * per pass, distilled from `teacher` when it is not NULL. */
+hx_mem_plan hx_plan_device_memory(const hx_config *s, const hx_config *teacher, int micro_batch, int seq_len,
+                                  int recompute);
+
 /* Parameter count of `c` in elements: hx_config_param_count, with the
  * non-gated MLP of model_type "nemotron" (2·h·f per layer instead of 3·h·f). */
 size_t hx_plan_param_count(const hx_config *c);
