@@ -7,6 +7,7 @@
 #include "core/err.h"      // defines: hx_report, HX_ERR
 #include "core/util.h"     // defines: hx_path_join, hx_now, hx_threads
 #include "eval/evaluate.h" // defines: hx_evaluator, hx_eval_parse_task, hx_eval_log_row
+#include "model/engine.h"  // defines: hx_model_bf16_pack
 #include "model/weights.h" // defines: hx_model_load
 
 #include <jansson.h>
@@ -88,7 +89,7 @@ int hx_cmd_eval(int argc, char **argv)
     hx_eval_task tasks[MAX_TASKS];
     hx_eval_config cfg = {0};
     cfg.ppl.add_bos = 1;
-    int batch = 8, max_length = 0, json = 0;
+    int batch = 8, max_length = 0, json = 0, bf16 = 0;
     int64_t doc_limit = 0, tokens = 0;
     uint64_t seed = 1234;
     hx_arg args[] = {
@@ -116,6 +117,8 @@ int hx_cmd_eval(int argc, char **argv)
         {"arm", HX_ARG_STR, &arm, "NAME", "the arm of --log"},
         {"tokens", HX_ARG_COUNT, &tokens, "N", "the row's tokens column (default 0)", 0, 9e18},
         {"json", HX_ARG_FLAG, &json, "", "print the results as one JSON object instead of the table", .set = 1},
+        {"bf16", HX_ARG_FLAG, &bf16, "", "forward passes in bf16 (CPUs with AVX512-BF16; fp32 is the reference)",
+         .set = 1},
         {NULL},
     };
     hx_cli cli = {"eval",
@@ -160,7 +163,9 @@ int hx_cmd_eval(int argc, char **argv)
     hx_tokenizer *tok = NULL;
     hx_evaluator *ev = NULL;
     hx_eval_result res = {0};
+    hx_model_bf16 *pk = NULL;
     rc = hx_model_load(model_dir, &m);
+    if (rc == HX_OK && bf16 && (rc = hx_model_bf16_pack(&m, &pk)) == HX_OK) m.bf16 = pk;
     if (rc == HX_OK) rc = hx_tokenizer_load(tok_path, &tok);
     if (rc == HX_OK) rc = hx_evaluator_open(&cfg, tok, &ev);
     double t0 = hx_now();
@@ -176,6 +181,7 @@ int hx_cmd_eval(int argc, char **argv)
         hx_h5log *log = NULL;
         rc = hx_h5log_open(log_path, HX_H5LOG_APPEND, &log);
         if (rc == HX_OK) rc = hx_eval_log_row(log, table, tokens, ev, &res, &m.cfg);
+        if (rc == HX_OK) rc = hx_h5log_attr_int(log, table, "bf16", bf16);
         int rc2 = log ? hx_h5log_close(log) : HX_OK;
         if (rc == HX_OK) rc = rc2;
         if (rc == HX_OK && !json) printf("logged to %s (arms/%s/eval)\n", log_path, arm);
@@ -183,6 +189,7 @@ int hx_cmd_eval(int argc, char **argv)
     hx_eval_result_free(&res);
     hx_evaluator_close(ev);
     hx_tokenizer_free(tok);
+    hx_model_bf16_free(pk);
     hx_model_free(&m);
     free(tok_alloc);
     for (int i = 0; i < task_args.n; i++) free(task_buf[i]);
