@@ -60,6 +60,24 @@ __attribute__((target("avx512f,avx512bf16"))) static void convert_rows(uint16_t 
     }
 }
 
+/* c[i] += x row i . panel over KP input pairs, for rows i < R. Inlined into
+ * both callers below: with R the constant ROWS the row loop unrolls and the
+ * 12 accumulators stay in registers. */
+__attribute__((target("avx512f,avx512bf16"), always_inline)) static inline void
+accumulate(__m512 c[ROWS][2], const uint32_t *const xr[ROWS], const uint16_t *pb, int KP, int R)
+{
+    for (int kp = 0; kp < KP; kp++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(pb + (size_t)kp * 2 * PANEL);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(pb + (size_t)kp * 2 * PANEL + PANEL);
+#pragma GCC unroll 6
+        for (int i = 0; i < R; i++) {
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)xr[i][kp]);
+            c[i][0] = _mm512_dpbf16_ps(c[i][0], a, b0);
+            c[i][1] = _mm512_dpbf16_ps(c[i][1], a, b1);
+        }
+    }
+}
+
 /* One block of R <= ROWS rows by one panel: c = x[m0 .. m0+R) . panel, then
  * y = c + beta y on the panel's valid columns [0, ncols). */
 __attribute__((target("avx512f,avx512bf16"))) static void block(float *y, const uint16_t *xb, const uint16_t *pb, int R,
@@ -70,28 +88,8 @@ __attribute__((target("avx512f,avx512bf16"))) static void block(float *y, const 
     for (int i = 0; i < ROWS; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
     const uint32_t *xr[ROWS];
     for (int i = 0; i < ROWS; i++) xr[i] = (const uint32_t *)(xb + (size_t)(i < R ? i : 0) * ldx);
-    if (R == ROWS) {
-        for (int kp = 0; kp < KP; kp++) {
-            __m512bh b0 = (__m512bh)_mm512_loadu_si512(pb + (size_t)kp * 2 * PANEL);
-            __m512bh b1 = (__m512bh)_mm512_loadu_si512(pb + (size_t)kp * 2 * PANEL + PANEL);
-#pragma GCC unroll 6
-            for (int i = 0; i < ROWS; i++) { /* unrolled: the 12 accumulators stay in registers */
-                __m512bh a = (__m512bh)_mm512_set1_epi32((int)xr[i][kp]);
-                c[i][0] = _mm512_dpbf16_ps(c[i][0], a, b0);
-                c[i][1] = _mm512_dpbf16_ps(c[i][1], a, b1);
-            }
-        }
-    } else {
-        for (int kp = 0; kp < KP; kp++) {
-            __m512bh b0 = (__m512bh)_mm512_loadu_si512(pb + (size_t)kp * 2 * PANEL);
-            __m512bh b1 = (__m512bh)_mm512_loadu_si512(pb + (size_t)kp * 2 * PANEL + PANEL);
-            for (int i = 0; i < R; i++) {
-                __m512bh a = (__m512bh)_mm512_set1_epi32((int)xr[i][kp]);
-                c[i][0] = _mm512_dpbf16_ps(c[i][0], a, b0);
-                c[i][1] = _mm512_dpbf16_ps(c[i][1], a, b1);
-            }
-        }
-    }
+    if (R == ROWS) accumulate(c, xr, pb, KP, ROWS);
+    else accumulate(c, xr, pb, KP, R);
     __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
     __mmask16 m1 = ncols >= 32 ? 0xffff : ncols <= 16 ? 0 : (__mmask16)((1u << (ncols - 16)) - 1);
     for (int i = 0; i < R; i++) {
