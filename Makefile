@@ -23,8 +23,9 @@ ifeq ($(SAN),1)
   LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard kernels/cpu/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_SRC  := $(filter-out harness/main.c harness/model/device_none.c,$(wildcard harness/*.c harness/*/*.c)) \
+            $(wildcard kernels/cpu/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/model/device_none.o
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -34,7 +35,7 @@ HARNESS  := bin/harness$(if $(filter 1,$(SAN)),-san,)
 NVCC := $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 CUDA_SRC := $(wildcard kernels/cuda/*.cu)
 
-.PHONY: all deps test bench cuda demo smollm2 chaos fuzz clean
+.PHONY: all deps test bench cuda cuda-kernels demo smollm2 chaos fuzz clean
 .SECONDARY:
 all: $(HARNESS)
 
@@ -78,7 +79,7 @@ FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 600
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) $(FUZZ_SAN)
-FUZZ_OBJ    := $(LIB_SRC:%.c=build-fuzz/%.o)
+FUZZ_OBJ    := $(LIB_SRC:%.c=build-fuzz/%.o) build-fuzz/harness/model/device_none.o
 FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 build-fuzz/%.o: %.c
@@ -125,10 +126,37 @@ $(BUILD)/cuda/libhxcuda.a: $(CUDA_OBJ)
 $(BUILD)/cuda/%: tests/cuda/%.cu $(BUILD)/cuda/libhxcuda.a $(CUDA_HOST_OBJ)
 	$(NVCC) $(NVCC_FLAGS) -MMD -MP -o $@ $< $(BUILD)/cuda/libhxcuda.a $(CUDA_HOST_OBJ) $(NVCC_LIBS)
 
+# bin/harness-cuda: the whole harness with the CUDA tier (model/device_cuda.cu in place of
+# model/device_none.c), built in build-cuda/ so that it never mixes with the CPU build;
+# `device: cuda` / `--device cuda` run there. build-cuda/cuda/engine_check compares the
+# device engine with the CPU oracle (tools/device-check.sh).
+CUDA_HOME ?= /usr/local/cuda
+CUDA_LINK := $(BUILD)/cuda/libhxcuda.a -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
+HXC := build-cuda
+$(HXC)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(HXC)/harness/cli/%.o $(HXC)/harness/bench/bench_cmd.o: CFLAGS += -Wno-missing-field-initializers
+$(HXC)/harness/model/device_cuda.o: harness/model/device_cuda.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -MMD -MP -c $< -o $@
+$(HXC)/libharness.a: $(LIB_SRC:%.c=$(HXC)/%.o) $(HXC)/harness/model/device_cuda.o
+	@rm -f $@
+	ar rcs $@ $^
+bin/harness-cuda: $(HXC)/harness/main.o $(HXC)/libharness.a $(BUILD)/cuda/libhxcuda.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $(HXC)/harness/main.o $(HXC)/libharness.a $(CUDA_LINK) $(LDLIBS)
+$(HXC)/cuda/engine_check: tests/cuda/engine_check.c $(HXC)/libharness.a $(BUILD)/cuda/libhxcuda.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(HXC)/libharness.a $(CUDA_LINK) $(LDLIBS)
+
+# `make cuda-kernels` builds only what needs no Debian library (the GPU image has none of them);
+# tools/device-bundle.sh packs the rest, with its libraries, for tools/device-check.sh.
 ifneq ($(and $(NVCC),$(CUDA_SRC)),)
-cuda: $(BUILD)/cuda/libhxcuda.a $(CUDA_TEST_BIN)
+cuda-kernels: $(BUILD)/cuda/libhxcuda.a $(CUDA_TEST_BIN)
+cuda: cuda-kernels bin/harness-cuda $(HXC)/cuda/engine_check
 else
-cuda:
+cuda cuda-kernels:
 	@echo "cuda: nvcc or kernels/cuda sources not found; skipped"
 endif
 
@@ -155,6 +183,6 @@ chaos: $(HARNESS)
 	tests/chaos.sh $(HARNESS) $(CHAOS_KILLS) $(CHAOS_SEED)
 
 clean:
-	rm -rf build build-san build-fuzz bin
+	rm -rf build build-san build-fuzz build-cuda bin
 
--include $(LIB_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(REPLAY_BIN:%=%.d) $(BUILD)/tests/fuzz/replay.d $(FUZZ_OBJ:.o=.d) $(FUZZ_SRC:%.c=build-fuzz/%.d) $(BUILD)/harness/main.d $(CUDA_OBJ:.o=.d) $(CUDA_TEST_BIN:%=%.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(REPLAY_BIN:%=%.d) $(BUILD)/tests/fuzz/replay.d $(FUZZ_OBJ:.o=.d) $(FUZZ_SRC:%.c=build-fuzz/%.d) $(BUILD)/harness/main.d $(CUDA_OBJ:.o=.d) $(CUDA_TEST_BIN:%=%.d) $(wildcard $(HXC)/*/*.d $(HXC)/*/*/*.d)

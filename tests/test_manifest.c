@@ -559,6 +559,56 @@ static void test_device_memory_plan(void **state)
     hx_manifest_free(&m);
 }
 
+/* device: cuda on the host side: the key binds, only a CUDA run changes the
+ * trained artifacts' keys (CPU caches stay valid), KD settings the GPU lacks
+ * are refused, and a plan larger than the GPU is refused with what would
+ * make it fit. */
+static void test_device_selection(void **state)
+{
+    (void)state;
+    const char *arms = "arms: [{name: a, kind: prune_kd, tokens: 5, prune: {hidden_size: 32}}]\n";
+    char buf[2048], h_cpu[65], h_auto[65], h_cuda[65], i_cpu[65], i_cuda[65];
+    const char *devs[3] = {"cpu", "auto", "cuda"};
+    char *outs[3] = {h_cpu, h_auto, h_cuda};
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf, "%sdevice: %s\n%s", MINI_HEAD, devs[i], arms);
+        snprintf(outs[i], 65, "%s", hash_of(buf, HX_ART_ARM, 0));
+        snprintf(i == 0 ? i_cpu : i_cuda, 65, "%s", hash_of(buf, HX_ART_IMPORTANCE, 0));
+    }
+    assert_string_equal(h_cpu, h_auto); /* a manifest names the request; `harness run` stores the resolved device */
+    assert_string_not_equal(h_cpu, h_cuda);
+    assert_string_not_equal(i_cpu, i_cuda); /* MINI_HEAD's teacher is trained here: on the GPU, another teacher */
+    snprintf(buf, sizeof buf, "%sdevice: gpu\n%s", MINI_HEAD, arms);
+    assert_contains(parse_err(buf, HX_EINVAL), "device");
+    hx_device d;
+    assert_int_equal(hx_device_resolve(HX_DEVICE_CPU, &d), HX_OK);
+    assert_int_equal(d, HX_DEVICE_CPU);
+    if (hx_device_resolve(HX_DEVICE_CUDA, &d) < 0) assert_contains(hx_errmsg(), "device cuda:");
+
+    hx_manifest m;
+    hx_plan p;
+    assert_int_equal(hx_manifest_load("experiments/llama31-8b-to-4b-width.yaml", &m), HX_OK);
+    m.device = HX_DEVICE_CUDA;
+    assert_int_equal(hx_plan_build(&m, NULL, 1000, &p), HX_OK);
+    if (hx_run_check_device(&p, 141e9) != HX_OK) fail_msg("%s", hx_errmsg()); /* [P]'s case fits one H200 */
+    assert_int_equal(hx_run_check_device(&p, 115e9), HX_EINVAL);
+    assert_contains(hx_errmsg(), "set recompute: true");
+    assert_int_equal(hx_run_check_device(&p, 60e9), HX_EINVAL);
+    assert_contains(hx_errmsg(), "ZeRO-1");
+    m.recompute = 1;
+    if (hx_run_check_device(&p, 115e9) != HX_OK) fail_msg("%s", hx_errmsg());
+    hx_plan_free(&p);
+    hx_manifest_free(&m);
+    snprintf(buf, sizeof buf, "%sarms: [{name: a, kind: prune_kd, tokens: 5, prune: {hidden_size: 32}, kd: {reverse_kl: true}}]\n",
+             MINI_HEAD);
+    assert_int_equal(parse(buf, &m), HX_OK);
+    assert_int_equal(hx_plan_build(&m, NULL, 1000, &p), HX_OK);
+    assert_int_equal(hx_run_check_device(&p, 0), HX_EINVAL);
+    assert_contains(hx_errmsg(), "CPU tier only");
+    hx_plan_free(&p);
+    hx_manifest_free(&m);
+}
+
 static void test_plan_numbers(void **state)
 {
     (void)state;
@@ -723,6 +773,19 @@ static void test_dry_run_lists_every_arm(void **state)
     assert_int_equal(WEXITSTATUS(st), 2);
     assert_contains(out, "refusing");
     assert_contains(out, "Nemotron architecture");
+    /* --device cuda: a binary without the CUDA tier (or a machine without a GPU) refuses before any work;
+     * the dry run still prints the plan, with a note */
+    snprintf(cmd, sizeof cmd, "%s run experiments/minitron-mini.yaml --device cuda --dry-run 2>&1", harness);
+    out = run_capture(cmd, &st);
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_contains(out, "arms (5):");
+    if (strstr(out, "NOTE: ")) assert_contains(out, "device cuda:");
+    if (strstr(out, "NOTE: ")) {
+        snprintf(cmd, sizeof cmd, "%s run experiments/minitron-mini.yaml --device cuda --fresh 2>&1", harness);
+        out = run_capture(cmd, &st);
+        assert_int_equal(WEXITSTATUS(st), 1);
+        assert_contains(out, "device cuda:");
+    }
     snprintf(cmd, sizeof cmd, "%s run /nonexistent.yaml --dry-run 2>&1", harness);
     out = run_capture(cmd, &st);
     assert_int_equal(WEXITSTATUS(st), 1);
@@ -764,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_env_expansion),
         cmocka_unit_test(test_correction_checked_with_its_own_warmup),
         cmocka_unit_test(test_device_memory_plan),
+        cmocka_unit_test(test_device_selection),
         cmocka_unit_test(test_plan_numbers),
         cmocka_unit_test(test_impossible_targets_refused_up_front),
         cmocka_unit_test(test_dry_run_lists_every_arm),

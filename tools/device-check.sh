@@ -1,53 +1,105 @@
 #!/usr/bin/env bash
-# The one script to run on a GPU machine: builds the CUDA path (`make cuda`),
-# runs build/cuda/cuda_check (kernel-vs-reference checks, then the benchmark)
-# under a time limit, then the checks alone under compute-sanitizer memcheck
-# when the device supports it. Writes everything to $OUT (or build/device-check).
-# Exit status: 0 all checks passed; 1 a check failed; 2 setup/build failure or
-# time-out; 3 memcheck found errors.
-# Usage: tools/device-check.sh            (env: CHECK_TIMEOUT_S=300, MEMCHECK=1)
+# The one script to run on a GPU machine (issue [5/7]). Prepare it here with
+# tools/device-bundle.sh and carry build-cuda/device-bundle.tgz; then, there:
+#   1. `make cuda-kernels` (nvcc only) and build/cuda/cuda_check: each kernel
+#      against its reference, then the kernels' benchmark;
+#   2. engine_check --no-bench: the whole-model CUDA engine against the CPU
+#      oracle on the fixture configurations (logits, losses, every gradient,
+#      KD, AdamW), bitwise reruns and recomputation;
+#   3. compute-sanitizer memcheck of both check programs;
+#   4. engine_check --bench-only: KD step, training step and teacher forward
+#      at Llama-3.1-8B -> Minitron-4B shapes, seq 8192, tokens/s and MFU;
+#   5. the mini experiment with device cuda (`harness-cuda run`), whose
+#      ordering must equal the CPU run's: prune_kd < prune_ce < scratch.
+# Everything goes to $OUT (default build/device-check); summary.txt has one
+# line per stage. Exit status: 0 all passed; 1 a check failed; 2 setup, build
+# or time-out; 3 memcheck errors.
+# Env: CHECK_TIMEOUT_S (per stage, default 240), MEMCHECK=0 skips stage 3,
+# BENCH=0 skips 4, MINI=0 skips 5.
 set -u -o pipefail
 cd "$(dirname "$0")/.." || exit 2
 out=${OUT:-build/device-check}
 mkdir -p "$out"
-limit=${CHECK_TIMEOUT_S:-300}
+limit=${CHECK_TIMEOUT_S:-240}
 export PATH=/usr/local/cuda/bin:$PATH
+status=0
+note() { echo "$*" | tee -a "$out/summary.txt"; }
+fail() { [ "$status" -eq 0 ] && status=$1; note "$2"; }
 
 {
   echo "== device-check $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 || true
   nvcc --version 2>&1 | tail -n 1 || true
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) x $(nproc)"
 } | tee "$out/summary.txt"
 
-# Build here when nvcc is present; otherwise use a binary carried from the dev machine.
-if command -v nvcc >/dev/null; then
-  if ! timeout 400 make cuda -j"$(nproc)" >"$out/build.log" 2>&1; then
-    echo "BUILD FAILED (see build.log)" | tee -a "$out/summary.txt"; tail -n 30 "$out/build.log"; exit 2
-  fi
-  echo "build: ok ($(grep -ci warning "$out/build.log") warning lines)" | tee -a "$out/summary.txt"
-elif [ -x build/cuda/cuda_check ]; then
-  echo "build: nvcc not found; using the carried build/cuda/cuda_check" | tee -a "$out/summary.txt"
+# 1. kernels
+if command -v nvcc >/dev/null && timeout 400 make cuda-kernels -j"$(nproc)" >"$out/build.log" 2>&1; then
+  note "build: ok ($(grep -ci warning "$out/build.log") warning lines)"
 else
-  echo "BUILD FAILED: no nvcc and no build/cuda/cuda_check" | tee -a "$out/summary.txt"; exit 2
+  fail 2 "BUILD FAILED (see build.log)"; tail -n 30 "$out/build.log"; exit 2
+fi
+timeout "$limit" build/cuda/cuda_check >"$out/cuda_check.txt" 2>&1
+rc=$?
+grep -E '^(FAIL|SUMMARY|SETUP|BENCH)' "$out/cuda_check.txt" >>"$out/summary.txt"
+[ "$rc" -ne 0 ] && fail $([ "$rc" -eq 124 ] || [ "$rc" -eq 2 ] && echo 2 || echo 1) "cuda_check: exit $rc"
+
+# the harness and the engine check, carried with their libraries
+bundle=build-cuda/device-bundle.tgz
+if [ ! -f "$bundle" ]; then fail 2 "SETUP: $bundle missing (run tools/device-bundle.sh before the device run)"; exit 2; fi
+root=/tmp/hx-bundle
+rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xzf "$bundle" || { fail 2 "SETUP: cannot unpack $bundle"; exit 2; }
+export LD_LIBRARY_PATH="$root/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+engine="$root/bin/engine_check"
+harness="$root/bin/harness-cuda"
+
+# 2. the engine against the CPU oracle
+timeout "$limit" "$engine" --no-bench >"$out/engine_check.txt" 2>&1
+rc=$?
+grep -E '^(FAIL|SUMMARY|SETUP)' "$out/engine_check.txt" >>"$out/summary.txt"
+[ "$rc" -ne 0 ] && fail $([ "$rc" -eq 124 ] || [ "$rc" -eq 2 ] && echo 2 || echo 1) "engine_check: exit $rc"
+
+# 3. memcheck
+if [ "${MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
+  for prog in build/cuda/cuda_check "$engine"; do
+    name=$(basename "$prog")
+    timeout "$limit" compute-sanitizer --tool memcheck --error-exitcode 3 "$prog" --no-bench \
+      >"$out/memcheck-$name.txt" 2>&1
+    mrc=$?
+    if grep -q -E 'Device not supported|error 999' "$out/memcheck-$name.txt"; then
+      note "memcheck $name: not supported on this machine (skipped)"
+    elif [ "$mrc" -eq 3 ]; then
+      fail 3 "memcheck $name: ERRORS (see memcheck-$name.txt)"
+    else
+      note "memcheck $name: exit $mrc, $(grep -E 'ERROR SUMMARY' "$out/memcheck-$name.txt" | tail -n 1)"
+    fi
+  done
 fi
 
-timeout "$limit" build/cuda/cuda_check 2>&1 | tee "$out/cuda_check.txt"
-rc=${PIPESTATUS[0]}
-[ "$rc" -eq 124 ] && { echo "cuda_check: TIMED OUT after ${limit}s"; rc=2; }
-grep -E '^(FAIL|SUMMARY|BENCH|SETUP)' "$out/cuda_check.txt" >>"$out/summary.txt"
-echo "cuda_check exit status: $rc" | tee -a "$out/summary.txt"
+# 4. benchmarks
+if [ "${BENCH:-1}" = 1 ]; then
+  timeout "$limit" "$engine" --bench-only >"$out/bench.txt" 2>&1
+  rc=$?
+  grep -E '^(BENCH|SETUP)' "$out/bench.txt" >>"$out/summary.txt"
+  [ "$rc" -ne 0 ] && note "bench: exit $rc (see bench.txt)"
+fi
 
-if [ "${MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
-  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 3 build/cuda/cuda_check --no-bench \
-    >"$out/memcheck.txt" 2>&1
-  mrc=$?
-  if grep -q -E 'Device not supported|error 999' "$out/memcheck.txt"; then
-    echo "memcheck: not supported on this machine (skipped)" | tee -a "$out/summary.txt"
-  elif [ "$mrc" -eq 3 ]; then
-    echo "memcheck: ERRORS (see memcheck.txt)" | tee -a "$out/summary.txt"; grep -m 20 -E '=====' "$out/memcheck.txt"
-    [ "$rc" -eq 0 ] && rc=3
+# 5. the mini experiment on the GPU; importance, pruning and task evaluation run on the CPU tier
+if [ "${MINI:-1}" = 1 ]; then
+  export HX_GNUPLOT=/bin/true HX_THREADS=$(nproc)
+  t0=$(date +%s)
+  timeout 420 "$harness" run experiments/minitron-mini.yaml --device cuda --fresh >"$out/mini.txt" 2>&1
+  rc=$?
+  note "mini (device cuda): exit $rc in $(( $(date +%s) - t0 )) s"
+  cp results/minitron-mini/summary.md "$out/mini-summary.md" 2>/dev/null
+  if [ "$rc" -ne 0 ]; then
+    fail 1 "mini: FAILED (see mini.txt)"; tail -n 5 "$out/mini.txt" >>"$out/summary.txt"
   else
-    echo "memcheck: exit $mrc, $(grep -E 'ERROR SUMMARY' "$out/memcheck.txt" | tail -n 1)" | tee -a "$out/summary.txt"
+    grep -E '^\| (teacher|scratch|prune_ce|prune_kd|depth_kd) ' "$out/mini-summary.md" >>"$out/summary.txt"
+    grep -q 'prune_kd .* < prune_ce .* < scratch .*: \*\*holds\*\*' "$out/mini-summary.md" &&
+      note "mini ordering: prune_kd < prune_ce < scratch holds on cuda, as on the CPU" ||
+      fail 1 "mini ordering: FAIL (the CPU run's ordering prune_kd < prune_ce < scratch does not hold)"
   fi
 fi
-exit "$rc"
+note "device-check exit status: $status"
+exit "$status"

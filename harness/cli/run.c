@@ -6,13 +6,15 @@
 #include "exp/manifest.h" // defines: hx_manifest_load
 #include "exp/plan.h"   // defines: hx_plan_build, hx_plan_print, HX_PLAN_DEFAULT_GFLOPS
 #include "exp/runner.h" // defines: hx_run, hx_run_check
+#include "model/device.h" // defines: hx_device_resolve
 
 #include <stdio.h>
 
 int hx_cmd_run(int argc, char **argv)
 {
     const char *manifest = NULL, *only = NULL;
-    int dry_run = 0, resume = 0, fresh = 0;
+    int dry_run = 0, resume = 0, fresh = 0, device = 0;
+    static const char *const devices[] = {"manifest", "auto", "cpu", "cuda", NULL};
     double gflops = HX_PLAN_DEFAULT_GFLOPS;
     hx_arg args[] = {
         {"dry-run", HX_ARG_FLAG, &dry_run, "",
@@ -24,6 +26,10 @@ int hx_cmd_run(int argc, char **argv)
          "delete the results already in outputs.dir, then run from the start (without --resume or --fresh, a "
          "folder that holds results is refused)",
          .set = 1},
+        {"device", HX_ARG_ENUM, &device, NULL,
+         "where training runs: the manifest's device:, auto (a GPU when this build has the CUDA tier and one is "
+         "present), cpu or cuda",
+         .names = devices},
         {"gflops", HX_ARG_DOUBLE, &gflops, "X", "throughput for the plan's time estimates, GFLOP/s", 1e-6, 1e30},
         {"MANIFEST", HX_ARG_POS, &manifest, NULL, "experiment manifest (YAML, see experiments/README.md)",
          .required = 1},
@@ -37,6 +43,17 @@ int hx_cmd_run(int argc, char **argv)
     hx_manifest m;
     int rc = hx_manifest_load(manifest, &m);
     if (rc < 0) return hx_report(rc);
+    if (device > 0) m.device = (hx_device)(device - 1);
+    hx_device resolved;
+    rc = hx_device_resolve(m.device, &resolved); /* before the plan: the device is part of trained artifacts' keys */
+    if (rc < 0 && !dry_run) {
+        hx_manifest_free(&m);
+        return hx_report(rc);
+    }
+    if (rc < 0) {
+        printf("NOTE: %s\n", hx_errmsg());
+        hx_clearerr();
+    } else m.device = resolved;
     hx_plan plan;
     rc = hx_plan_build(&m, only, gflops, &plan);
     if (rc < 0) {

@@ -54,6 +54,9 @@ int hx_cmd_train(int argc, char **argv)
         {"kd-temperature", HX_ARG_DOUBLE, &c.kd.temperature, "TAU", "KD temperature", 1e-6, 1e9},
         {"kd-w-ce", HX_ARG_DOUBLE, &c.kd.w_ce, NULL, "weight of the cross-entropy term (default 0)", 0, 1e9},
         {"reverse-kl", HX_ARG_FLAG, &c.kd.reverse_kl, "", "KL(student||teacher) instead", .set = 1},
+        {"device", HX_ARG_ENUM, &c.device, NULL,
+         "auto (a GPU when this build has the CUDA tier and one is present), cpu or cuda", .names = hx_device_names},
+        {"recompute", HX_ARG_FLAG, &c.recompute, "", "CUDA tier: recompute activations in the backward", .set = 1},
         {"teacher-bf16", HX_ARG_FLAG, &c.kd.teacher_bf16, "", "the teacher's forward passes in bf16 (AVX512-BF16 CPUs)",
          .set = 1},
         {NULL},
@@ -70,6 +73,8 @@ int hx_cmd_train(int argc, char **argv)
     if (min_lr < 0) min_lr = c.schedule.peak_lr / 10;
     c.schedule.min_lr = min_lr;
     hx_cli_settings(&cli, stderr);
+    int rc0 = hx_device_resolve(c.device, &c.device);
+    if (rc0 < 0) return hx_report(rc0);
     if (config_path) {
         int rc = hx_config_load(config_path, &c.model);
         if (rc < 0) return hx_report(rc);

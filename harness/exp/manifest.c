@@ -230,6 +230,8 @@ static const hx_bind_field root_fields[] = {
     {"description", K_STR, M(description), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
     {"seed", K_SEED, M(seed), 0, "1234", NONE, NULL, NULL, 0, 0, 0},
     {"threads", K_INT, M(threads), 0, "0", 0, 4096, 0, NULL, NULL, 0, 0, 0},
+    {"device", K_ENUM, M(device), 0, "auto", NONE, hx_device_names, NULL, 0, 0, 0},
+    {"recompute", K_BOOL, M(recompute), 0, "false", NONE, NULL, NULL, 0, 0, 0},
     {"teacher", K_SECTION, M(teacher), 0, NULL, NONE, NULL, &teacher_table, 0, 1, 0},
     {"data", K_SECTION, M(data), 0, NULL, NONE, NULL, &data_table, 0, 1, 0},
     {"eval", K_SECTION, M(eval), 0, NULL, NONE, NULL, &eval_table, 0, 0, 0},
@@ -691,6 +693,7 @@ static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifa
         /* only an active correction changes the teacher, so a manifest with
          * tokens: 0 shares the uncorrected teacher's cache entry */
         if (t->correction_tokens) HX_TRY(hx_canon_one(f, &teacher_table, (const char *)t, "teacher", "correction"));
+        if (m->device == HX_DEVICE_CUDA) fputs("device=cuda\n", f); /* bf16 on a GPU: another result */
         static const char *const keys[] = {"train", "validation", "tokenizer", "seq_len", "text_field"};
         for (int i = 0; i < 5; i++) HX_TRY(hx_canon_one(f, &data_table, d, "data", keys[i]));
         fprintf(f, "seed=%llu\n", (unsigned long long)m->seed);
@@ -717,6 +720,7 @@ static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifa
     } else {
         HX_TRY(hx_canon_one(f, &arm_table, ab, "", "train"));
         HX_TRY(hx_canon_one(f, &arm_table, ab, "", "kd"));
+        if (m->device == HX_DEVICE_CUDA) fputs("device=cuda\n", f);
         static const char *const keys[] = {"train", "validation", "seq_len"};
         for (int i = 0; i < 3; i++) HX_TRY(hx_canon_one(f, &data_table, d, "data", keys[i]));
         HX_TRY(hx_canon_table(f, &eval_table, (const char *)&m->eval, "eval"));

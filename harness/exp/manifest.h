@@ -11,6 +11,7 @@
 #include "minitron/aggregate.h"  /* hx_agg */
 #include "minitron/importance.h"  /* hx_importance_opts, hx_depth_metric */
 #include "model/config.h"
+#include "model/device.h"      /* hx_device */
 #include "train/kd.h"       /* hx_kd_state */
 #include "train/schedule.h" /* hx_sched_kind */
 
@@ -145,6 +146,8 @@ typedef struct {
     const char *description;
     uint64_t seed;
     int threads;             /* 0 = HX_THREADS / all cores */
+    hx_device device;        /* where training runs (model/device.h); `harness run` stores the resolved one */
+    int recompute;           /* bool, CUDA tier: recompute activations in the backward (same result, less memory) */
     hx_teacher_spec teacher;
     hx_data_spec data;
     hx_eval_spec eval;

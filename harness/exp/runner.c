@@ -296,6 +296,8 @@ static hx_train_config train_config(runner *r, const hx_train_spec *s, uint64_t 
     c.log_path = r->h5;
     c.arm = arm;
     c.quiet = r->o->quiet;
+    c.device = r->m->device;
+    c.recompute = r->m->recompute;
     if (r->has_hook) {
         c.eval_hook = hx_eval_hook_fn;
         c.eval_hook_ctx = (void *)&r->hook;
@@ -855,9 +857,37 @@ static int check_iterative(const hx_arm *a, int seq_len)
     return HX_OK;
 }
 
+int hx_run_check_device(const hx_plan *p, double gpu_bytes)
+{
+    int seq = p->m->data.seq_len, rc = p->m->recompute;
+    for (int i = 0; i < p->n_arms; i++) {
+        const hx_arm_plan *ap = &p->arms[i];
+        const hx_arm *a = ap->arm;
+        int kd = hx_arm_uses_kd(a->kind), mb = a->train.micro_batch;
+        if (a->kind == HX_ARM_TEACHER) continue; /* evaluated, not trained */
+        if (kd && (a->kd.n_intermediate > 0 || a->kd.reverse_kl))
+            return HX_ERR(HX_EINVAL, "arm %s: kd.intermediate and reverse KL run on the CPU tier only (device: cpu)",
+                          a->name);
+        if (gpu_bytes <= 0) continue;
+        const hx_config *t = kd ? &p->teacher : NULL;
+        hx_mem_plan m = hx_plan_device_memory(&ap->student, t, mb, seq, rc);
+        if (m.total <= gpu_bytes) continue;
+        hx_mem_plan r = hx_plan_device_memory(&ap->student, t, mb, seq, 1);
+        hx_mem_plan one = hx_plan_device_memory(&ap->student, t, 1, seq, 1);
+        return HX_ERR(HX_EINVAL, "arm %s: the device memory plan needs %.1f GB, the GPU has %.1f GB; %s", a->name,
+                      m.total / 1e9, gpu_bytes / 1e9,
+                      !rc && r.total <= gpu_bytes ? "set recompute: true"
+                      : mb > 1 && one.total <= gpu_bytes
+                          ? "set train.micro_batch: 1 (raise grad_accum to keep the batch) and recompute: true"
+                          : "shard the optimizer state with ZeRO-1 across ranks, or train a smaller student");
+    }
+    return HX_OK;
+}
+
 int hx_run_check(const hx_plan *p)
 {
     int seq = p->m->data.seq_len;
+    if (p->m->device == HX_DEVICE_CUDA) HX_TRY(hx_run_check_device(p, (double)hx_device_memory()));
     if (p->m->teacher.trained) HX_TRY(check_budget("teacher.train", &p->m->teacher.train, seq));
     if (p->m->teacher.correction_tokens > 0) {
         hx_train_spec s = correction_spec(&p->m->teacher);

@@ -20,9 +20,18 @@ typedef struct {
 /* Checks, before any work, what `plan` needs that the runner cannot do:
  * token budgets (teacher, teacher correction, arms) that are not multiples
  * of micro_batch x seq_len; iterative_kd arms with drop_layers, random
- * pruning, depth=block layer removal, or fewer micro-batches than rounds.
+ * pruning, depth=block layer removal, or fewer micro-batches than rounds;
+ * on device cuda, hx_run_check_device with the GPU's memory.
  * Errors: HX_EINVAL naming the arm and field. */
 int hx_run_check(const hx_plan *plan);
+
+/* The CUDA tier's checks of every arm of `plan`: KD settings that run on the
+ * CPU only (kd.intermediate, reverse KL), and, when gpu_bytes > 0, the arm's
+ * device memory plan (hx_plan_device_memory, with the manifest's recompute)
+ * against gpu_bytes. Errors: HX_EINVAL naming the arm, the GB needed and
+ * what would make it fit: recompute: true, micro_batch 1, or ZeRO-1 across
+ * ranks. */
+int hx_run_check_device(const hx_plan *plan, double gpu_bytes);
 
 /* Runs the arms selected in `plan` (hx_plan_build): data, teacher (trained
  * or loaded), teacher correction (teacher.correction.tokens > 0: arm

@@ -4,15 +4,16 @@
  * the forward and backward passes (hx_workspace, hx_forward, hx_backward,
  * model/forward.h), the optimizer step (hx_adamw, model/optim.h), and the
  * losses below. The CPU backend implements them today (model/forward.c,
- * model/optim.c, model/losses.c over kernels/cpu); a CUDA backend provides
- * the same struct and function names over kernels/cuda, as llm.c keeps the
- * same names in its CPU and GPU trainers. tests/check-floors.sh refuses a
+ * model/optim.c, model/losses.c over kernels/cpu). The CUDA tier
+ * (model/device.h, hx_dmodel) keeps a model, its optimizer and its losses on
+ * one GPU and is driven by the same stages when a run's device is cuda. tests/check-floors.sh refuses a
  * stage file that includes a kernel header or one of the headers above
  * directly. */
 #ifndef HX_MODEL_ENGINE_H
 #define HX_MODEL_ENGINE_H
 
 #include "core/labels.h"   // defines: HX_IGNORE_INDEX
+#include "model/device.h"  // defines: hx_device, hx_dmodel (the CUDA tier)
 #include "model/forward.h" // defines: hx_workspace, hx_forward, hx_backward, hx_backward_ex
 #include "model/model.h"   // defines: hx_model, hx_param
 #include "model/optim.h"   // defines: hx_adamw, hx_adamw_step

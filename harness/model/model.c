@@ -61,21 +61,18 @@ size_t hx_config_param_count(const hx_config *c)
     return vh * (c->tie_word_embeddings ? 1 : 2) + (size_t)c->num_hidden_layers * layer_floats(c) + c->hidden_size;
 }
 
-int hx_model_alloc(hx_model *m, const hx_config *cfg)
+int hx_model_view(hx_model *m, const hx_config *cfg, float *data)
 {
     memset(m, 0, sizeof *m);
     HX_TRY(hx_config_validate(cfg));
     m->cfg = *cfg;
     m->n_floats = hx_config_param_count(cfg);
-    m->data = hx_calloc(m->n_floats, sizeof(float));
+    m->data = data;
     m->layers = hx_calloc((size_t)cfg->num_hidden_layers, sizeof(hx_layer));
-    if (!m->data || !m->layers) {
-        hx_model_free(m);
-        return HX_ENOMEM;
-    }
+    if (!m->layers) return HX_ENOMEM;
     size_t h = (size_t)cfg->hidden_size, q = (size_t)cfg->num_attention_heads * cfg->head_dim;
     size_t kv = (size_t)cfg->num_key_value_heads * cfg->head_dim, f = (size_t)cfg->intermediate_size;
-    float *p = m->data;
+    float *p = data;
 #define TAKE(dst, n) (dst = p, p += (n))
     TAKE(m->embed_tokens, (size_t)cfg->vocab_size * h);
     for (int l = 0; l < cfg->num_hidden_layers; l++) {
@@ -97,6 +94,19 @@ int hx_model_alloc(hx_model *m, const hx_config *cfg)
         TAKE(m->lm_head, (size_t)cfg->vocab_size * h);
 #undef TAKE
     return HX_OK;
+}
+
+int hx_model_alloc(hx_model *m, const hx_config *cfg)
+{
+    HX_TRY(hx_config_validate(cfg));
+    float *data = hx_calloc(hx_config_param_count(cfg), sizeof(float));
+    if (!data) return HX_ENOMEM;
+    int rc = hx_model_view(m, cfg, data);
+    if (rc != HX_OK) {
+        free(data);
+        memset(m, 0, sizeof *m);
+    }
+    return rc;
 }
 
 void hx_model_free(hx_model *m)

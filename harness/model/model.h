@@ -65,6 +65,13 @@ typedef struct {
 int hx_model_alloc(hx_model *m, const hx_config *cfg);
 void hx_model_free(hx_model *m);
 
+/* Binds the named views of a `cfg` model onto `data`, a buffer of
+ * hx_config_param_count(cfg) floats in the layout hx_model_alloc uses (never
+ * read here: a device buffer works, for offsets). Allocates only m->layers;
+ * release it with free(m->layers), not hx_model_free. Errors: HX_EINVAL,
+ * HX_ENOMEM. */
+int hx_model_view(hx_model *m, const hx_config *cfg, float *data);
+
 /* Packs every linear weight of `m` (the seven projections of each layer and
  * lm_head) as bfloat16 for hx_linear_fwd_bf16 into a fresh *out (about half
  * the fp32 parameter bytes). Set m->bf16 (or a copy's) to it to run

@@ -52,6 +52,7 @@ typedef struct {
     int64_t step, tokens, micro_total;
     double lr;
     char *last_ckpt;
+    hx_dmodel *dev, *tdev; /* device cuda: the student (training) and the teacher (forward only) */
 } trainer;
 
 static json_t *run_identity(const hx_train_config *c)
@@ -79,6 +80,7 @@ static int write_ckpt(const char *dir, void *p)
 static int save(trainer *t)
 {
     if (!t->cfg->ckpt_dir) return HX_OK;
+    if (t->dev) HX_TRY(hx_dmodel_get(t->dev, &t->m, NULL, &t->opt)); /* the checkpoint is written from the host */
     char *path = NULL;
     HX_TRY(hx_ckpt_save(t->cfg->ckpt_dir, t->step, t->cfg->keep_last, write_ckpt, t, &path));
     free(t->last_ckpt);
@@ -137,23 +139,51 @@ static int resume(trainer *t)
     return rc;
 }
 
-int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int batches, int32_t *x, int32_t *y,
-                double *loss)
+/* The summed token loss of one validation batch x -> y, on either tier. */
+typedef int (*batch_loss_fn)(void *ctx, const int32_t *x, const int32_t *y, double *sum);
+
+/* Mean token loss over the first `batches` validation batches of B x T. */
+static int val_loss(const hx_dataset *val, int B, int T, int batches, int32_t *x, int32_t *y, batch_loss_fn f,
+                    void *ctx, double *loss)
 {
-    const int N = ws->B * ws->T;
-    uint64_t avail = hx_val_batches(val, ws->T, ws->B);
+    uint64_t avail = hx_val_batches(val, T, B);
     uint64_t nb = (uint64_t)batches < avail ? (uint64_t)batches : avail;
-    if (nb == 0) return HX_ERR(HX_EINVAL, "validation data too short for one batch of %d x %d tokens", ws->B, ws->T);
+    if (nb == 0) return HX_ERR(HX_EINVAL, "validation data too short for one batch of %d x %d tokens", B, T);
     double sum = 0;
     for (uint64_t i = 0; i < nb; i++) {
         double s;
-        HX_TRY(hx_val_batch(val, ws->T, ws->B, i, x, y));
-        HX_TRY(hx_forward(m, ws, x, NULL));
-        HX_TRY(hx_lm_loss(ws->logits, y, N, m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
+        HX_TRY(hx_val_batch(val, T, B, i, x, y));
+        HX_TRY(f(ctx, x, y, &s));
         sum += s;
     }
-    *loss = sum / ((double)nb * N);
+    *loss = sum / ((double)nb * B * T);
     return HX_OK;
+}
+
+typedef struct {
+    const hx_model *m;
+    hx_workspace *ws;
+} cpu_ctx;
+
+static int cpu_batch_loss(void *ctx, const int32_t *x, const int32_t *y, double *sum)
+{
+    cpu_ctx *c = ctx;
+    HX_TRY(hx_forward(c->m, c->ws, x, NULL));
+    return hx_lm_loss(c->ws->logits, y, c->ws->B * c->ws->T, c->m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, sum);
+}
+
+static int device_batch_loss(void *ctx, const int32_t *x, const int32_t *y, double *sum)
+{
+    hx_dmodel *d = ctx;
+    HX_TRY(hx_dmodel_forward(d, x));
+    return hx_dmodel_loss(d, NULL, y, 1, 0, 0, sum, NULL);
+}
+
+int hx_val_loss(const hx_model *m, hx_workspace *ws, const hx_dataset *val, int batches, int32_t *x, int32_t *y,
+                double *loss)
+{
+    cpu_ctx c = {m, ws};
+    return val_loss(val, ws->B, ws->T, batches, x, y, cpu_batch_loss, &c, loss);
 }
 
 /* Appends one row to `table` (hx_h5log_append refuses a non-finite value
@@ -164,19 +194,22 @@ static int append_row(trainer *t, const char *table, const char **cols, const do
     return rc < 0 ? hx_adderr(rc, "step %" PRId64, t->step) : rc;
 }
 
-static int evaluate(trainer *t, double *val_loss)
+static int evaluate(trainer *t, double *vloss)
 {
     const hx_train_config *c = t->cfg;
-    int rc = hx_val_loss(&t->m, &t->ws, &t->val, c->eval_batches, t->x, t->y, val_loss);
-    if (rc == HX_OK) rc = hx_check_finite_d(val_loss, 1, "step %" PRId64 ": validation loss", t->step);
+    int rc = t->dev ? val_loss(&t->val, c->micro_batch, c->seq_len, c->eval_batches, t->x, t->y, device_batch_loss,
+                               t->dev, vloss)
+                    : hx_val_loss(&t->m, &t->ws, &t->val, c->eval_batches, t->x, t->y, vloss);
+    if (rc == HX_OK) rc = hx_check_finite_d(vloss, 1, "step %" PRId64 ": validation loss", t->step);
     if (rc < 0) return hx_adderr(rc, "%s", c->val_data);
     if (!t->log) return HX_OK;
     enum { BASE = 4, MAX = 64 };
     const char *cols[MAX] = {"step", "tokens", "val_loss", "perplexity"};
     int64_t tokens = t->tokens + c->log_token_offset;
-    double v[MAX] = {(double)t->step, (double)tokens, *val_loss, exp(*val_loss)};
+    double v[MAX] = {(double)t->step, (double)tokens, *vloss, exp(*vloss)};
     int extra = 0;
     if (c->eval_hook) {
+        if (t->dev) HX_TRY(hx_dmodel_get(t->dev, &t->m, NULL, NULL)); /* the hook reads the host weights */
         extra = c->eval_hook(c->eval_hook_ctx, &t->m, tokens, cols + BASE, v + BASE, MAX - BASE);
         HX_TRY(extra);
     }
@@ -217,6 +250,18 @@ static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
     return HX_OK;
 }
 
+/* One micro-batch on the CUDA tier: the same losses as micro_loss (KL at
+ * kd.temperature plus kd.w_ce * CE with a teacher), chunked over the
+ * vocabulary on the device, then the backward. */
+static int device_micro(trainer *t, double *ce, double *kd)
+{
+    const hx_train_config *c = t->cfg;
+    HX_TRY(hx_dmodel_forward(t->dev, t->x));
+    if (t->tdev) HX_TRY(hx_dmodel_forward(t->tdev, t->x));
+    HX_TRY(hx_dmodel_loss(t->dev, t->tdev, t->y, c->kd.temperature, c->kd.w_ce, 1, ce, kd));
+    return hx_dmodel_backward(t->dev);
+}
+
 /* One optimizer step over up to grad_accum micro-batches. */
 static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
 {
@@ -228,21 +273,25 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     double t0 = hx_now(), sums[5] = {0, 0, 0, 0, 0};
     int use_is = c->kd.n_intermediate > 0;
     size_t wn = use_is ? (size_t)t->is.dt * t->is.ds : 0;
-    hx_grad_zero(&t->g);
+    if (t->dev) HX_TRY(hx_dmodel_zero_grad(t->dev));
+    else hx_grad_zero(&t->g);
     if (use_is) memset(t->is.dW, 0, sizeof(float) * wn);
     for (int a = 0; a < n_micro; a++) {
         HX_TRY(hx_sampler_next(&t->smp, t->x, t->y));
-        HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
-        double ce, kd, is[2];
-        HX_TRY(micro_loss(t, N, &ce, &kd, is));
-        HX_TRY(hx_backward_ex(&t->m, &t->ws, t->ws.logits, use_is ? &t->is.inject : NULL, &t->g));
+        double ce, kd, is[2] = {0, 0};
+        if (t->dev) HX_TRY(device_micro(t, &ce, &kd));
+        else {
+            HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
+            HX_TRY(micro_loss(t, N, &ce, &kd, is));
+            HX_TRY(hx_backward_ex(&t->m, &t->ws, t->ws.logits, use_is ? &t->is.inject : NULL, &t->g));
+        }
         for (int i = 0; i < N; i++) sums[0] += t->y[i] != HX_IGNORE_INDEX;
         sums[1] += ce;
         sums[2] += kd;
         sums[3] += is[0];
         sums[4] += is[1];
     }
-    HX_TRY(hx_grad_reduce(NULL, &t->g, sums, 5));
+    if (!t->dev) HX_TRY(hx_grad_reduce(NULL, &t->g, sums, 5)); /* the device normalises in its step */
     if (use_is) { /* the map's gradient, normalised by the same global count */
         float inv = sums[0] > 0 ? (float)(1.0 / sums[0]) : 0.0f;
         for (size_t k = 0; k < wn; k++) t->is.dW[k] *= inv;
@@ -251,13 +300,16 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     double loss_ce = sums[1] / cnt, loss_kd = sums[2] / cnt, loss_is = sums[3] / cnt;
     double alpha = sums[3] != 0 ? sums[4] / sums[3] : ((c->kd.alpha == HX_ALPHA_CONST) ? c->kd.alpha_value : 0);
     double loss = c->teacher ? c->kd.w_ce * loss_ce + loss_kd + sums[4] / cnt : loss_ce;
-    double norm = hx_grad_clip_with(&t->g, use_is ? t->is.dW : NULL, wn, c->grad_clip);
+    double norm;
+    if (t->dev) HX_TRY(hx_dmodel_grad_norm(t->dev, sums[0], &norm));
+    else norm = hx_grad_clip_with(&t->g, use_is ? t->is.dW : NULL, wn, c->grad_clip);
     t->step++;
     t->tokens += (int64_t)n_micro * N;
     int skip = hx_nan_check(&t->guard, t->step, loss, norm, t->last_ckpt);
     HX_TRY(skip);
     t->lr = hx_schedule_lr(&t->sched, t->step);
-    if (!skip) HX_TRY(hx_adamw_step(&t->opt, &t->m, &t->g, t->lr));
+    if (!skip && t->dev) HX_TRY(hx_dmodel_step(t->dev, t->lr, sums[0], norm, c->grad_clip));
+    else if (!skip) HX_TRY(hx_adamw_step(&t->opt, &t->m, &t->g, t->lr));
     if (!skip && use_is) hx_adamw_step_flat(&t->is.opt, t->is.W, t->is.dW, t->lr);
     double tps = (double)n_micro * N / (hx_now() - t0);
     res->last_loss = loss;
@@ -296,6 +348,8 @@ static int check_config(const hx_train_config *c)
 
 static void trainer_free(trainer *t)
 {
+    hx_dmodel_free(t->dev);
+    hx_dmodel_free(t->tdev);
     hx_h5log_close(t->log);
     free(t->x);
     free(t->y);
@@ -347,7 +401,7 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
 {
     int rc = hx_model_load(c->teacher, &t->teacher);
     if (rc < 0) return hx_adderr(rc, "loading the KD teacher");
-    if (c->kd.teacher_bf16) {
+    if (c->kd.teacher_bf16 && c->device != HX_DEVICE_CUDA) {
         HX_TRY(hx_model_bf16_pack(&t->teacher, &t->teacher_bf16));
         t->teacher.bf16 = t->teacher_bf16;
     }
@@ -357,6 +411,7 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
                 "note: teacher vocab_size %d != student %d; KL runs over the shared first %d ids (field case C07), "
                 "assuming the same tokenizer with padding rows\n",
                 vt, vs, vs < vt ? vs : vt);
+    if (c->device == HX_DEVICE_CUDA) return HX_OK; /* the teacher runs on the GPU (device_setup) */
     HX_TRY(hx_workspace_alloc(&t->tws, &t->teacher.cfg, c->micro_batch, c->seq_len, HX_WS_INFER));
     size_t N = (size_t)c->micro_batch * c->seq_len;
     t->dkd = c->kd.w_ce != 0 ? hx_malloc(N * (size_t)vs * sizeof(float)) : NULL; /* only to mix in CE */
@@ -367,6 +422,22 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
     t->tws.hook = hx_kd_is_capture;
     t->tws.hook_ctx = &t->is;
     return HX_OK;
+}
+
+/* Moves the run to the GPU after the host state is complete (fresh or
+ * resumed): the student with its AdamW moments, and the teacher. */
+static int device_setup(trainer *t, const hx_train_config *c)
+{
+    if (c->kd.n_intermediate > 0)
+        return HX_ERR(HX_EINVAL, "device cuda: intermediate-state distillation (kd.intermediate) runs on the CPU tier only");
+    if (c->teacher && c->kd.reverse_kl)
+        return HX_ERR(HX_EINVAL, "device cuda: reverse KL runs on the CPU tier only (kd.loss: forward_kl on cuda)");
+    hx_dmodel_opts o = {.B = c->micro_batch, .T = c->seq_len, .train = 1, .recompute = c->recompute, .adamw = c->adamw};
+    HX_TRY(hx_dmodel_create(&t->dev, &t->m.cfg, &t->m, &o));
+    HX_TRY(hx_dmodel_set(t->dev, &t->m, &t->opt));
+    if (!c->teacher) return HX_OK;
+    hx_dmodel_opts ot = {.B = c->micro_batch, .T = c->seq_len};
+    return hx_dmodel_create(&t->tdev, &t->teacher.cfg, &t->teacher, &ot);
 }
 
 static int setup(trainer *t, const hx_train_config *c)
@@ -381,7 +452,8 @@ static int setup(trainer *t, const hx_train_config *c)
     }
     HX_TRY(hx_model_alloc(&t->g, &t->m.cfg));
     HX_TRY(hx_adamw_init(&t->opt, &c->adamw, &t->m));
-    HX_TRY(hx_workspace_alloc(&t->ws, &t->m.cfg, c->micro_batch, c->seq_len, HX_WS_TRAIN));
+    if (c->device != HX_DEVICE_CUDA)
+        HX_TRY(hx_workspace_alloc(&t->ws, &t->m.cfg, c->micro_batch, c->seq_len, HX_WS_TRAIN));
     if (c->teacher) HX_TRY(setup_teacher(t, c));
     HX_TRY(hx_dataset_open(c->train_data, NULL, &t->train));
     if (c->val_data) {
@@ -398,6 +470,7 @@ static int setup(trainer *t, const hx_train_config *c)
     if (t->sched.total <= 0) t->sched.total = (t->micro_total + c->grad_accum - 1) / c->grad_accum;
     HX_TRY(hx_schedule_validate(&t->sched));
     if (c->resume) HX_TRY(resume(t));
+    if (c->device == HX_DEVICE_CUDA) HX_TRY(device_setup(t, c));
     if (c->log_path) {
         snprintf(t->table, sizeof t->table, "arms/%s/train", c->arm);
         snprintf(t->eval_table, sizeof t->eval_table, "arms/%s/eval", c->arm);
@@ -407,6 +480,9 @@ static int setup(trainer *t, const hx_train_config *c)
         HX_TRY(hx_h5log_truncate_tokens(t->log, t->table, t->tokens + c->log_token_offset));
         HX_TRY(hx_h5log_truncate_tokens(t->log, t->eval_table, t->tokens + c->log_token_offset));
         if (c->teacher) HX_TRY(log_kd_settings(t));
+        char grp[160];
+        snprintf(grp, sizeof grp, "arms/%s", c->arm);
+        HX_TRY(hx_h5log_attr_str(t->log, grp, "device", c->device == HX_DEVICE_CUDA ? "cuda" : "cpu"));
     }
     return HX_OK;
 }

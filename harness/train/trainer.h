@@ -82,6 +82,13 @@ typedef struct {
      * iterative pruning) log one cumulative curve into the same arm. The
      * budget, schedule and checkpoints still count this run's tokens only. */
     int64_t log_token_offset;
+    /* Where the passes run (model/device.h): HX_DEVICE_CUDA trains on the GPU
+     * in bf16 (fp32 master weights, gradients and AdamW), the teacher forward
+     * in bf16, the evaluation hook on the host copy of the weights; AUTO and
+     * CPU run the fp32 CPU engine. recompute (CUDA only): recompute each
+     * layer's activations in the backward instead of keeping them. */
+    hx_device device;
+    int recompute;
 } hx_train_config;
 
 /* Defaults: micro_batch 1, grad_accum 1, cosine schedule with min_lr =

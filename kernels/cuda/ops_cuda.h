@@ -159,12 +159,13 @@ int hx_cuda_kl_bwd(hx_bf16 *dstudent, const hx_bf16 *student, int student_ld,
 
 /* AdamW (torch.optim.AdamW, decoupled weight decay; Loshchilov & Hutter 2019)
  * on fp32 master weights w, fp32 moments m and v, n elements, step >= 1:
- *   g = grad * grad_scale; w -= lr * weight_decay * w;
+ *   g = grad * grad_scale; w -= lr * weight_decay * w (where decay[i] != 0;
+ *   decay [n] NULL decays every element, as hx_adamw's per-parameter flags);
  *   m = beta1 m + (1-beta1) g; v = beta2 v + (1-beta2) g^2;
  *   w -= lr * (m / (1-beta1^step)) / (sqrt(v / (1-beta2^step)) + eps).
  * grad_scale folds in gradient clipping (e.g. min(1, max_norm/norm)). When
  * w_bf16 is not NULL it receives bf16(w) for the next forward. */
-int hx_cuda_adamw(float *w, hx_bf16 *w_bf16, const float *grad, float *m, float *v, size_t n,
+int hx_cuda_adamw(float *w, hx_bf16 *w_bf16, const float *grad, float *m, float *v, const uint8_t *decay, size_t n,
                   float lr, float beta1, float beta2, float eps, float weight_decay, int step,
                   float grad_scale, hx_stream stream);
 

@@ -86,12 +86,12 @@ extern "C" int hx_cuda_swiglu_bwd(hx_bf16 *dgate, hx_bf16 *dup, const hx_bf16 *d
 }
 
 static __global__ void k_adamw(float *w, hx_bf16 *w_bf16, const float *grad, float *m, float *v,
-                               size_t n, float lr, float beta1, float beta2, float eps, float wd,
+                               const uint8_t *decay, size_t n, float lr, float beta1, float beta2, float eps, float wd,
                                float bc1, float bc2, float grad_scale)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         float g = grad[i] * grad_scale, p = w[i];
-        p -= lr * wd * p;
+        if (!decay || decay[i]) p -= lr * wd * p;
         float mi = beta1 * m[i] + (1.0f - beta1) * g;
         float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
         p -= lr * (mi / bc1) / (sqrtf(vi / bc2) + eps);
@@ -102,14 +102,15 @@ static __global__ void k_adamw(float *w, hx_bf16 *w_bf16, const float *grad, flo
     }
 }
 
-extern "C" int hx_cuda_adamw(float *w, hx_bf16 *w_bf16, const float *grad, float *m, float *v, size_t n,
+extern "C" int hx_cuda_adamw(float *w, hx_bf16 *w_bf16, const float *grad, float *m, float *v,
+                             const uint8_t *decay, size_t n,
                              float lr, float beta1, float beta2, float eps, float weight_decay, int step,
                              float grad_scale, hx_stream stream)
 {
     if (step < 1) return HX_ERR(HX_EINVAL, "adamw: step must be >= 1, got %d", step);
     if (n == 0) return HX_OK;
     float bc1 = (float)(1.0 - pow((double)beta1, step)), bc2 = (float)(1.0 - pow((double)beta2, step));
-    k_adamw<<<hx_grid(n, 256), 256, 0, stream>>>(w, w_bf16, grad, m, v, n, lr, beta1, beta2, eps,
+    k_adamw<<<hx_grid(n, 256), 256, 0, stream>>>(w, w_bf16, grad, m, v, decay, n, lr, beta1, beta2, eps,
                                                  weight_decay, bc1, bc2, grad_scale);
     HX_CUDA_CHECK_LAUNCH();
     return HX_OK;

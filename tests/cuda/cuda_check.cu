@@ -404,7 +404,7 @@ static void check_adamw(void)
             p -= lr * (m[i] / bc1) / (sqrt(v[i] / bc2) + eps);
             w[i] = (float)p;
         }
-        CHECK_OK(hx_cuda_adamw(d_w, d_wb, d_g, d_m, d_v, n, lr, b1, b2, eps, wd, step, gs, NULL));
+        CHECK_OK(hx_cuda_adamw(d_w, d_wb, d_g, d_m, d_v, NULL, n, lr, b1, b2, eps, wd, step, gs, NULL));
     }
     vec delta_ref(n), got = down_f32(d_w, n), delta_got(n);
     for (size_t i = 0; i < n; i++) delta_ref[i] = w[i] - w0[i], delta_got[i] = got[i] - w0[i];
