@@ -9,10 +9,14 @@
 #   ref       "model<TAB>tokens<TAB>accuracy<TAB>group": one published model per row; tokens = its
 #             training tokens; accuracy in percent; group = minitron | published | teacher.
 #             harness/exp/plot.c (hx_plot_reference_panel) writes it from baselines/*.csv.
-#   data      optional; "arm<TAB>tokens<TAB>accuracy": our arms on the mini task, accuracy in percent;
-#             rows with tokens <= 0 are skipped (log axis). Arm names have no whitespace.
+#   data      optional; "arm<TAB>tokens<TAB>accuracy<TAB>lo<TAB>hi": our arms on the mini task,
+#             accuracy in percent (mean over seeds) with its 95% Wilson interval lo..hi (items x
+#             seeds pooled); rows with tokens <= 0 are skipped (log axis). Arm names have no
+#             whitespace.
 #   ours_ref  optional; same layout as `data`, measured on the reference task and protocol.
 # Optional labels: task (mini task name), ref_task (default 'MMLU (5-shot)'), title.
+# Optional lines in the left panel: chance (percent: a uniform guess), teacher (percent: the
+# teacher's accuracy), note (a line under the panel title, e.g. too few items to separate arms).
 script = ARG0
 _slash = 0
 do for [_i=1:strlen(script)] { if (script[_i:_i] eq '/') { _slash = _i } }
@@ -50,12 +54,20 @@ set mxtics 10
 
 if (have_data) {
     set multiplot layout 1,2 title (exists("title") ? title : '') noenhanced
-    set title sprintf('This harness: %s', task) noenhanced
+    set title sprintf('This harness: %s%s', task, exists("note") ? "\n".note : '') noenhanced
     set ylabel 'accuracy (%)'
     set key top left
+    if (exists("chance")) { chance = chance + 0 }
+    chance_key = exists("chance") ? sprintf('chance (%.0f%%)', chance) : ''
+    if (!exists("chance")) { chance = NaN }
+    if (exists("teacher")) { teacher = teacher + 0 }
+    teacher_key = exists("teacher") ? 'teacher' : ''
+    if (!exists("teacher")) { teacher = NaN }
     plot for [i=1:words(arms)] data skip 1 \
-         using ($2 > 0 ? $2 : NaN):(strcol(1) eq word(arms, i) ? $3 : NaN) \
-         with linespoints ls i title word(arms, i) noenhanced
+         using ($2 > 0 ? $2 : NaN):(strcol(1) eq word(arms, i) ? $3 : NaN):4:5 \
+         with yerrorlines ls i title word(arms, i) noenhanced, \
+         chance with lines lc rgb '#999999' dt 3 lw 1.5 title chance_key, \
+         teacher with lines lc rgb '#000000' dt 2 lw 1.5 title teacher_key
 }
 
 # Reference panel: one symbol per published model, listed in the legend. Minitron models are

@@ -11,6 +11,7 @@
 #include "eval/mc_metrics.h"
 #include "eval/tasks.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ static char *corpus_text(void)
 static void test_deterministic_and_committed(void **state)
 {
     (void)state;
-    hx_corpus_task_opts o = {4, 300, 1234};
+    hx_corpus_task_opts o = {4, 300, 1234, 0};
     char *a, *b, *c;
     size_t la, lb, lc;
     int na, nb, nc;
@@ -112,11 +113,60 @@ static void test_items_valid_and_gold_true(void **state)
     hx_task_free(&ts);
 }
 
+/* The word sorted multiset of a string (for "same words, another order"). */
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static char *sorted_words(const char *s)
+{
+    char *buf = strdup(s), *w[64], *out = calloc(1, strlen(s) + 2);
+    int n = 0;
+    char *save;
+    for (char *t = strtok_r(buf, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save)) w[n++] = t;
+    qsort(w, (size_t)n, sizeof *w, cmp_str);
+    for (int i = 0; i < n; i++) strcat(strcat(out, i ? " " : ""), w[i]);
+    free(buf);
+    return out;
+}
+
+/* corpus_order: the committed file is the scrambled build's output; every
+ * distractor holds the gold continuation's words in another order. */
+static void test_scrambled_committed(void **state)
+{
+    (void)state;
+    hx_corpus_task_opts o = {2, 600, 1234, 1};
+    char *a, *f;
+    size_t la, lf;
+    int na;
+    assert_int_equal(hx_corpus_task_build(VALID, &o, &a, &la, &na), HX_OK);
+    assert_int_equal(na, 598); /* candidates whose words have one other order at least */
+    assert_int_equal(hx_read_file("data/corpus-order.jsonl", &f, &lf), HX_OK);
+    assert_int_equal(lf, la);
+    assert_memory_equal(f, a, la);
+    int golds[2] = {0, 0};
+    for (char *line = strtok(a, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t err;
+        json_t *it = json_loads(line, 0, &err);
+        assert_non_null(it);
+        int gold = (int)json_integer_value(json_object_get(it, "gold"));
+        json_t *ch = json_object_get(it, "choices");
+        assert_int_equal(json_array_size(ch), 2);
+        golds[gold]++;
+        const char *g = json_string_value(json_array_get(ch, (size_t)gold)), *d = json_string_value(json_array_get(ch, (size_t)!gold));
+        assert_string_not_equal(g, d);
+        char *sg = sorted_words(g), *sd = sorted_words(d);
+        assert_string_equal(sg, sd);
+        free(sg), free(sd);
+        json_decref(it);
+    }
+    assert_true(golds[0] > 250 && golds[1] > 250);
+    free(a), free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deterministic_and_committed),
         cmocka_unit_test(test_items_valid_and_gold_true),
+        cmocka_unit_test(test_scrambled_committed),
     };
     return cmocka_run_group_tests_name("corpus_task", tests, NULL, NULL);
 }

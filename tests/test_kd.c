@@ -178,6 +178,52 @@ static void test_cosine_loss_fd(void **state)
     assert_true(hx_kd_alpha(3.0, 0.0) == 0.0);
 }
 
+/* Top-k KL (hx_kd_topk_loss): with k = V it is the full KL, loss and
+ * gradient; for k < V its gradient matches central differences; identical
+ * logits give 0; extraction keeps the k largest in order. */
+static void test_topk_kl(void **state)
+{
+    (void)state;
+    enum { N = 3, V = 9, K = 3 };
+    hx_rng r;
+    hx_rng_seed(&r, 11);
+    float s[N * V], t[N * V], g[N * V], gf[N * V], vals[N * V], lse[N];
+    int32_t ids[N * V];
+    fill(s, N * V, &r, 1.5);
+    fill(t, N * V, &r, 1.5);
+    uint8_t mask[N] = {1, 0, 1};
+    for (int ti = 0; ti < 2; ti++) {
+        double tau = ti ? 2.0 : 1.0;
+        assert_int_equal(hx_kd_topk_extract(t, V, V, N, V, tau, ids, vals, lse), 0);
+        double full = hx_kd_logits_loss(s, V, t, V, N, mask, tau, 0, 2.0, gf, 1.0f);
+        double topv = hx_kd_topk_loss(s, V, ids, vals, lse, V, N, mask, tau, 2.0, g, 1.0f);
+        assert_true(fabs(full - topv) < 1e-6 * fabs(full));
+        for (int i = 0; i < N * V; i++) assert_true(fabs(g[i] - gf[i]) < 1e-6);
+        assert_int_equal(hx_kd_topk_extract(t, V, V, N, K, tau, ids, vals, lse), 0);
+        for (int n = 0; n < N; n++) /* descending, and no id outside the k beats the k-th */
+            for (int i = 0; i < K; i++) {
+                assert_true(t[n * V + ids[n * K + i]] == vals[n * K + i]);
+                if (i) assert_true(vals[n * K + i - 1] >= vals[n * K + i]);
+            }
+        hx_kd_topk_loss(s, V, ids, vals, lse, K, N, mask, tau, 2.0, g, 1.0f);
+        double worst = 0;
+        for (int i = 0; i < N * V; i++) {
+            float keep = s[i];
+            double h = 1e-2;
+            s[i] = keep + (float)h;
+            double lp = hx_kd_topk_loss(s, V, ids, vals, lse, K, N, mask, tau, 2.0, NULL, 1.0f);
+            s[i] = keep - (float)h;
+            double lm = hx_kd_topk_loss(s, V, ids, vals, lse, K, N, mask, tau, 2.0, NULL, 1.0f);
+            s[i] = keep;
+            worst = hx_test_worst(worst, fabs((lp - lm) / (2 * h) - g[i]));
+        }
+        printf("NOTE: top-%d KL tau=%.0f max |grad - fd| = %.2e\n", K, tau, worst);
+        assert_true(worst < 2e-4);
+        assert_true(hx_kd_topk_loss(t, V, ids, vals, lse, K, N, NULL, tau, 1.0, NULL, 1.0f) < 1e-6); /* p == q */
+    }
+    assert_int_equal(hx_kd_topk_extract(t, V, V, N, V + 1, 1.0, ids, vals, lse), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_c07_padded_vocab),
         cmocka_unit_test(test_gradient_in_place),      cmocka_unit_test(test_c08_global_normalisation),
         cmocka_unit_test(test_cosine_loss_fd),
+        cmocka_unit_test(test_topk_kl),
     };
     return cmocka_run_group_tests_name("kd", tests, NULL, NULL);
 }

@@ -76,17 +76,28 @@ static void test_shipped_manifests_validate(void **state)
 
     hx_manifest m;
     assert_int_equal(hx_manifest_load("experiments/minitron-mini.yaml", &m), HX_OK);
-    static const char *const arms[] = {"teacher", "scratch", "prune_ce", "prune_kd", "depth_kd"};
-    assert_int_equal(m.n_arms, 5);
-    for (int i = 0; i < 5; i++) assert_string_equal(m.arms[i].name, arms[i]);
+    /* the teacher once, then each student arm once per seed, grouped by arm, in seed order */
+    static const char *const groups[] = {"scratch", "prune_ce", "prune_kd", "depth_kd"};
+    assert_int_equal(m.n_seeds, 5);
+    assert_int_equal(m.n_arms, 1 + 4 * 5);
+    assert_string_equal(m.arms[0].name, "teacher");
+    for (int g = 0; g < 4; g++)
+        for (int k = 0; k < 5; k++) {
+            const hx_arm *a = &m.arms[1 + 5 * g + k];
+            char name[64];
+            snprintf(name, sizeof name, "%s@seed=%d", groups[g], k + 1);
+            assert_string_equal(a->name, name);
+            assert_string_equal(a->group, groups[g]);
+            assert_true(a->seed == (uint64_t)(k + 1));
+        }
     int budget = (int)m.arms[1].train.tokens;
-    for (int i = 1; i < 5; i++) assert_int_equal((int)m.arms[i].train.tokens, budget); /* equal budgets */
+    for (int i = 1; i < m.n_arms; i++) assert_int_equal((int)m.arms[i].train.tokens, budget); /* equal budgets */
     assert_string_equal(m.data.tokenizer, "data/tokenizer.json");
     assert_true(m.teacher.trained && m.teacher.has_config);
     /* About half the teacher by width. */
     hx_config s;
     hx_prune_targets t;
-    assert_int_equal(hx_plan_targets(&m.teacher.config, &m.arms[3].prune, &t, &s), HX_OK);
+    assert_int_equal(hx_plan_targets(&m.teacher.config, &m.arms[11].prune, &t, &s), HX_OK); /* prune_kd@seed=1 */
     double ratio = (double)hx_config_param_count(&s) / (double)hx_config_param_count(&m.teacher.config);
     assert_true(ratio > 0.4 && ratio < 0.6);
     assert_int_equal(s.num_attention_heads % s.num_key_value_heads, 0);
@@ -381,8 +392,8 @@ static void test_content_hash(void **state)
     hx_manifest m;
     assert_int_equal(hx_manifest_load("experiments/minitron-mini.yaml", &m), HX_OK);
     char s_ce[65], s_kd[65], s_scratch[65], t_mini[65];
-    hx_manifest_hash(&m, &m.arms[2], HX_ART_STUDENT, s_ce);
-    hx_manifest_hash(&m, &m.arms[3], HX_ART_STUDENT, s_kd);
+    hx_manifest_hash(&m, &m.arms[6], HX_ART_STUDENT, s_ce);  /* prune_ce@seed=1 */
+    hx_manifest_hash(&m, &m.arms[11], HX_ART_STUDENT, s_kd); /* prune_kd@seed=1 */
     hx_manifest_hash(&m, &m.arms[1], HX_ART_STUDENT, s_scratch);
     hx_manifest_hash(&m, NULL, HX_ART_TEACHER, t_mini);
     assert_string_equal(s_ce, s_kd);
@@ -748,8 +759,9 @@ static void test_dry_run_lists_every_arm(void **state)
     snprintf(cmd, sizeof cmd, "%s run experiments/minitron-mini.yaml --dry-run --gflops 50 2>&1", harness);
     const char *out = run_capture(cmd, &st);
     assert_int_equal(WEXITSTATUS(st), 0);
-    static const char *const arms[] = {"- teacher: kind teacher", "- scratch: kind scratch", "- prune_ce: kind prune_ce",
-                                       "- prune_kd: kind prune_kd", "- depth_kd: kind depth_kd"};
+    static const char *const arms[] = {"- teacher: kind teacher", "- scratch@seed=1: kind scratch",
+                                       "- prune_ce@seed=3: kind prune_ce", "- prune_kd@seed=5: kind prune_kd",
+                                       "- depth_kd@seed=2: kind depth_kd"};
     for (int i = 0; i < 5; i++) assert_contains(out, arms[i]);
     assert_contains(out, "teacher: trained here for 295k tokens");
     assert_contains(out, "params: 5.77M");
@@ -757,8 +769,8 @@ static void test_dry_run_lists_every_arm(void **state)
     snprintf(cmd, sizeof cmd, "%s run experiments/minitron-mini.yaml --dry-run --only prune_kd 2>&1", harness);
     out = run_capture(cmd, &st);
     assert_int_equal(WEXITSTATUS(st), 0);
-    assert_contains(out, "arms (1):");
-    assert_null(strstr(out, "- scratch:"));
+    assert_contains(out, "arms (5):"); /* a base name selects all its seeds */
+    assert_null(strstr(out, "- scratch@"));
     /* iterative_kd, and every KD-loss variant, are supported by the runner now: no refusal note */
     static const char *const supported[] = {"ablate-iterative", "ablate-kd-loss", "minitron-mini"};
     for (int i = 0; i < 3; i++) {
@@ -778,7 +790,7 @@ static void test_dry_run_lists_every_arm(void **state)
     snprintf(cmd, sizeof cmd, "%s run experiments/minitron-mini.yaml --device cuda --dry-run 2>&1", harness);
     out = run_capture(cmd, &st);
     assert_int_equal(WEXITSTATUS(st), 0);
-    assert_contains(out, "arms (5):");
+    assert_contains(out, "arms (21):");
     if (strstr(out, "NOTE: ")) assert_contains(out, "device cuda:");
     if (strstr(out, "NOTE: ")) {
         snprintf(cmd, sizeof cmd, "%s run experiments/minitron-mini.yaml --device cuda --fresh 2>&1", harness);

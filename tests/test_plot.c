@@ -264,20 +264,33 @@ static void test_render_every_script(void **state)
     }
     double tok[4] = {0, 1e4, 2e4, 4e4};
     double loss_s[4] = {9.1, 6.0, 5.1, 4.6}, loss_ce[4] = {6.5, 5.2, 4.8, 4.4}, loss_kd[4] = {6.5, 5.0, 4.5, 4.2};
-    hx_plot_series arms[3] = {{"scratch", 4, tok, loss_s}, {"prune_ce", 4, tok, loss_ce}, {"prune_kd", 4, tok, loss_kd}};
-    if (hx_plot_val_loss(tmpdir, arms, 3, HX_PLOT_ALL) < 0) fail_msg("%s", hx_errmsg());
+    double lo_kd[4] = {6.4, 4.9, 4.4, 4.1}, hi_kd[4] = {6.6, 5.1, 4.6, 4.3};
+    hx_plot_series arms[3] = {{"scratch", 4, tok, loss_s, NULL, NULL},
+                              {"prune_ce", 4, tok, loss_ce, NULL, NULL},
+                              {"prune_kd", 4, tok, loss_kd, lo_kd, hi_kd}};
+    hx_plot_refs lr = {4.0, NAN, "mean over 3 seeds"};
+    if (hx_plot_val_loss(tmpdir, "val_loss_vs_tokens", NULL, arms, 3, &lr, HX_PLOT_ALL) < 0) fail_msg("%s", hx_errmsg());
     assert_figure("val_loss_vs_tokens");
     char *tsv = NULL;
     size_t len;
     assert_int_equal(hx_read_file(tmp_path("val_loss_vs_tokens.tsv"), &tsv, &len), HX_OK);
-    assert_true(strncmp(tsv, "arm\ttokens\tval_loss\nscratch\t0\t9.1", 33) == 0);
+    assert_true(strncmp(tsv, "arm\ttokens\tval_loss\tlo\thi\nscratch\t0\t9.1\t9.1\t9.1", 47) == 0);
+    assert_non_null(strstr(tsv, "prune_kd\t40000\t4.2\t4.1\t4.3"));
     free(tsv);
+    double fl[4] = {1e9, 2e12, 4e12, 8e12};
+    hx_plot_series farms[1] = {{"prune_kd", 4, fl, loss_kd, lo_kd, hi_kd}};
+    if (hx_plot_val_loss(tmpdir, "val_loss_vs_flops", "FLOPs", farms, 1, NULL, HX_PLOT_ALL) < 0)
+        fail_msg("%s", hx_errmsg());
+    assert_figure("val_loss_vs_flops");
+    lo_kd[0] = NAN; /* a non-finite band is refused like a non-finite value */
+    assert_int_equal(hx_plot_val_loss(tmpdir, "bad", NULL, arms, 3, NULL, HX_PLOT_ALL), HX_EINVAL);
 
-    double acc_s[4] = {25, 27, 29, 30}, acc_kd[4] = {25, 31, 34, 36};
-    hx_plot_series acc[2] = {{"scratch", 4, tok, acc_s}, {"prune_kd", 4, tok, acc_kd}};
+    double acc_s[4] = {25, 27, 29, 30}, acc_kd[4] = {25, 31, 34, 36}, alo[4] = {20, 26, 29, 31}, ahi[4] = {30, 36, 39, 41};
+    hx_plot_series acc[2] = {{"scratch", 4, tok, acc_s, NULL, NULL}, {"prune_kd", 4, tok, acc_kd, alo, ahi}};
     double big_tok[2] = {1e10, 9.4e10}, big_acc[2] = {40, 58};
-    hx_plot_series ours[1] = {{"prune_kd_4b", 2, big_tok, big_acc}};
-    if (hx_plot_accuracy(tmpdir, "mini cloze, 0-shot (it's ours)", acc, 2, ours, 1, "baselines", HX_PLOT_ALL) < 0)
+    hx_plot_series ours[1] = {{"prune_kd_4b", 2, big_tok, big_acc, NULL, NULL}};
+    hx_plot_refs ar = {38.0, 25.0, "too few items to separate the arms"};
+    if (hx_plot_accuracy(tmpdir, "mini cloze, 0-shot (it's ours)", acc, 2, ours, 1, "baselines", &ar, HX_PLOT_ALL) < 0)
         fail_msg("%s", hx_errmsg());
     assert_figure("accuracy_vs_tokens");
 
@@ -338,7 +351,7 @@ static void test_missing_inputs_and_gnuplot(void **state)
     assert_int_equal(hx_plot_render("val_loss_vs_tokens", badname, 1, tmp_path("x"), HX_PLOT_PNG), HX_EINVAL);
 
     double t[1] = {1}, y[1] = {NAN};
-    hx_plot_series s[1] = {{"kd", 1, t, y}};
+    hx_plot_series s[1] = {{"kd", 1, t, y, NULL, NULL}};
     assert_int_equal(hx_plot_write_series_tsv(tmp_path("s.tsv"), "val_loss", s, 1), HX_EINVAL);
     assert_non_null(strstr(hx_errmsg(), "'kd'"));
     y[0] = 1;

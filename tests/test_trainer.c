@@ -10,7 +10,9 @@
 #include "data/shard.h"
 #include "log/h5log.h"
 #include "model/weights.h"
+#include "model/init.h"
 #include "train/ckpt.h"
+#include "train/logit_cache.h"
 #include "train/trainer.h"
 
 #include <math.h>
@@ -530,6 +532,82 @@ static int setup(void **state)
     return 0;
 }
 
+/* The teacher-logit cache (kd.top_k): a second arm with the same seed reads
+ * every window from the cache -- shown by pointing it at another teacher and
+ * getting bit-identical weights --; the result equals top-k KL without a
+ * cache; a cache made with other settings is refused; a damaged record
+ * reads as absent. */
+static void test_logit_cache(void **state)
+{
+    (void)state;
+    const char *teacher = trained_teacher();
+    char cache[300], sha_a[65], sha_b[65], sha_c[65];
+    snprintf(cache, sizeof cache, "%s/logit_cache", hx_tmpdir);
+    hx_train_result r;
+    hx_train_config c = base_config("topk_a");
+    c.teacher = teacher;
+    c.kd.top_k = 4;
+    c.logit_cache = cache;
+    c.ckpt_every_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/step-00000020", c.ckpt_dir);
+    file_sha(dir, "model.safetensors", sha_a);
+    /* the same seed draws the same windows: all cached, so the teacher is never run */
+    c = base_config("topk_b");
+    c.kd.top_k = 4;
+    c.logit_cache = cache;
+    c.ckpt_every_steps = 0;
+    hx_model other;
+    assert_int_equal(hx_model_alloc(&other, &c.model), HX_OK);
+    assert_int_equal(hx_model_init_random(&other, 99), HX_OK);
+    char other_dir[300];
+    snprintf(other_dir, sizeof other_dir, "%s/other_teacher", hx_tmpdir);
+    assert_int_equal(hx_model_save(other_dir, &other, HX_DT_F32, 0), HX_OK);
+    hx_model_free(&other);
+    c.teacher = other_dir;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    snprintf(dir, sizeof dir, "%s/step-00000020", c.ckpt_dir);
+    file_sha(dir, "model.safetensors", sha_b);
+    assert_string_equal(sha_a, sha_b);
+    /* without a cache: the same top-k KL from the teacher's forward at every micro-batch */
+    c = base_config("topk_c");
+    c.teacher = teacher;
+    c.kd.top_k = 4;
+    c.ckpt_every_steps = 0;
+    assert_int_equal(hx_train(&c, &r), HX_OK);
+    snprintf(dir, sizeof dir, "%s/step-00000020", c.ckpt_dir);
+    file_sha(dir, "model.safetensors", sha_c);
+    assert_string_equal(sha_a, sha_c);
+    /* other settings: refused, naming both */
+    hx_logit_cache *lc;
+    assert_int_equal(hx_logit_cache_open(cache, 16, 8, 1.0, 100, &lc), HX_EINVAL);
+    assert_non_null(strstr(hx_errmsg(), "other settings"));
+    /* records: put/get, a damaged record reads as absent */
+    char fresh[300];
+    snprintf(fresh, sizeof fresh, "%s/logit_cache2", hx_tmpdir);
+    assert_int_equal(hx_logit_cache_open(fresh, 2, 3, 1.0, 10, &lc), HX_OK);
+    int32_t ids[6] = {1, 2, 3, 4, 5, 6}, ids2[6];
+    float vals[6] = {9, 8, 7, 6, 5, 4}, lse[2] = {10, 11}, vals2[6], lse2[2];
+    assert_int_equal(hx_logit_cache_get(lc, 7, ids2, vals2, lse2), 0);
+    assert_int_equal(hx_logit_cache_put(lc, 7, ids, vals, lse), HX_OK);
+    assert_int_equal(hx_logit_cache_get(lc, 7, ids2, vals2, lse2), 1);
+    assert_memory_equal(ids, ids2, sizeof ids);
+    assert_memory_equal(vals, vals2, sizeof vals);
+    assert_int_equal(hx_logit_cache_get(lc, 10, ids2, vals2, lse2), HX_EINVAL);
+    hx_logit_cache_close(lc);
+    char bin[400];
+    snprintf(bin, sizeof bin, "%s/topk.bin", fresh);
+    FILE *f = fopen(bin, "r+b");
+    size_t rec = 8 + 4 * 2 + 8 * 6 + 8;
+    fseek(f, (long)(7 * rec + 20), SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    assert_int_equal(hx_logit_cache_open(fresh, 2, 3, 1.0, 10, &lc), HX_OK);
+    assert_int_equal(hx_logit_cache_get(lc, 7, ids2, vals2, lse2), 0);
+    hx_logit_cache_close(lc);
+}
+
 int main(void)
 {
     hx_set_threads(2);
@@ -541,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_intermediate_kd),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_nan_skip_logs_no_nan),
+        cmocka_unit_test(test_logit_cache),
     };
     return cmocka_run_group_tests(tests, setup, hx_tmp_teardown);
 }

@@ -12,13 +12,15 @@
 int hx_cmd_make_corpus_task(int argc, char **argv)
 {
     const char *valid = NULL, *out = NULL;
-    hx_corpus_task_opts o = {4, 300, 1234};
+    hx_corpus_task_opts o = {4, 300, 1234, 0};
     hx_arg args[] = {
         {"valid", HX_ARG_STR, &valid, "PATH", "validation split (any ingest input)", .required = 1},
         {"out", HX_ARG_STR, &out, "FILE.jsonl", "the task (layout generic: context, choices, gold)", .required = 1},
         {"choices", HX_ARG_INT, &o.choices, "N", "candidates per item", 2, 26},
         {"n", HX_ARG_INT, &o.n, "N", "items", 1, 1 << 30},
         {"seed", HX_ARG_U64, &o.seed, NULL, "distractor draw seed"},
+        {"scrambled", HX_ARG_FLAG, &o.scrambled, "",
+         "distractors are the true continuation's words in another order (the corpus_order task)", .set = 1},
         {NULL},
     };
     hx_cli cli = {"make-corpus-task",

@@ -42,7 +42,8 @@ int hx_sampler_init(hx_sampler *s, const hx_dataset *d, int seq_len, int batch, 
     if (w > UINT32_MAX) return HX_ERR(HX_EINVAL, "sampler: %llu windows exceed 2^32 - 1", (unsigned long long)w);
     s->perm = hx_malloc(w * sizeof *s->perm);
     s->window = hx_malloc(((size_t)seq_len + 1) * sizeof *s->window);
-    if (!s->perm || !s->window) {
+    s->last = hx_calloc((size_t)batch, sizeof *s->last);
+    if (!s->perm || !s->window || !s->last) {
         hx_sampler_free(s);
         return HX_ENOMEM;
     }
@@ -59,6 +60,7 @@ void hx_sampler_free(hx_sampler *s)
 {
     free(s->perm);
     free(s->window);
+    free(s->last);
     memset(s, 0, sizeof *s);
 }
 
@@ -84,7 +86,8 @@ int hx_sampler_next(hx_sampler *s, int32_t *x, int32_t *y)
             s->position = 0;
             make_perm(s);
         }
-        HX_TRY(read_window(s->data, s->seq_len, s->perm[s->position++], s->window, x + b * T, y + b * T));
+        s->last[b] = s->perm[s->position++];
+        HX_TRY(read_window(s->data, s->seq_len, s->last[b], s->window, x + b * T, y + b * T));
     }
     return HX_OK;
 }

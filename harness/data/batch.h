@@ -34,6 +34,7 @@ typedef struct {
     uint64_t position; /* windows of this epoch already used */
     uint32_t *perm;    /* this epoch's window order, n_windows entries */
     int32_t *window;   /* scratch: T + 1 tokens */
+    uint32_t *last;    /* [batch] the window index of each row of the last batch (e.g. a teacher-logit cache key) */
 } hx_sampler;
 
 /* Number of windows of T + 1 tokens in a dataset: (n_tokens - 1) / T, or 0. */

@@ -171,6 +171,70 @@ static int draw_distractors(const pool *p, int i, int k, hx_rng *r, int *out, in
                   c->source == SRC_KJV ? "kjv" : "jargon", k, c->label);
 }
 
+/* Space-separated words of s into w (pointers into a copy *buf); returns the count. */
+static int split_words(const char *s, char **buf, char **w, int max)
+{
+    *buf = hx_strfmt("%s", s);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = *buf ? strtok_r(*buf, " ", &save) : NULL; tok && n < max; tok = strtok_r(NULL, " ", &save))
+        w[n++] = tok;
+    return n;
+}
+
+/* Whether the continuation's words have at least k + 1 distinct orders
+ * (k distractors besides the true order): w distinct words have w! orders. */
+static int enough_orders(const char *cont, int k)
+{
+    char *buf, *w[MAX_WORDS + 1];
+    int n = split_words(cont, &buf, w, MAX_WORDS + 1), distinct = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) seen = !strcmp(w[i], w[j]);
+        distinct += !seen;
+    }
+    free(buf);
+    double orders = 1;
+    for (int i = 2; i <= distinct && orders <= k + 1; i++) orders *= i;
+    return orders >= k + 1;
+}
+
+/* k scrambled copies of `cont` into out[0..k) (malloc'd strings), all
+ * different from `cont` and from each other. */
+static int scramble(const char *cont, int k, hx_rng *r, char **out)
+{
+    char *buf, *w[MAX_WORDS + 1];
+    int n = split_words(cont, &buf, w, MAX_WORDS + 1), rc = buf ? HX_OK : HX_ENOMEM;
+    for (int m = 0; rc == HX_OK && m < k; m++) {
+        for (;;) {
+            for (int i = n - 1; i > 0; i--) {
+                int j = (int)hx_rng_below(r, (uint64_t)i + 1);
+                char *t = w[i];
+                w[i] = w[j];
+                w[j] = t;
+            }
+            size_t len = 0;
+            for (int i = 0; i < n; i++) len += strlen(w[i]) + 1;
+            char *s = hx_malloc(len + 1);
+            if (!s) {
+                rc = HX_ENOMEM;
+                break;
+            }
+            s[0] = 0;
+            for (int i = 0; i < n; i++) strcat(strcat(s, i ? " " : ""), w[i]);
+            int dup = !strcmp(s, cont);
+            for (int e = 0; e < m && !dup; e++) dup = !strcmp(s, out[e]);
+            if (!dup) {
+                out[m] = s;
+                break;
+            }
+            free(s);
+        }
+    }
+    free(buf);
+    return rc;
+}
+
 int hx_corpus_task_build(const char *valid, const hx_corpus_task_opts *o, char **out, size_t *len, int *n_items)
 {
     if (o->choices < 2 || o->n < 1)
@@ -186,8 +250,11 @@ int hx_corpus_task_build(const char *valid, const hx_corpus_task_opts *o, char *
     hx_rng_seed(&r, o->seed);
     int n = o->n < p.n ? o->n : p.n;
     if (rc == HX_OK) {
-        for (int i = 0; i < p.n; i++) order[i] = (uint32_t)i;
-        hx_rng_shuffle_u32(&r, order, (size_t)p.n);
+        int m = 0;
+        for (int i = 0; i < p.n; i++)
+            if (!o->scrambled || enough_orders(p.c[i].cont, o->choices - 1)) order[m++] = (uint32_t)i;
+        hx_rng_shuffle_u32(&r, order, (size_t)m);
+        if (n > m) n = m;
         /* back to corpus order: sort the first n indices */
         for (int i = 1; i < n; i++)
             for (int j = i; j > 0 && order[j - 1] > order[j]; j--) {
@@ -202,12 +269,17 @@ int hx_corpus_task_build(const char *valid, const hx_corpus_task_opts *o, char *
     if (rc == HX_OK && !mem) rc = HX_ERR(HX_ENOMEM, "out of memory");
     for (int i = 0; rc == HX_OK && i < n; i++) {
         const candidate *c = &p.c[order[i]];
-        rc = draw_distractors(&p, (int)order[i], o->choices - 1, &r, dis, elig);
+        char *scr[26] = {0};
+        rc = o->scrambled ? scramble(c->cont, o->choices - 1, &r, scr)
+                          : draw_distractors(&p, (int)order[i], o->choices - 1, &r, dis, elig);
         if (rc < 0) break;
         int gold = (int)hx_rng_below(&r, (uint64_t)o->choices);
         json_t *choices = json_array();
         for (int k = 0, d = 0; k < o->choices; k++)
-            json_array_append_new(choices, json_string(k == gold ? c->cont : p.c[dis[d++]].cont));
+            json_array_append_new(choices, json_string(k == gold        ? c->cont
+                                                       : o->scrambled ? scr[d++]
+                                                                      : p.c[dis[d++]].cont));
+        for (int k = 0; k < o->choices - 1; k++) free(scr[k]);
         json_t *item = json_pack("{s:s,s:o,s:i,s:s}", "context", c->context, "choices", choices, "gold", gold, "doc",
                                  c->label);
         char *line = item ? json_dumps(item, JSON_COMPACT) : NULL;

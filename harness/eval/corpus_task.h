@@ -20,6 +20,14 @@
  *     without replacement. The true continuation goes to position
  *     hx_rng_below(choices) and the distractors fill the other positions in
  *     drawing order.
+ * With `scrambled` (the corpus_order task), step 3 is instead: each
+ * distractor is the true continuation with its words permuted (a Fisher-Yates
+ * shuffle from the same rng, redrawn until it differs from the true text and
+ * from the distractors before it; candidates whose words cannot give enough
+ * distinct orders are skipped at selection). It asks whether a model prefers
+ * real word order to the same words scrambled, which bigram statistics
+ * already answer: the mini models score well above chance on it, where the
+ * other-document distractors of corpus_mc stay near chance.
  * Chance level: 1/choices. */
 #ifndef HX_EVAL_CORPUS_TASK_H
 #define HX_EVAL_CORPUS_TASK_H
@@ -31,6 +39,7 @@ typedef struct {
     int choices;   /* candidates per item, >= 2 (default 4) */
     int n;         /* items (default 300); fewer when the corpus has fewer candidates */
     uint64_t seed; /* default 1234 */
+    int scrambled; /* 1: distractors are the true continuation's words reordered (corpus_order) */
 } hx_corpus_task_opts;
 
 /* Builds the task from the documents of `valid` (any ingest input; JSONL

@@ -432,6 +432,13 @@ int hx_eval_log_settings(hx_h5log *log, const char *obj, const hx_evaluator *ev,
         if (rc == HX_OK) rc = attr_task(log, obj, n, "n_shot", NULL, t->n_shot);
         if (rc == HX_OK) rc = attr_task(log, obj, n, "limit", NULL, t->limit);
         if (rc == HX_OK) rc = attr_task(log, obj, n, "items", NULL, ev->ts[i].n_items);
+        if (rc == HX_OK) { /* expected accuracy of a uniform guess: mean of 1/choices over the scored items */
+            double chance = 0;
+            for (int k = 0; k < ev->ts[i].n_items; k++) chance += 1.0 / ev->ts[i].items[k].n_choices;
+            char name[HX_EVAL_NAME_MAX + 64];
+            snprintf(name, sizeof name, "%s.chance", n);
+            rc = hx_h5log_attr_double(log, obj, name, ev->ts[i].n_items ? chance / ev->ts[i].n_items : 0);
+        }
         if (rc == HX_OK) rc = attr_task(log, obj, n, "seed", NULL, (int64_t)t->seed);
         if (rc == HX_OK) rc = attr_task(log, obj, n, "target_delimiter", t->target_delimiter ? t->target_delimiter : " ", 0);
         if (rc == HX_OK) rc = attr_task(log, obj, n, "metrics", "acc,acc_norm,acc_bytes", 0);

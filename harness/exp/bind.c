@@ -16,7 +16,7 @@
 
 /* ------------------------------------------------------------ allocations */
 
-static void *palloc(hx_bind_priv *p, size_t bytes)
+void *hx_bind_palloc(hx_bind_priv *p, size_t bytes)
 {
     if (p->n == p->cap) {
         int cap = p->cap ? 2 * p->cap : 64;
@@ -32,7 +32,7 @@ static void *palloc(hx_bind_priv *p, size_t bytes)
 
 char *hx_bind_pstrndup(hx_bind_priv *p, const char *s, size_t n)
 {
-    char *q = palloc(p, n + 1);
+    char *q = hx_bind_palloc(p, n + 1);
     if (q) memcpy(q, s, n);
     return q;
 }
@@ -336,7 +336,7 @@ int hx_bind_apply_field(hx_bind_ctx *c, const hx_bind_field *f, char *base, cons
         int count = n->type == YAML_SEQUENCE_NODE ? (int)(n->data.sequence.items.top - n->data.sequence.items.start)
                                                   : 1;
         if (n->type == YAML_MAPPING_NODE) return hx_bind_perr(c, n, path, "expected a list, got a mapping");
-        char *arr = palloc(c->pv, esz * (size_t)(count ? count : 1));
+        char *arr = hx_bind_palloc(c->pv, esz * (size_t)(count ? count : 1));
         if (!arr) return HX_ENOMEM;
         for (int i = 0; i < count; i++) {
             const yaml_node_t *item =
@@ -353,7 +353,7 @@ int hx_bind_apply_field(hx_bind_ctx *c, const hx_bind_field *f, char *base, cons
         if (!hx_bind_is_null(n) && n->type != YAML_SEQUENCE_NODE)
             return hx_bind_perr(c, n, path, "expected a list, got %s", hx_bind_node_kind_name(n));
         int count = hx_bind_is_null(n) ? 0 : (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-        char *arr = palloc(c->pv, f->elem_size * (size_t)(count ? count : 1));
+        char *arr = hx_bind_palloc(c->pv, f->elem_size * (size_t)(count ? count : 1));
         if (!arr) return HX_ENOMEM;
         size_t saved = strlen(c->disp);
         for (int i = 0; i < count; i++) {

@@ -95,6 +95,8 @@ typedef struct {
 /* A zero-terminated copy of the first `n` bytes of `s` (resp. of all of `s`)
  * in the pool `p`. Returns NULL when out of memory. */
 char *hx_bind_pstrndup(hx_bind_priv *p, const char *s, size_t n);
+/* `bytes` zeroed bytes in the pool `p` (NULL when out of memory). */
+void *hx_bind_palloc(hx_bind_priv *p, size_t bytes);
 char *hx_bind_pstrdup(hx_bind_priv *p, const char *s);
 
 /* Frees every allocation of the pool `p`, its root marks and `p` itself;

@@ -222,6 +222,14 @@ static const hx_bind_field outputs_fields[] = {
 #undef O
 TABLE(outputs_table, outputs_fields);
 
+/* The teacher-logit cache shared by every KD arm and seed. */
+#define LG(f) offsetof(hx_manifest, f)
+static const hx_bind_field logits_fields[] = {
+    {"top_k", K_INT, LG(logit_top_k), 0, "0", 0, 1 << 20, 0, NULL, NULL, 0, 0, 0},
+};
+#undef LG
+TABLE(logits_table, logits_fields);
+
 /* The root. The arm-level sections given at the root (train, kd, importance,
  * prune) are defaults for every arm and are applied when each arm is built. */
 #define M(f) offsetof(hx_manifest, f)
@@ -229,9 +237,11 @@ static const hx_bind_field root_fields[] = {
     {"name", K_STR, M(name), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
     {"description", K_STR, M(description), 0, NULL, NONE, NULL, NULL, 0, 0, 0},
     {"seed", K_SEED, M(seed), 0, "1234", NONE, NULL, NULL, 0, 0, 0},
+    {"seeds", K_DEFER, 0, 0, NULL, NONE, NULL, NULL, 0, 0, 0},
     {"threads", K_INT, M(threads), 0, "0", 0, 4096, 0, NULL, NULL, 0, 0, 0},
     {"device", K_ENUM, M(device), 0, "auto", NONE, hx_device_names, NULL, 0, 0, 0},
     {"recompute", K_BOOL, M(recompute), 0, "false", NONE, NULL, NULL, 0, 0, 0},
+    {"teacher_logits", K_SECTION, 0, 0, NULL, NONE, NULL, &logits_table, 0, 0, 0},
     {"teacher", K_SECTION, M(teacher), 0, NULL, NONE, NULL, &teacher_table, 0, 1, 0},
     {"data", K_SECTION, M(data), 0, NULL, NONE, NULL, &data_table, 0, 1, 0},
     {"eval", K_SECTION, M(eval), 0, NULL, NONE, NULL, &eval_table, 0, 0, 0},
@@ -488,12 +498,14 @@ static int build_arm(hx_bind_ctx *c, hx_manifest *m, const yaml_node_t *root, co
         free(scratch.v);
         c->ms = keep;
         HX_TRY(rc);
+        if (!strcmp(ax[i].where, "seeds")) a->group = hx_bind_pstrdup(c->pv, name); /* the seed axis is last */
         size_t o = strlen(name);
         snprintf(name + o, sizeof name - o, "%s%.95s=", i ? "," : "@", ax[i].path);
         hx_bind_render(c, vn, name, sizeof name);
     }
     a->name = hx_bind_pstrdup(c->pv, name);
-    return a->name ? HX_OK : HX_ENOMEM;
+    if (!a->group) a->group = a->name;
+    return a->name && a->group ? HX_OK : HX_ENOMEM;
 }
 
 static void free_arm_marks(hx_manifest *m)
@@ -506,6 +518,37 @@ static void free_arm_marks(hx_manifest *m)
     }
 }
 
+/* `seeds: [s1, s2, ...]`: distinct seeds, kept in m->seeds, and a sweep axis over each arm's seed. */
+static int seeds_axis(hx_bind_ctx *c, hx_manifest *m, const yaml_node_t *root, hx_bind_sweep_axis *ax, int *has)
+{
+    const yaml_node_t *sn = hx_bind_map_get(c, root, "seeds");
+    *has = 0;
+    if (!sn || hx_bind_is_null(sn)) return HX_OK;
+    if (sn->type != YAML_SEQUENCE_NODE || sn->data.sequence.items.top == sn->data.sequence.items.start)
+        return hx_bind_perr(c, sn, "seeds", "expected a non-empty list of seeds, e.g. [1, 2, 3]");
+    int n = (int)(sn->data.sequence.items.top - sn->data.sequence.items.start);
+    m->seeds = hx_bind_palloc(c->pv, sizeof(uint64_t) * (size_t)n);
+    if (!m->seeds) return HX_ERR(HX_ENOMEM, "out of memory");
+    static const hx_bind_field f = {"seeds", K_SEED, 0, 0, NULL, NONE, NULL, NULL, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        const yaml_node_t *vn = hx_bind_node_at(c, sn->data.sequence.items.start[i]);
+        snprintf(c->disp, sizeof c->disp, "seeds[%d]", i);
+        c->rel = 0;
+        HX_TRY(hx_bind_apply_field(c, &f, (char *)&m->seeds[i], vn));
+        for (int j = 0; j < i; j++)
+            if (m->seeds[j] == m->seeds[i]) return hx_bind_perr(c, vn, c->disp, "seed %llu listed twice",
+                                                                (unsigned long long)m->seeds[i]);
+    }
+    m->n_seeds = n;
+    memset(ax, 0, sizeof *ax);
+    snprintf(ax->path, sizeof ax->path, "seed");
+    snprintf(ax->where, sizeof ax->where, "seeds");
+    ax->values = sn;
+    ax->key = sn;
+    *has = 1;
+    return HX_OK;
+}
+
 static int build_arms(hx_bind_ctx *c, hx_manifest *m, const yaml_node_t *root)
 {
     const yaml_node_t *arms = hx_bind_map_get(c, root, "arms");
@@ -515,6 +558,9 @@ static int build_arms(hx_bind_ctx *c, hx_manifest *m, const yaml_node_t *root)
     hx_bind_sweep_axis root_ax[MAX_AXES];
     int n_root = 0;
     HX_TRY(hx_bind_collect_sweep(c, hx_bind_map_get(c, root, "sweep"), "sweep", root_ax, &n_root, MAX_AXES));
+    hx_bind_sweep_axis seed_ax;
+    int has_seeds = 0;
+    HX_TRY(seeds_axis(c, m, root, &seed_ax, &has_seeds));
     int n_src = (int)(arms->data.sequence.items.top - arms->data.sequence.items.start);
     int cap = 0;
     for (int s = 0; s < n_src; s++) {
@@ -529,6 +575,16 @@ static int build_arms(hx_bind_ctx *c, hx_manifest *m, const yaml_node_t *root)
         char where[64];
         snprintf(where, sizeof where, "arms[%d].sweep", s);
         HX_TRY(hx_bind_collect_sweep(c, hx_bind_map_get(c, an, "sweep"), where, ax, &nax, MAX_AXES));
+        const yaml_node_t *kn = hx_bind_map_get(c, an, "kind");
+        int teacher = kn && kn->type == YAML_SCALAR_NODE && !strcmp((const char *)kn->data.scalar.value, "teacher");
+        if (has_seeds && !teacher) { /* the last axis: arms of one group are adjacent, in seed order; the
+                                        teacher is evaluated once */
+            for (int i = 0; i < nax; i++)
+                if (!strcmp(ax[i].path, "seed"))
+                    return hx_bind_perr(c, ax[i].key, ax[i].where, "sweep over seed and seeds: exclude each other");
+            if (nax == MAX_AXES) return hx_bind_perr(c, an, c->disp, "too many sweep axes (at most %d)", MAX_AXES);
+            ax[nax++] = seed_ax;
+        }
         int total = 1;
         for (int i = 0; i < nax; i++) {
             total *= (int)(ax[i].values->data.sequence.items.top - ax[i].values->data.sequence.items.start);
@@ -720,6 +776,7 @@ static int canon_write(FILE *f, const hx_manifest *m, const hx_arm *a, hx_artifa
     } else {
         HX_TRY(hx_canon_one(f, &arm_table, ab, "", "train"));
         HX_TRY(hx_canon_one(f, &arm_table, ab, "", "kd"));
+        if (m->logit_top_k > 0 && hx_arm_uses_kd(a->kind)) fprintf(f, "kd.top_k=%d\n", m->logit_top_k);
         if (m->device == HX_DEVICE_CUDA) fputs("device=cuda\n", f);
         static const char *const keys[] = {"train", "validation", "seq_len"};
         for (int i = 0; i < 3; i++) HX_TRY(hx_canon_one(f, &data_table, d, "data", keys[i]));

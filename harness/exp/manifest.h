@@ -83,6 +83,8 @@ typedef struct {
 typedef struct {
     const char *name;      /* unique; sweep-expanded arms are "<base>@<path>=<value>,..." */
     const char *base_name; /* the name as written in the manifest */
+    const char *group;     /* the name without its seed: the arms of one group differ only in `seed` (seeds:),
+                              and are compared across groups paired by seed */
     hx_arm_kind kind;
     uint64_t seed;
     int iterations;        /* iterative_kd: rounds (≥ 2); 1 otherwise */
@@ -145,9 +147,12 @@ typedef struct {
     const char *name;        /* default: file name without extension */
     const char *description;
     uint64_t seed;
+    int n_seeds;             /* `seeds:` given: every arm runs once per seed (arm names get "seed=<s>") */
+    uint64_t *seeds;
     int threads;             /* 0 = HX_THREADS / all cores */
     hx_device device;        /* where training runs (model/device.h); `harness run` stores the resolved one */
     int recompute;           /* bool, CUDA tier: recompute activations in the backward (same result, less memory) */
+    int logit_top_k;         /* teacher_logits.top_k: > 0, every KD arm distils from the cached top-k logits */
     hx_teacher_spec teacher;
     hx_data_spec data;
     hx_eval_spec eval;

@@ -73,16 +73,20 @@ int hx_plot_write_series_tsv(const char *path, const char *value_col, const hx_p
     for (size_t a = 0; a < n_arms; a++) {
         HX_TRY(check_field(arms[a].name, 1, "arm name", path));
         for (size_t i = 0; i < arms[a].n; i++)
-            if (!isfinite(arms[a].tokens[i]) || !isfinite(arms[a].value[i]))
+            if (!isfinite(arms[a].tokens[i]) || !isfinite(arms[a].value[i]) ||
+                (arms[a].lo && !isfinite(arms[a].lo[i])) || (arms[a].hi && !isfinite(arms[a].hi[i])))
                 return HX_ERR(HX_EINVAL, "%s: arm '%s' point %zu is not finite (tokens %g, %s %g)", path,
                               arms[a].name, i, arms[a].tokens[i], value_col, arms[a].value[i]);
     }
     tsv_buf t;
     HX_TRY(tsv_open(&t));
-    fprintf(t.f, "arm\ttokens\t%s\n", value_col);
+    fprintf(t.f, "arm\ttokens\t%s\tlo\thi\n", value_col);
     for (size_t a = 0; a < n_arms; a++)
-        for (size_t i = 0; i < arms[a].n; i++)
-            fprintf(t.f, "%s\t%.17g\t%.9g\n", arms[a].name, arms[a].tokens[i], arms[a].value[i]);
+        for (size_t i = 0; i < arms[a].n; i++) {
+            const hx_plot_series *s = &arms[a];
+            fprintf(t.f, "%s\t%.17g\t%.9g\t%.9g\t%.9g\n", s->name, s->tokens[i], s->value[i],
+                    s->lo ? s->lo[i] : s->value[i], s->hi ? s->hi[i] : s->value[i]);
+        }
     return tsv_finish(&t, path, HX_OK);
 }
 
@@ -281,13 +285,33 @@ static int figure_paths(const char *out_dir, const char *stem, char *tsv, char *
     return HX_OK;
 }
 
-int hx_plot_val_loss(const char *out_dir, const hx_plot_series *arms, size_t n_arms, unsigned formats)
+/* Adds the reference lines and note of `refs` to the gnuplot variables v[*nv] (texts in buf). */
+static void ref_vars(const hx_plot_refs *refs, hx_plot_var *v, size_t *nv, char buf[2][32])
 {
-    char tsv[4096], out[4096];
-    HX_TRY(figure_paths(out_dir, "val_loss_vs_tokens", tsv, out, sizeof tsv));
+    if (!refs) return;
+    if (isfinite(refs->teacher)) {
+        snprintf(buf[0], 32, "%.9g", refs->teacher);
+        v[(*nv)++] = (hx_plot_var){"teacher", buf[0], 0};
+    }
+    if (isfinite(refs->chance)) {
+        snprintf(buf[1], 32, "%.9g", refs->chance);
+        v[(*nv)++] = (hx_plot_var){"chance", buf[1], 0};
+    }
+    if (refs->note) v[(*nv)++] = (hx_plot_var){"note", refs->note, 0};
+}
+
+int hx_plot_val_loss(const char *out_dir, const char *stem, const char *xlabel, const hx_plot_series *arms,
+                     size_t n_arms, const hx_plot_refs *refs, unsigned formats)
+{
+    char tsv[4096], out[4096], buf[2][32];
+    HX_TRY(figure_paths(out_dir, stem, tsv, out, sizeof tsv));
     HX_TRY(hx_plot_write_series_tsv(tsv, "val_loss", arms, n_arms));
-    hx_plot_var v[] = {{"data", tsv, 1}};
-    return hx_plot_render("val_loss_vs_tokens", v, 1, out, formats);
+    hx_plot_var v[8] = {{"data", tsv, 1}};
+    size_t nv = 1;
+    if (xlabel) v[nv++] = (hx_plot_var){"xlabel", xlabel, 0};
+    if (xlabel && strstr(xlabel, "FLOP")) v[nv++] = (hx_plot_var){"logx", "1", 0};
+    ref_vars(refs, v, &nv, buf);
+    return hx_plot_render("val_loss_vs_tokens", v, nv, out, formats);
 }
 
 /* Writes the reference points as "model tokens accuracy group" (accuracy_vs_tokens.gp `ref`). */
@@ -314,20 +338,21 @@ static int reference_tsv(const char *baselines_dir, const char *path)
 
 int hx_plot_accuracy(const char *out_dir, const char *task, const hx_plot_series *arms, size_t n_arms,
                      const hx_plot_series *ref_arms, size_t n_ref_arms, const char *baselines_dir,
-                     unsigned formats)
+                     const hx_plot_refs *refs, unsigned formats)
 {
-    char ref[4096], data[4096], ours[4096], out[4096];
+    char ref[4096], data[4096], ours[4096], out[4096], buf[2][32];
     HX_TRY(figure_paths(out_dir, "accuracy_vs_tokens", data, out, sizeof data));
     snprintf(ref, sizeof ref, "%s/accuracy_reference.tsv", out_dir);
     snprintf(data, sizeof data, "%s/accuracy_arms.tsv", out_dir);
     snprintf(ours, sizeof ours, "%s/accuracy_ref_arms.tsv", out_dir);
     HX_TRY(reference_tsv(baselines_dir, ref));
-    hx_plot_var v[4] = {{"ref", ref, 1}};
+    hx_plot_var v[8] = {{"ref", ref, 1}};
     size_t nv = 1;
     if (n_arms > 0) {
         HX_TRY(hx_plot_write_series_tsv(data, "accuracy", arms, n_arms));
         v[nv++] = (hx_plot_var){"data", data, 1};
         v[nv++] = (hx_plot_var){"task", task ? task : "mini task", 0};
+        ref_vars(refs, v, &nv, buf);
     }
     if (n_ref_arms > 0) {
         HX_TRY(hx_plot_write_series_tsv(ours, "accuracy", ref_arms, n_ref_arms));

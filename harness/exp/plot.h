@@ -11,15 +11,24 @@
 /* Output formats (bit mask): PNG (pngcairo; plain png when gnuplot lacks cairo), SVG, PDF (pdfcairo). */
 enum { HX_PLOT_PNG = 1, HX_PLOT_SVG = 2, HX_PLOT_PDF = 4, HX_PLOT_ALL = 7 };
 
-/* One curve: an arm's values at its eval points. tokens[i] = training tokens seen by the arm at
- * eval point i (ascending); value[i] = the metric there (validation loss in nats/token, or
- * accuracy in percent). name: the arm name, non-empty, no whitespace. */
+/* One curve: an arm's values at its eval points. tokens[i] = training tokens (or another x
+ * quantity, e.g. FLOPs) of the arm at eval point i (ascending); value[i] = the metric there
+ * (validation loss in nats/token, or accuracy in percent); lo[i], hi[i] = its band or error bar
+ * (NULL: none, written as value). name: the arm name, non-empty, no whitespace. */
 typedef struct {
     const char *name;
     size_t n;
     const double *tokens;
     const double *value;
+    const double *lo, *hi;
 } hx_plot_series;
+
+/* Reference lines and notes of a figure (NAN / NULL: absent). */
+typedef struct {
+    double teacher; /* the teacher's final value, a horizontal line */
+    double chance;  /* accuracy of a uniform guess in percent (accuracy panels) */
+    const char *note; /* one line under the title, e.g. "too few items to separate the arms" */
+} hx_plot_refs;
 
 /* A gnuplot variable passed with -e: name='value'. If is_file, the value is a path that must
  * exist before gnuplot is run. */
@@ -34,8 +43,8 @@ typedef struct {
  * working directory). */
 const char *hx_plot_scripts_dir(void);
 
-/* Writes "arm<TAB>tokens<TAB><value_col>" then one row per point, arms in the given order (the
- * input of val_loss_vs_tokens.gp and accuracy_vs_tokens.gp). Errors: HX_EINVAL (an arm name that
+/* Writes "arm<TAB>tokens<TAB><value_col><TAB>lo<TAB>hi" then one row per point, arms in the given
+ * order (the input of val_loss_vs_tokens.gp and accuracy_vs_tokens.gp). Errors: HX_EINVAL (an arm name that
  * is empty or holds whitespace, a non-finite token count or value, naming the arm and index),
  * HX_EIO/HX_ENOSPC (write). The file is replaced atomically. */
 int hx_plot_write_series_tsv(const char *path, const char *value_col, const hx_plot_series *arms, size_t n_arms);
@@ -67,19 +76,23 @@ int hx_plot_write_bars_tsv(const char *path, const char *const *labels, const do
 int hx_plot_render(const char *script, const hx_plot_var *vars, size_t n_vars, const char *out_stem,
                    unsigned formats);
 
-/* Figure 1: validation loss vs training tokens, one curve per arm. Writes
- * <out_dir>/val_loss_vs_tokens.tsv and renders <out_dir>/val_loss_vs_tokens.<fmt>. Errors: those
- * of hx_mkdir_p, hx_plot_write_series_tsv and hx_plot_render. */
-int hx_plot_val_loss(const char *out_dir, const hx_plot_series *arms, size_t n_arms, unsigned formats);
+/* Figure 1: validation loss vs training tokens (or FLOPs), one curve per arm with its band across
+ * seeds, and the teacher's loss as a line. `stem` names the files (<out_dir>/<stem>.tsv and
+ * .<fmt>), `xlabel` the x axis (NULL: "training tokens"; a log axis when it has "FLOP").
+ * Errors: those of hx_mkdir_p, hx_plot_write_series_tsv and hx_plot_render. */
+int hx_plot_val_loss(const char *out_dir, const char *stem, const char *xlabel, const hx_plot_series *arms,
+                     size_t n_arms, const hx_plot_refs *refs, unsigned formats);
 
 /* Figure 2: accuracy vs training tokens (log x), "like beside like": a left panel with our arms on
  * the mini task `task` (skipped when n_arms == 0), and the paper's reference panel -- MMLU 5-shot
  * of the published models from `baselines_dir` (hx_baselines_reference) plus `ref_arms`, our
- * paper-scale arms measured on MMLU 5-shot (may be NULL/0). Writes accuracy_arms.tsv,
+ * paper-scale arms measured on MMLU 5-shot (may be NULL/0). The left panel draws each arm's
+ * interval (lo, hi: a binomial confidence interval) as error bars, and `refs` (may be NULL) the
+ * task's chance level, the teacher's accuracy and a note. Writes accuracy_arms.tsv,
  * accuracy_ref_arms.tsv, accuracy_reference.tsv and renders accuracy_vs_tokens.<fmt> in out_dir. */
 int hx_plot_accuracy(const char *out_dir, const char *task, const hx_plot_series *arms, size_t n_arms,
                      const hx_plot_series *ref_arms, size_t n_ref_arms, const char *baselines_dir,
-                     unsigned formats);
+                     const hx_plot_refs *refs, unsigned formats);
 
 /* Figure 3a: layer x head importance heatmap from scores[n_layers * n_heads] (row-major, layer
  * major), e.g. the aggregated head scores of [M-NIPS] §2.2. Writes <stem>.tsv and renders

@@ -6,9 +6,11 @@
 #include "core/util.h"
 #include "log/h5log.h"
 #include "exp/plot.h"
+#include "exp/stats.h"
 
 #include <glob.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +29,22 @@ static int find_h5(const char *dir, char **out)
     return rc;
 }
 
-/* Per-arm curves read from arms/<arm>/eval. */
+/* Per-arm curves read from arms/<arm>/eval, with the attributes that group
+ * seeds and place the curve on a FLOP axis. */
 typedef struct {
-    char *name;
+    char *name, *group;
     int teacher;
     int64_t n;
     double *tokens, *loss, *acc; /* acc: the chosen task's acc_norm in percent, or NULL */
+    double flops0, flops_per_token; /* FLOPs at token 0 (importance) and per trained token (train + teacher) */
+    double items, chance;           /* the task's scored items and chance level (percent), NAN if unknown */
 } arm_curve;
 
 static void free_curves(arm_curve *a, int n)
 {
     for (int i = 0; i < n; i++) {
         free(a[i].name);
+        free(a[i].group);
         free(a[i].tokens);
         free(a[i].loss);
         free(a[i].acc);
@@ -65,6 +71,48 @@ static char *first_task(hx_h5log *log, char **arms, int n_arms)
     return NULL;
 }
 
+/* A double attribute, or NAN (no error left set). */
+static double attr_or_nan(hx_h5log *log, const char *obj, const char *name)
+{
+    double v; /* integer attributes read as doubles too */
+    if (hx_h5log_get_attr_double(log, obj, name, &v) == HX_OK) return v;
+    hx_clearerr();
+    return NAN;
+}
+
+static int read_curve(hx_h5log *log, const char *arm, const char *task, arm_curve *c)
+{
+    char table[300], grp[300], *kind = NULL, *group = NULL;
+    snprintf(table, sizeof table, "arms/%s/eval", arm);
+    snprintf(grp, sizeof grp, "arms/%s", arm);
+    c->name = strdup(arm);
+    c->teacher = hx_h5log_get_attr_str(log, grp, "kind", &kind) == HX_OK ? !strcmp(kind, "teacher") : !strcmp(arm, "teacher");
+    free(kind);
+    c->group = hx_h5log_get_attr_str(log, grp, "group", &group) == HX_OK ? group : strdup(arm);
+    hx_clearerr();
+    if (!c->name || !c->group) return HX_ENOMEM;
+    int64_t rows;
+    HX_TRY(hx_h5log_read_column(log, table, "tokens", &c->tokens, &c->n));
+    HX_TRY(hx_h5log_read_column(log, table, "val_loss", &c->loss, &rows));
+    double budget = attr_or_nan(log, grp, "token_budget");
+    c->flops0 = attr_or_nan(log, grp, "flops_importance");
+    c->flops_per_token = (attr_or_nan(log, grp, "flops_train") + attr_or_nan(log, grp, "flops_teacher_forward")) / budget;
+    c->items = c->chance = NAN;
+    if (task) {
+        char col[300];
+        int64_t na;
+        snprintf(col, sizeof col, "%s.acc_norm", task);
+        if (hx_h5log_read_column(log, table, col, &c->acc, &na) == HX_OK)
+            for (int64_t j = 0; j < na; j++) c->acc[j] *= 100.0;
+        snprintf(col, sizeof col, "%s.items", task);
+        c->items = attr_or_nan(log, table, col);
+        snprintf(col, sizeof col, "%s.chance", task);
+        c->chance = 100 * attr_or_nan(log, table, col);
+        hx_clearerr();
+    }
+    return HX_OK;
+}
+
 static int read_curves(hx_h5log *log, arm_curve **out, int *n_out, char **task)
 {
     char **arms;
@@ -74,28 +122,11 @@ static int read_curves(hx_h5log *log, arm_curve **out, int *n_out, char **task)
     arm_curve *a = hx_calloc((size_t)n + 1, sizeof *a);
     int k = 0, rc = a ? HX_OK : HX_ENOMEM;
     for (int i = 0; rc == HX_OK && i < n; i++) {
-        char table[300], grp[300], *kind = NULL;
+        char table[300];
         snprintf(table, sizeof table, "arms/%s/eval", arms[i]);
-        snprintf(grp, sizeof grp, "arms/%s", arms[i]);
         int64_t rows = 0;
         if (hx_h5log_rows(log, table, &rows) < 0 || rows == 0) continue;
-        arm_curve *c = &a[k];
-        c->name = strdup(arms[i]);
-        c->teacher = hx_h5log_get_attr_str(log, grp, "kind", &kind) == HX_OK ? !strcmp(kind, "teacher")
-                                                                             : !strcmp(arms[i], "teacher");
-        free(kind);
-        hx_clearerr();
-        rc = hx_h5log_read_column(log, table, "tokens", &c->tokens, &c->n);
-        if (rc == HX_OK) rc = hx_h5log_read_column(log, table, "val_loss", &c->loss, &rows);
-        if (rc == HX_OK && *task) {
-            char col[300];
-            int64_t na;
-            snprintf(col, sizeof col, "%s.acc_norm", *task);
-            if (hx_h5log_read_column(log, table, col, &c->acc, &na) == HX_OK)
-                for (int64_t j = 0; j < na; j++) c->acc[j] *= 100.0;
-            hx_clearerr();
-        }
-        k++;
+        rc = read_curve(log, arms[i], *task, &a[k++]);
     }
     hx_h5log_free_list(arms, n);
     if (rc != HX_OK) {
@@ -105,6 +136,103 @@ static int read_curves(hx_h5log *log, arm_curve **out, int *n_out, char **task)
     *out = a;
     *n_out = k;
     return HX_OK;
+}
+
+/* One group's curve: the mean over its seeds at each eval point, with a
+ * band (loss: mean -/+ one sample standard deviation) or interval (accuracy:
+ * the Wilson interval of the pooled items x seeds), on a token or FLOP axis.
+ * The arms of a group share their eval points (same budget and schedule). */
+typedef struct {
+    const char *name;
+    int n_seeds;
+    size_t n;
+    double *x, *xf, *loss, *llo, *lhi, *acc, *alo, *ahi; /* xf: FLOPs */
+} group_curve;
+
+static void free_groups(group_curve *g, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(g[i].x), free(g[i].xf), free(g[i].loss), free(g[i].llo), free(g[i].lhi);
+        free(g[i].acc), free(g[i].alo), free(g[i].ahi);
+    }
+    free(g);
+}
+
+static int make_group(const arm_curve *a, int n_arms, const char *name, group_curve *g)
+{
+    memset(g, 0, sizeof *g);
+    g->name = name;
+    const arm_curve *first = NULL;
+    size_t n = SIZE_MAX;
+    for (int i = 0; i < n_arms; i++)
+        if (!strcmp(a[i].group, name)) {
+            first = first ? first : &a[i];
+            n = (size_t)a[i].n < n ? (size_t)a[i].n : n;
+            g->n_seeds++;
+        }
+    g->n = n;
+    double **arr[8] = {&g->x, &g->xf, &g->loss, &g->llo, &g->lhi, &g->acc, &g->alo, &g->ahi};
+    for (int k = 0; k < 8; k++)
+        if (!(*arr[k] = hx_calloc(n ? n : 1, sizeof(double)))) return HX_ENOMEM;
+    int has_acc = 1;
+    for (int i = 0; i < n_arms; i++)
+        if (!strcmp(a[i].group, name) && !a[i].acc) has_acc = 0;
+    if (!has_acc) free(g->acc), g->acc = NULL;
+    for (size_t j = 0; j < n; j++) {
+        double ls[256], ac[256];
+        int m = 0;
+        for (int i = 0; i < n_arms && m < 256; i++)
+            if (!strcmp(a[i].group, name)) {
+                ls[m] = a[i].loss[j];
+                ac[m++] = has_acc ? a[i].acc[j] : 0;
+            }
+        hx_interval li = hx_mean_interval(ls, m);
+        g->x[j] = first->tokens[j];
+        g->xf[j] = (isnan(first->flops0) ? 0 : first->flops0) + first->flops_per_token * first->tokens[j];
+        g->loss[j] = li.mean;
+        g->llo[j] = m > 1 ? li.mean - li.sd : li.mean;
+        g->lhi[j] = m > 1 ? li.mean + li.sd : li.mean;
+        if (has_acc) {
+            hx_interval ai = hx_mean_interval(ac, m);
+            double trials = (isnan(first->items) ? 100 : first->items) * m, lo, hi;
+            hx_wilson95(ai.mean / 100 * trials, trials, &lo, &hi);
+            g->acc[j] = ai.mean, g->alo[j] = 100 * lo, g->ahi[j] = 100 * hi;
+        }
+    }
+    return HX_OK;
+}
+
+/* The distinct student groups of `a`, in file order. */
+static int student_groups(const arm_curve *a, int n, group_curve **out, int *n_out)
+{
+    group_curve *g = hx_calloc((size_t)n + 1, sizeof *g);
+    int k = 0, rc = g ? HX_OK : HX_ENOMEM;
+    for (int i = 0; rc == HX_OK && i < n; i++) {
+        if (a[i].teacher) continue; /* its x axis is the teacher's own training */
+        int seen = 0;
+        for (int j = 0; j < k && !seen; j++) seen = !strcmp(g[j].name, a[i].group);
+        if (!seen) rc = make_group(a, n, a[i].group, &g[k++]);
+    }
+    if (rc != HX_OK) {
+        free_groups(g, k);
+        return rc;
+    }
+    *out = g;
+    *n_out = k;
+    return HX_OK;
+}
+
+/* Whether the final accuracy intervals of the groups leave them unseparated:
+ * every pair overlaps (the note on the accuracy panel). */
+static int unseparated(const group_curve *g, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++) {
+            if (!g[i].acc || !g[j].acc) continue;
+            size_t a = g[i].n - 1, b = g[j].n - 1;
+            if (g[i].ahi[a] < g[j].alo[b] || g[j].ahi[b] < g[i].alo[a]) return 0;
+        }
+    return 1;
 }
 
 /* Importance figures when the file holds importance/. */
@@ -154,35 +282,62 @@ int hx_report_plots(const char *dir, const char *baselines_dir)
     HX_TRY(rc);
     char *out = hx_path_join(dir, "plots"), *task = NULL;
     arm_curve *a = NULL;
-    int n = 0;
+    group_curve *g = NULL;
+    int n = 0, ng = 0;
     rc = out ? hx_mkdir_p(out) : HX_ENOMEM;
     if (rc == HX_OK) rc = read_curves(log, &a, &n, &task);
-    hx_plot_series *loss = hx_calloc((size_t)n + 1, sizeof *loss), *acc = hx_calloc((size_t)n + 1, sizeof *acc);
+    if (rc == HX_OK) rc = student_groups(a, n, &g, &ng);
+    hx_plot_series *loss = hx_calloc((size_t)ng + 1, sizeof *loss), *lossf = hx_calloc((size_t)ng + 1, sizeof *lossf);
+    hx_plot_series *acc = hx_calloc((size_t)ng + 1, sizeof *acc);
     const char **labels = hx_calloc((size_t)n + 1, sizeof *labels);
     double *final = hx_calloc((size_t)n + 1, sizeof *final);
-    if (rc == HX_OK && (!loss || !acc || !labels || !final)) rc = HX_ENOMEM;
-    int ns = 0, na = 0, nb = 0;
+    if (rc == HX_OK && (!loss || !lossf || !acc || !labels || !final)) rc = HX_ENOMEM;
+    hx_plot_refs lr = {NAN, NAN, NULL}, ar = {NAN, NAN, NULL};
+    int na = 0, nb = 0, seeds = 1;
     for (int i = 0; rc == HX_OK && i < n; i++) {
         labels[nb] = a[i].name;
         final[nb++] = a[i].loss[a[i].n - 1];
-        if (a[i].teacher) continue; /* its x axis is the teacher's own training */
-        loss[ns++] = (hx_plot_series){a[i].name, (size_t)a[i].n, a[i].tokens, a[i].loss};
-        if (a[i].acc) acc[na++] = (hx_plot_series){a[i].name, (size_t)a[i].n, a[i].tokens, a[i].acc};
+        if (a[i].teacher) {
+            lr.teacher = a[i].loss[a[i].n - 1];
+            if (a[i].acc) ar.teacher = a[i].acc[a[i].n - 1];
+        } else if (isfinite(a[i].chance)) ar.chance = a[i].chance;
     }
-    if (rc == HX_OK && ns > 0) rc = hx_plot_val_loss(out, loss, (size_t)ns, HX_PLOT_ALL);
+    for (int i = 0; rc == HX_OK && i < ng; i++) {
+        group_curve *c = &g[i];
+        seeds = c->n_seeds > seeds ? c->n_seeds : seeds;
+        loss[i] = (hx_plot_series){c->name, c->n, c->x, c->loss, c->llo, c->lhi};
+        lossf[i] = (hx_plot_series){c->name, c->n, c->xf, c->loss, c->llo, c->lhi};
+        if (c->acc) acc[na++] = (hx_plot_series){c->name, c->n, c->x, c->acc, c->alo, c->ahi};
+    }
+    char note[200];
+    snprintf(note, sizeof note, "mean over %d seeds, band: -/+ 1 standard deviation", seeds);
+    lr.note = seeds > 1 ? note : NULL;
+    char anote[200];
+    snprintf(anote, sizeof anote, "error bars: 95%% Wilson intervals (items x seeds pooled)%s",
+             na > 1 && unseparated(g, ng) ? "; too few items to separate the arms" : "");
+    ar.note = anote;
+    if (rc == HX_OK && ng > 0) rc = hx_plot_val_loss(out, "val_loss_vs_tokens", NULL, loss, (size_t)ng, &lr, HX_PLOT_ALL);
+    int have_flops = ng > 0;
+    for (int i = 0; i < ng; i++) have_flops = have_flops && isfinite(g[i].xf[0]) && g[i].xf[g[i].n - 1] > 0;
+    if (rc == HX_OK && have_flops)
+        rc = hx_plot_val_loss(out, "val_loss_vs_flops",
+                              "FLOPs (training + teacher forwards + importance; harness/exp/plan.h)", lossf,
+                              (size_t)ng, &lr, HX_PLOT_ALL);
     if (rc == HX_OK)
-        rc = hx_plot_accuracy(out, task ? task : "none", acc, (size_t)na, NULL, 0, baselines_dir, HX_PLOT_ALL);
+        rc = hx_plot_accuracy(out, task ? task : "none", acc, (size_t)na, NULL, 0, baselines_dir, &ar, HX_PLOT_ALL);
     if (rc == HX_OK) rc = importance_plots(log, out);
     if (rc == HX_OK && nb > 0)
         rc = hx_plot_ablation(out, "final_val_loss", "final validation loss per arm", "validation loss (nats/token)",
                               labels, final, NULL, (size_t)nb, HX_PLOT_ALL);
-    if (rc == HX_OK) printf("plots: %s/{val_loss_vs_tokens,accuracy_vs_tokens,importance_heads,importance_layers,"
-                            "final_val_loss}.{png,svg,pdf}\n", out);
+    if (rc == HX_OK) printf("plots: %s/{val_loss_vs_tokens,%saccuracy_vs_tokens,importance_heads,importance_layers,"
+                            "final_val_loss}.{png,svg,pdf}\n", out, have_flops ? "val_loss_vs_flops," : "");
     free(loss);
+    free(lossf);
     free(acc);
     free(labels);
     free(final);
     free(task);
+    free_groups(g, ng);
     free_curves(a, n);
     free(out);
     hx_h5log_close(log);

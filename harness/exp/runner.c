@@ -41,6 +41,7 @@ typedef struct {
     char data_key[3][65];      /* content keys of the train, validation and calibration shards */
     char teacher_dir[700];     /* HF directory of the teacher (importance, pruning, teacher arm) */
     char kd_teacher_dir[800];  /* what KD arms distil from: teacher_dir, or the corrected teacher */
+    char logit_cache[800];     /* the teacher-logit cache of the current KD arm (teacher_logits.top_k) */
     hx_model teacher;
     hx_tokenizer *tok;
     hx_eval_task *tasks;       /* the manifest's eval tasks (evaluate.h) */
@@ -50,8 +51,9 @@ typedef struct {
     int n_imp;                 /* importance passes done */
     struct {
         hx_importance_spec spec;
+        uint64_t seed;           /* the calibration draw's */
         hx_importance result;
-    } imp[16];
+    } imp[64];
 } runner;
 
 
@@ -470,9 +472,10 @@ static hx_importance_spec arm_importance(const runner *r, const hx_arm *a)
 }
 
 /* Importance of `model` (saved in model_dir) with spec `s` on the
- * calibration shards, logged under `group`. */
+ * calibration shards drawn with `seed` (the arm's: each seed of a `seeds:`
+ * run draws its own calibration windows), logged under `group`. */
 static int compute_importance(runner *r, const hx_model *model, const char *model_dir, const hx_importance_spec *s,
-                              const char *group, hx_importance *im)
+                              uint64_t seed, const char *group, hx_importance *im)
 {
     hx_importance_opts o = s->opts; /* the manifest bound the stage's struct; two settings follow depth */
     o.depth_loss = o.depth != HX_DEPTH_BI;
@@ -481,7 +484,7 @@ static int compute_importance(runner *r, const hx_model *model, const char *mode
            hx_agg_name(o.batch_agg), hx_agg_name(o.seq_agg), hx_neuron_names[o.neuron_post],
            hx_depth_metric_name(o.depth));
     fflush(stdout);
-    hx_importance_meta src = {model_dir, r->calib, s->samples, s->seq_len, r->m->seed};
+    hx_importance_meta src = {model_dir, r->calib, s->samples, s->seq_len, seed};
     hx_h5log *log;
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
     int rc = hx_importance_from_shards(model, &src, r->tok_sha, &o, log, group, im);
@@ -496,11 +499,12 @@ static int compute_importance(runner *r, const hx_model *model, const char *mode
     return rc;
 }
 
-/* The teacher's importance result for spec `s`, computed once per distinct spec. */
-static int importance_for(runner *r, const hx_importance_spec *s, const hx_importance **out)
+/* The teacher's importance result for spec `s` and calibration seed `seed`,
+ * computed once per distinct pair. */
+static int importance_for(runner *r, const hx_importance_spec *s, uint64_t seed, const hx_importance **out)
 {
     for (int i = 0; i < r->n_imp; i++)
-        if (same_importance(&r->imp[i].spec, s)) {
+        if (same_importance(&r->imp[i].spec, s) && r->imp[i].seed == seed) {
             *out = &r->imp[i].result;
             return HX_OK;
         }
@@ -509,8 +513,9 @@ static int importance_for(runner *r, const hx_importance_spec *s, const hx_impor
     char group[64];
     snprintf(group, sizeof group, r->n_imp == 0 ? "importance" : "importance_%d", r->n_imp);
     hx_importance *im = &r->imp[r->n_imp].result;
-    HX_TRY(compute_importance(r, &r->teacher, r->teacher_dir, s, group, im));
+    HX_TRY(compute_importance(r, &r->teacher, r->teacher_dir, s, seed, group, im));
     r->imp[r->n_imp].spec = *s;
+    r->imp[r->n_imp].seed = seed;
     r->n_imp++;
     *out = im;
     return HX_OK;
@@ -587,7 +592,7 @@ static int make_student(runner *r, const hx_arm *arm, char *dir, size_t dir_len,
     int *block = NULL, rc = HX_OK;
     if (!random) {
         hx_importance_spec spec = arm_importance(r, arm);
-        HX_TRY(importance_for(r, &spec, &im));
+        HX_TRY(importance_for(r, &spec, arm->seed, &im));
         if (spec.opts.depth == HX_DEPTH_BLOCK && ps->num_hidden_layers > 0) {
             /* [P]: drop the contiguous block whose removal costs least. */
             int L = r->teacher.cfg.num_hidden_layers, k = L - ps->num_hidden_layers;
@@ -656,8 +661,24 @@ static int run_teacher_arm(runner *r, const hx_arm *arm)
     return rc < 0 ? rc : rc2;
 }
 
-static int arm_attrs(runner *r, const hx_arm *arm, const hx_config *student, const char *init)
+/* The compute ledger of arm `ap` (exp/plan.h's FLOP model), attributes of arms/<arm>:
+ * its training, the teacher's forwards for KD, the importance pass its
+ * pruning used (counted for every arm that uses a shared pass), evaluation. */
+static int log_ledger(runner *r, hx_h5log *log, const char *g, const hx_arm_plan *ap)
 {
+    double imp = ap->flops.importance;
+    if (ap->importance_shared_with >= 0) imp = r->plan->arms[ap->importance_shared_with].flops.importance;
+    const char *names[] = {"flops_train", "flops_teacher_forward", "flops_importance", "flops_eval", "flops_total"};
+    double v[] = {ap->flops.train, ap->flops.teacher, imp, ap->flops.eval,
+                  ap->flops.train + ap->flops.teacher + imp + ap->flops.eval};
+    int rc = HX_OK;
+    for (int i = 0; i < 5 && rc == HX_OK; i++) rc = hx_h5log_attr_double(log, g, names[i], v[i]);
+    return rc;
+}
+
+static int arm_attrs(runner *r, const hx_arm_plan *ap, const hx_config *student, const char *init)
+{
+    const hx_arm *arm = ap->arm;
     hx_h5log *log;
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
     char g[160];
@@ -667,17 +688,29 @@ static int arm_attrs(runner *r, const hx_arm *arm, const hx_config *student, con
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "token_budget", arm->train.tokens);
     if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "init", init);
     if (rc == HX_OK && arm->kind == HX_ARM_ITERATIVE_KD) rc = hx_h5log_attr_int(log, g, "iterations", arm->iterations);
+    if (rc == HX_OK) rc = hx_h5log_attr_str(log, g, "group", arm->group);
+    if (rc == HX_OK) rc = hx_h5log_attr_int(log, g, "seed", (int64_t)arm->seed);
+    if (rc == HX_OK) rc = log_ledger(r, log, g, ap);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
 }
 
 /* KD arms distil from the (corrected) teacher with the arm's settings, which
  * the manifest bound to the trainer's own struct. */
-static void kd_settings(const runner *r, const hx_arm *arm, hx_train_config *c)
+static void kd_settings(runner *r, const hx_arm *arm, hx_train_config *c)
 {
     if (!hx_arm_uses_kd(arm->kind)) return;
     c->teacher = r->kd_teacher_dir;
     c->kd = arm->kd;
+    c->kd.top_k = r->m->logit_top_k;
+    if (c->kd.top_k <= 0) return;
+    /* one cache per (teacher, training data, seq_len, k, tau), shared by every KD arm and seed */
+    char id[400], key[65];
+    int n = snprintf(id, sizeof id, "teacher=%s train=%s seq_len=%d top_k=%d tau=%.17g", r->plan->teacher_hash,
+                     r->data_key[0], r->m->data.seq_len, c->kd.top_k, c->kd.temperature);
+    hx_sha256_hex(id, (size_t)n, key);
+    snprintf(r->logit_cache, sizeof r->logit_cache, "%s/teacher-logits-%.16s", r->cache, key);
+    c->logit_cache = r->logit_cache;
 }
 
 /* Round r's prune targets from `src` to `dst` (0 keeps the source value). */
@@ -708,11 +741,11 @@ static int iterative_round(runner *r, const hx_arm *arm, int round, const hx_mod
     hx_importance own;
     memset(&own, 0, sizeof own);
     if (round == 0) {
-        HX_TRY(importance_for(r, &spec, &im));
+        HX_TRY(importance_for(r, &spec, arm->seed, &im));
     } else {
         char group[240];
         snprintf(group, sizeof group, "importance_rounds/%s", name);
-        HX_TRY(compute_importance(r, src, src_dir, &spec, group, &own));
+        HX_TRY(compute_importance(r, src, src_dir, &spec, arm->seed, group, &own));
         im = &own;
     }
     hx_prune_targets t = round_targets(&src->cfg, target);
@@ -798,7 +831,7 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
         HX_TRY(hx_prune_target_config(&r->teacher.cfg, &t, &scfg));
     }
     if (arm->kind == HX_ARM_ITERATIVE_KD) {
-        HX_TRY(arm_attrs(r, arm, &scfg, "iterative"));
+        HX_TRY(arm_attrs(r, ap, &scfg, "iterative"));
         HX_TRY(log_eval_settings(r, arm->name, &scfg));
         return run_iterative(r, arm, &scfg);
     }
@@ -809,7 +842,7 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
     if (arm->kind == HX_ARM_SCRATCH) c.model = scfg;
     else c.init_from = student;
     kd_settings(r, arm, &c);
-    int rc = arm_attrs(r, arm, &scfg, arm->kind == HX_ARM_SCRATCH ? "random" : student);
+    int rc = arm_attrs(r, ap, &scfg, arm->kind == HX_ARM_SCRATCH ? "random" : student);
     if (rc == HX_OK) rc = log_eval_settings(r, arm->name, &scfg);
     if (rc == HX_OK) rc = train_to_budget(arm->name, &c, final, sizeof final);
     free(root);
@@ -975,6 +1008,8 @@ static int open_results(runner *r)
     HX_TRY(hx_h5log_open(r->h5, HX_H5LOG_APPEND, &log));
     int rc = hx_h5log_set_provenance(log, m->text);
     if (rc == HX_OK) rc = hx_h5log_attr_str(log, "/", "experiment", m->name);
+    /* the teacher's share of the compute ledger: its training, correction and evals (0 when loaded) */
+    if (rc == HX_OK) rc = hx_h5log_attr_double(log, "/", "flops_teacher", r->plan->teacher_flops);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
 }

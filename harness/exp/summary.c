@@ -3,6 +3,8 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "exp/claims.h"
+#include "exp/stats.h"
 #include "log/h5log.h"
 
 #include <math.h>
@@ -11,20 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Last value of a column of `table`, NAN when absent. */
-static double last_of(hx_h5log *log, const char *table, const char *col)
-{
-    double *v = NULL;
-    int64_t n = 0;
-    if (hx_h5log_read_column(log, table, col, &v, &n) < 0 || n == 0) {
-        hx_clearerr();
-        free(v);
-        return NAN;
-    }
-    double x = v[n - 1];
-    free(v);
-    return x;
-}
+enum { HX_MAX_TASKS_SUMMARY = 8 };
 
 /* Appends printf-style text to a growing buffer. */
 typedef struct {
@@ -55,6 +44,83 @@ static void cell(text *t, double v, const char *fmt)
     else add(t, fmt, v);
 }
 
+/* Mean ± sd over the seeds of each arm group with more than one seed, with
+ * each seed's value (paired comparisons are in the claims table). */
+static void seed_table(text *t, hx_h5log *log, const hx_plan *plan)
+{
+    const hx_manifest *m = plan->m;
+    if (m->n_seeds < 2) return;
+    add(t, "\nAcross seeds (%d seeds: each changes the student's initialisation, data order and calibration draw; "
+           "the teacher is the same for all). Mean ± sample standard deviation, n seeds, then each seed's value.\n\n"
+           "| arm | kind | params | tokens | n | val loss | per seed |", m->n_seeds);
+    for (int k = 0; k < m->eval.n_tasks; k++) add(t, " %s acc_norm (%%) |", m->eval.tasks[k].name);
+    add(t, "\n|---|---|---:|---:|---:|---:|---|");
+    for (int k = 0; k < m->eval.n_tasks; k++) add(t, "---:|");
+    add(t, "\n");
+    for (int i = 0; i < plan->n_arms; i++) {
+        const hx_arm *a = plan->arms[i].arm;
+        int first = 1;
+        for (int j = 0; j < i && first; j++) first = strcmp(plan->arms[j].arm->group, a->group) != 0;
+        if (!first || a->kind == HX_ARM_TEACHER) continue;
+        enum { MAX = 256 };
+        double loss[MAX], acc[HX_MAX_TASKS_SUMMARY][MAX];
+        int n = 0;
+        text per = {0};
+        for (int j = i; j < plan->n_arms && n < MAX; j++) {
+            const hx_arm *b = plan->arms[j].arm;
+            char table[300];
+            snprintf(table, sizeof table, "arms/%s/eval", b->name);
+            double v = strcmp(b->group, a->group) ? NAN : hx_h5log_last(log, table, "val_loss");
+            if (isnan(v)) continue;
+            for (int k = 0; k < m->eval.n_tasks && k < HX_MAX_TASKS_SUMMARY; k++) {
+                char col[160];
+                snprintf(col, sizeof col, "%s.acc_norm", m->eval.tasks[k].name);
+                acc[k][n] = 100 * hx_h5log_last(log, table, col);
+            }
+            add(&per, "%s%llu: %.4f", n ? ", " : "", (unsigned long long)b->seed, v);
+            loss[n++] = v;
+        }
+        if (n == 0) {
+            free(per.p);
+            continue;
+        }
+        hx_interval li = hx_mean_interval(loss, n);
+        add(t, "| %s | %s | %.2fM | %lld | %d | %.4f ± %.4f | %s |", a->group, hx_arm_kind_name(a->kind),
+            plan->arms[i].student_params / 1e6, (long long)a->train.tokens, n, li.mean, n > 1 ? li.sd : NAN, per.p);
+        for (int k = 0; k < m->eval.n_tasks && k < HX_MAX_TASKS_SUMMARY; k++) {
+            hx_interval ai = hx_mean_interval(acc[k], n);
+            add(t, " %.1f ± %.1f |", ai.mean, n > 1 ? ai.sd : NAN);
+        }
+        add(t, "\n");
+        free(per.p);
+    }
+}
+
+/* One row per paper claim (exp/claims.h), then the token ratio. */
+static void claims_table(text *t, hx_h5log *log, const hx_plan *plan)
+{
+    hx_claim_row rows[HX_N_CLAIMS];
+    hx_claims_eval(log, plan, rows);
+    add(t, "\nClaims (final validation loss, nats/token; Δ = left − right paired by seed, mean with its 95%% "
+           "t-interval; a claim **holds** when the interval excludes 0 on its side, and is **within noise** when it "
+           "contains 0 or there is one seed):\n\n"
+           "| claim | source | paper | left vs right | Δ val loss [95%% CI] (n) | verdict | note |\n"
+           "|---|---|---|---|---|---|---|\n");
+    for (int k = 0; k < HX_N_CLAIMS; k++) {
+        const hx_claim_row *r = &rows[k];
+        add(t, "| %s | %s | %s |", r->claim, r->source, r->paper);
+        if (!r->tested) {
+            add(t, " – | – | not tested by this manifest | %s |\n", r->note);
+            continue;
+        }
+        add(t, " %s vs %s | %+.4f", r->left, r->right, r->diff.mean);
+        if (r->diff.n > 1) add(t, " [%+.4f, %+.4f]", r->diff.lo, r->diff.hi);
+        add(t, " (%d) | **%s** | %s |\n", r->diff.n, hx_verdict_name(r->verdict), r->note);
+    }
+    char buf[700];
+    if (hx_claims_token_ratio(log, plan, buf, sizeof buf)) add(t, "\n%s\n", buf);
+}
+
 int hx_write_summary(const char *h5, const char *dir, const hx_plan *plan, FILE *out)
 {
     hx_h5log *log;
@@ -79,7 +145,7 @@ int hx_write_summary(const char *h5, const char *dir, const hx_plan *plan, FILE 
             hx_clearerr();
             continue;
         }
-        double loss = last_of(log, table, "val_loss"), tokens = last_of(log, table, "tokens");
+        double loss = hx_h5log_last(log, table, "val_loss"), tokens = hx_h5log_last(log, table, "tokens");
         size_t params = a->kind == HX_ARM_TEACHER ? plan->teacher_params : plan->arms[i].student_params;
         add(&t, "| %s | %s | %.2fM |", a->name, hx_arm_kind_name(a->kind), params / 1e6);
         cell(&t, tokens, " %.0f |");
@@ -88,9 +154,9 @@ int hx_write_summary(const char *h5, const char *dir, const hx_plan *plan, FILE 
         for (int k = 0; k < m->eval.n_tasks; k++) {
             char col[160];
             snprintf(col, sizeof col, "%s.acc", m->eval.tasks[k].name);
-            cell(&t, 100 * last_of(log, table, col), " %.1f |");
+            cell(&t, 100 * hx_h5log_last(log, table, col), " %.1f |");
             snprintf(col, sizeof col, "%s.acc_norm", m->eval.tasks[k].name);
-            cell(&t, 100 * last_of(log, table, col), " %.1f |");
+            cell(&t, 100 * hx_h5log_last(log, table, col), " %.1f |");
         }
         add(&t, "\n");
         if ((int)a->kind < 8 && isnan(loss_of[a->kind])) {
@@ -100,7 +166,11 @@ int hx_write_summary(const char *h5, const char *dir, const hx_plan *plan, FILE 
     }
     double kd = loss_of[HX_ARM_PRUNE_KD], ce = loss_of[HX_ARM_PRUNE_CE], sc = loss_of[HX_ARM_SCRATCH];
     if (!isnan(kd) && !isnan(ce) && !isnan(sc)) {
-        int holds = kd < ce && ce < sc;
+        hx_claim_row rows[HX_N_CLAIMS];
+        hx_claims_eval(log, plan, rows);
+        hx_verdict v = rows[0].verdict == HX_HOLDS && rows[1].verdict == HX_HOLDS ? HX_HOLDS
+                       : rows[0].verdict == HX_DOES_NOT_HOLD || rows[1].verdict == HX_DOES_NOT_HOLD ? HX_DOES_NOT_HOLD
+                                                                                                     : HX_WITHIN_NOISE;
         double tk = tokens_of[HX_ARM_PRUNE_KD], tc = tokens_of[HX_ARM_PRUNE_CE], ts = tokens_of[HX_ARM_SCRATCH];
         if (tk == tc && tc == ts)
             add(&t, "\nPaper's ordering at equal token budgets (%.0f tokens each)", tk);
@@ -109,9 +179,11 @@ int hx_write_summary(const char *h5, const char *dir, const hx_plan *plan, FILE 
                 ts);
         add(&t,
             " (NeurIPS 2024 Table 14: distillation beats conventional retraining, which beats training from "
-            "scratch): val loss prune_kd %.4f %s prune_ce %.4f %s scratch %.4f: **%s**.\n",
-            kd, kd < ce ? "<" : ">=", ce, ce < sc ? "<" : ">=", sc, holds ? "holds" : "does not hold");
+            "scratch): val loss prune_kd %.4f %s prune_ce %.4f %s scratch %.4f (first seed): **%s** (claims below).\n",
+            kd, kd < ce ? "<" : ">=", ce, ce < sc ? "<" : ">=", sc, hx_verdict_name(v));
     }
+    seed_table(&t, log, plan);
+    claims_table(&t, log, plan);
     hx_h5log_close(log);
     char *path = hx_path_join(dir, "summary.md");
     int rc = path ? hx_write_file_atomic(path, t.p ? t.p : "", t.n) : HX_ENOMEM;

@@ -654,3 +654,17 @@ int hx_h5log_finish(hx_h5log *log)
     HX_TRY(hx_h5log_attr_str(log, "/", "end_time", now));
     return flush(log);
 }
+
+double hx_h5log_last(hx_h5log *log, const char *table, const char *name)
+{
+    double *v = NULL;
+    int64_t n = 0;
+    if (hx_h5log_read_column(log, table, name, &v, &n) < 0 || n == 0) {
+        hx_clearerr();
+        free(v);
+        return NAN;
+    }
+    double x = v[n - 1];
+    free(v);
+    return x;
+}

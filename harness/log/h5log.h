@@ -78,6 +78,10 @@ int hx_h5log_truncate_tokens(hx_h5log *log, const char *table, int64_t max_token
  * table's row count. Errors: HX_EINVAL when the column does not exist. */
 int hx_h5log_read_column(hx_h5log *log, const char *table, const char *name, double **out, int64_t *n);
 
+/* The last value of column `name` of `table`, or NAN when the table or the
+ * column does not exist or has no rows (no error is left set). */
+double hx_h5log_last(hx_h5log *log, const char *table, const char *name);
+
 /* Attribute writers on object `obj` ("/" or a group/dataset path; groups are
  * created when missing). An existing attribute of that name is replaced.
  * Strings are variable-length UTF-8. Errors: HX_EIO. */

@@ -51,6 +51,30 @@ int hx_lm_loss(const float *logits, const int32_t *targets, int N, int V, int ig
 double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int Vt, int N, const uint8_t *mask,
                          double tau, int reverse, double norm_count, float *dstudent, float scale);
 
+/* The teacher's top-k logits for the cached top-k KL (hx_kd_topk_loss): per
+ * row n of teacher [N, Vt], the k largest of its first V ids (V <= Vt, the
+ * vocabulary shared with the student, C07) in descending order into
+ * ids [N, k] and vals [N, k] (raw logits), and lse[n] = logsumexp of those V
+ * logits divided by tau (nats), so that p_i = exp(vals_i / tau - lse) and the
+ * mass outside the k ids is 1 - sum p_i. Returns 0, or -1 when k is outside
+ * [1, V] or V > Vt. */
+int hx_kd_topk_extract(const float *teacher, int Vt, int V, int N, int k, double tau, int32_t *ids, float *vals,
+                       float *lse);
+
+/* Top-k logit distillation (ModelOpt's logit_kl_topk, with the remaining
+ * mass kept as one bucket): per counted token, the forward KL at temperature
+ * tau between k + 1 buckets, the teacher's k ids and "the rest",
+ *   KL = sum_i p_i log(p_i / q_i) + p_r log(p_r / q_r),
+ * p from the cached (ids, vals, lse) of hx_kd_topk_extract, q = softmax(s/tau)
+ * of the student's logits [N, Vs] (the whole vocabulary), p_r = 1 - sum p_i,
+ * q_r = 1 - sum q_i; scaled by tau^2 like hx_kd_logits_loss. With k equal to
+ * the vocabulary it is that full KL. Returns sum / norm_count (nats; NAN on
+ * allocation failure); dstudent [N, Vs] (NULL to skip; may be `student`) is
+ * overwritten with d(loss)/d(student) * scale = tau (q_j - t_j) / norm_count,
+ * t_j = p_j on the k ids and p_r q_j / q_r elsewhere. */
+double hx_kd_topk_loss(const float *student, int Vs, const int32_t *ids, const float *vals, const float *lse, int k,
+                       int N, const uint8_t *mask, double tau, double norm_count, float *dstudent, float scale);
+
 /* Intermediate-state loss L_is through a learned linear map:
  *   u = h_s W^T with h_s [N, ds] student states, W [dt, ds], h_t [N, dt] teacher
  *   states; loss = sum over counted tokens of (1 - cos(u_n, h_t,n)) / norm_count.

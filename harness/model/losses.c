@@ -130,3 +130,87 @@ double hx_kd_cosine_loss(const float *h_s, int ds, const float *W, const float *
     free(tok);
     return sum * inv;
 }
+
+/* The k largest of z[0..V) (ties to the lower id), written to ids/vals in
+ * descending order: a partial insertion sort, O(V k) worst case and about
+ * O(V) on logits (most values fall below the current k-th). */
+static void top_k(const float *z, int V, int k, int32_t *ids, float *vals)
+{
+    int n = 0;
+    for (int v = 0; v < V; v++) {
+        if (n == k && z[v] <= vals[k - 1]) continue;
+        int i = n < k ? n++ : k - 1;
+        while (i > 0 && vals[i - 1] < z[v]) {
+            vals[i] = vals[i - 1];
+            ids[i] = ids[i - 1];
+            i--;
+        }
+        vals[i] = z[v];
+        ids[i] = v;
+    }
+}
+
+int hx_kd_topk_extract(const float *teacher, int Vt, int V, int N, int k, double tau, int32_t *ids, float *vals,
+                       float *lse)
+{
+    if (k < 1 || k > V || V > Vt) return -1;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *z = teacher + (size_t)n * Vt;
+        top_k(z, V, k, ids + (size_t)n * k, vals + (size_t)n * k);
+        double mx = -INFINITY, s = 0, itau = 1.0 / tau;
+        for (int v = 0; v < V; v++) mx = fmax(mx, (double)z[v] * itau);
+        for (int v = 0; v < V; v++) s += exp((double)z[v] * itau - mx);
+        lse[n] = (float)(mx + log(s));
+    }
+    return 0;
+}
+
+double hx_kd_topk_loss(const float *student, int Vs, const int32_t *ids, const float *vals, const float *lse, int k,
+                       int N, const uint8_t *mask, double tau, double norm_count, float *dstudent, float scale)
+{
+    double *tok = calloc((size_t)N, sizeof(double));
+    if (!tok) return NAN;
+    double inv = norm_count > 0 ? 1.0 / norm_count : 0.0, itau = 1.0 / tau;
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
+    {
+        double *ls = malloc(sizeof(double) * 2 * (size_t)Vs), *ps = ls ? ls + Vs : NULL;
+        failed |= !ls;
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            float *g = dstudent ? dstudent + (size_t)n * Vs : NULL;
+            if (!ls || (mask && !mask[n]) || inv == 0.0) {
+                if (g) memset(g, 0, sizeof(float) * (size_t)Vs);
+                continue;
+            }
+            log_softmax(student + (size_t)n * Vs, Vs, tau, ls, ps);
+            const int32_t *id = ids + (size_t)n * k;
+            const float *zt = vals + (size_t)n * k;
+            /* buckets: the teacher's k ids, then "the rest" with the remaining mass of each side */
+            double pt_in = 0, qs_in = 0, kl = 0;
+            for (int i = 0; i < k; i++) {
+                double lp = (double)zt[i] * itau - lse[n], p = exp(lp);
+                pt_in += p;
+                qs_in += ps[id[i]];
+                kl += p * (lp - ls[id[i]]);
+            }
+            double pr = fmax(1.0 - pt_in, 0.0), qr = fmax(1.0 - qs_in, 1e-30);
+            if (pr > 0) kl += pr * (log(pr) - log(qr));
+            tok[n] = kl * tau * tau;
+            if (!g) continue;
+            /* d(tau^2 KL)/dz_j = tau * (q_j - target_j): target_j = p_j on the k ids, p_rest q_j / q_rest elsewhere */
+            double c = tau * inv * scale, rest = pr / qr;
+            for (int v = 0; v < Vs; v++) g[v] = (float)(c * (ps[v] - rest * ps[v]));
+            for (int i = 0; i < k; i++) {
+                double p = exp((double)zt[i] * itau - lse[n]);
+                g[id[i]] = (float)(c * (ps[id[i]] - p));
+            }
+        }
+        free(ls);
+    }
+    double sum = 0;
+    for (int n = 0; n < N; n++) sum += tok[n];
+    free(tok);
+    return failed ? NAN : sum * inv;
+}

@@ -42,6 +42,9 @@ typedef struct {
     hx_alpha_mode alpha;    /* HX_ALPHA_DYNAMIC: alpha = L_logits / L_is every micro-batch */
     double alpha_value;     /* HX_ALPHA_CONST: the fixed alpha */
     int teacher_bf16;       /* 1: the teacher's forward passes in bf16 (CPUs with AVX512-BF16; model.h) */
+    int top_k;              /* > 0: top-k KL against the teacher's k largest logits plus the remaining mass
+                               (hx_kd_topk_loss), read from the teacher-logit cache when the trainer has one;
+                               0: KL over the whole vocabulary (the paper's choice: K <= 100 hurts, NeurIPS §4) */
 } hx_kd_opts;
 
 /* Names indexed by hx_kd_state, NULL-terminated (the manifest's too). */

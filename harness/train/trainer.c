@@ -14,6 +14,7 @@
 #include "train/ckpt.h"
 #include "train/grad.h"
 #include "train/kd_is.h"
+#include "train/logit_cache.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -53,6 +54,9 @@ typedef struct {
     double lr;
     char *last_ckpt;
     hx_dmodel *dev, *tdev; /* device cuda: the student (training) and the teacher (forward only) */
+    hx_logit_cache *cache; /* kd.top_k with cfg->logit_cache */
+    int32_t *tk_ids;       /* [N, k] the teacher's top-k ids, logits and [N] logsumexp of one micro-batch */
+    float *tk_vals, *tk_lse;
 } trainer;
 
 static json_t *run_identity(const hx_train_config *c)
@@ -216,6 +220,42 @@ static int evaluate(trainer *t, double *vloss)
     return append_row(t, t->eval_table, cols, v, BASE + extra);
 }
 
+/* The teacher's top-k logits of the micro-batch in t->x (kd.top_k): each
+ * row from the cache when it holds the row's window, else from one teacher
+ * forward of the micro-batch, written back for every later arm and seed. */
+static int teacher_topk(trainer *t)
+{
+    const hx_train_config *c = t->cfg;
+    int B = c->micro_batch, T = c->seq_len, k = c->kd.top_k, missing = !t->cache;
+    size_t Tk = (size_t)T * k;
+    for (int b = 0; b < B && t->cache; b++) {
+        int got = hx_logit_cache_get(t->cache, t->smp.last[b], t->tk_ids + b * Tk, t->tk_vals + b * Tk, t->tk_lse + (size_t)b * T);
+        HX_TRY(got);
+        missing |= !got;
+    }
+    if (!missing) return HX_OK;
+    HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
+    int Vs = t->m.cfg.vocab_size, Vt = t->teacher.cfg.vocab_size;
+    if (hx_kd_topk_extract(t->tws.logits, Vt, Vs < Vt ? Vs : Vt, B * T, k, c->kd.temperature, t->tk_ids, t->tk_vals,
+                           t->tk_lse) < 0)
+        return HX_ERR(HX_EINVAL, "kd.top_k %d exceeds the shared vocabulary (%d ids)", k, Vs < Vt ? Vs : Vt);
+    for (int b = 0; b < B && t->cache; b++)
+        HX_TRY(hx_logit_cache_put(t->cache, t->smp.last[b], t->tk_ids + b * Tk, t->tk_vals + b * Tk, t->tk_lse + (size_t)b * T));
+    return HX_OK;
+}
+
+/* The KD loss sum of the micro-batch (full or top-k KL) with its gradient into `grad`. */
+static double kd_loss(trainer *t, int N, float *grad)
+{
+    const hx_train_config *c = t->cfg;
+    int V = t->m.cfg.vocab_size;
+    if (c->kd.top_k > 0)
+        return hx_kd_topk_loss(t->ws.logits, V, t->tk_ids, t->tk_vals, t->tk_lse, c->kd.top_k, N, t->mask,
+                               c->kd.temperature, 1.0, grad, 1.0f);
+    return hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask, c->kd.temperature,
+                             c->kd.reverse_kl, 1.0, grad, 1.0f);
+}
+
 /* Loss sums of one micro-batch after the student's forward pass, leaving
  * d(loss sum)/d(logits) in t->ws.logits: CE alone, or with a teacher
  * kd.w_ce * CE + KL, plus alpha * L_is with state pairs (its state gradients
@@ -228,16 +268,15 @@ static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
     *kd = is[0] = is[1] = 0;
     if (!c->teacher)
         return hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce);
-    HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
+    if (c->kd.top_k > 0) HX_TRY(teacher_topk(t));
+    else HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
     if (c->kd.n_intermediate > 0) hx_kd_is_capture_final(&t->is, &t->tws);
     for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
     if (c->kd.w_ce == 0) { /* the paper's setting: CE only logged, the KD gradient written in place */
         HX_TRY(hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, NULL, ce));
-        *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
-                                c->kd.temperature, c->kd.reverse_kl, 1.0, t->ws.logits, 1.0f);
+        *kd = kd_loss(t, N, t->ws.logits);
     } else { /* CE gradient (scaled by kd.w_ce) plus the KD gradient, into the logits buffer */
-        *kd = hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask,
-                                c->kd.temperature, c->kd.reverse_kl, 1.0, t->dkd, 1.0f);
+        *kd = kd_loss(t, N, t->dkd);
         HX_TRY(hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
         float w = (float)c->kd.w_ce;
         for (size_t i = 0; i < (size_t)N * V; i++) t->ws.logits[i] = w * t->ws.logits[i] + t->dkd[i];
@@ -342,6 +381,9 @@ static int check_config(const hx_train_config *c)
     if (c->resume && !c->ckpt_dir) return HX_ERR(HX_EINVAL, "train: resume needs ckpt_dir");
     if (c->kd.n_intermediate > 0 && (!c->teacher || !c->kd.intermediate))
         return HX_ERR(HX_EINVAL, "train: kd intermediate-state pairs need a teacher");
+    if (c->kd.top_k > 0 && (c->kd.reverse_kl || c->kd.n_intermediate > 0 || c->device == HX_DEVICE_CUDA))
+        return HX_ERR(HX_EINVAL, "train: kd top_k (the teacher-logit cache) takes forward KL on logits alone, on the "
+                                 "CPU tier: no reverse KL, intermediate states or device cuda");
     if (c->log_token_offset < 0) return HX_ERR(HX_EINVAL, "train: log_token_offset must be >= 0");
     return HX_OK;
 }
@@ -350,6 +392,10 @@ static void trainer_free(trainer *t)
 {
     hx_dmodel_free(t->dev);
     hx_dmodel_free(t->tdev);
+    hx_logit_cache_close(t->cache);
+    free(t->tk_ids);
+    free(t->tk_vals);
+    free(t->tk_lse);
     hx_h5log_close(t->log);
     free(t->x);
     free(t->y);
@@ -382,6 +428,8 @@ static int log_kd_settings(trainer *t)
     HX_TRY(hx_h5log_attr_double(t->log, grp, "kd_w_ce", c->kd.w_ce));
     HX_TRY(hx_h5log_attr_int(t->log, grp, "kd_vocab_shared", vs < vt ? vs : vt));
     HX_TRY(hx_h5log_attr_int(t->log, grp, "kd_teacher_bf16", c->kd.teacher_bf16));
+    HX_TRY(hx_h5log_attr_int(t->log, grp, "kd_top_k", c->kd.top_k));
+    if (c->logit_cache && c->kd.top_k > 0) HX_TRY(hx_h5log_attr_str(t->log, grp, "kd_logit_cache", c->logit_cache));
     if (c->kd.n_intermediate == 0) return HX_OK;
     /* "state:teacher_layer->student_layer" per pair, comma-separated */
     char pairs[1024] = "";
@@ -417,6 +465,12 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
     t->dkd = c->kd.w_ce != 0 ? hx_malloc(N * (size_t)vs * sizeof(float)) : NULL; /* only to mix in CE */
     t->mask = hx_malloc(N);
     if ((c->kd.w_ce != 0 && !t->dkd) || !t->mask) return HX_ENOMEM;
+    if (c->kd.top_k > 0) {
+        t->tk_ids = hx_malloc(N * (size_t)c->kd.top_k * sizeof(int32_t));
+        t->tk_vals = hx_malloc(N * (size_t)c->kd.top_k * sizeof(float));
+        t->tk_lse = hx_malloc(N * sizeof(float));
+        if (!t->tk_ids || !t->tk_vals || !t->tk_lse) return HX_ENOMEM;
+    }
     if (c->kd.n_intermediate == 0) return HX_OK;
     HX_TRY(hx_kd_is_init(&t->is, c->kd.intermediate, c->kd.n_intermediate, &t->m.cfg, &t->teacher.cfg, (int)N, &c->adamw, c->seed));
     t->tws.hook = hx_kd_is_capture;
@@ -461,6 +515,8 @@ static int setup(trainer *t, const hx_train_config *c)
         t->has_val = 1;
     }
     HX_TRY(hx_sampler_init(&t->smp, &t->train, c->seq_len, c->micro_batch, c->seed));
+    if (c->teacher && c->kd.top_k > 0 && c->logit_cache)
+        HX_TRY(hx_logit_cache_open(c->logit_cache, c->seq_len, c->kd.top_k, c->kd.temperature, t->smp.n_windows, &t->cache));
     size_t N = (size_t)c->micro_batch * c->seq_len;
     t->x = hx_malloc(N * sizeof(int32_t));
     t->y = hx_malloc(N * sizeof(int32_t));
@@ -514,6 +570,12 @@ int hx_train(const hx_train_config *c, hx_train_result *res)
     if (!c->quiet && rc == HX_OK)
         hx_train_progress(&prog, 1, t.step, t.tokens, c->token_budget, res->last_loss, t.lr, res->tokens_per_s);
     if (!c->quiet) hx_progress_done(&prog);
+    if (t.cache && !c->quiet) {
+        uint64_t hits, misses;
+        hx_logit_cache_stats(t.cache, &hits, &misses);
+        fprintf(stderr, "teacher-logit cache: %llu windows read, %llu computed (%s)\n", (unsigned long long)hits,
+                (unsigned long long)misses, c->logit_cache);
+    }
     if (rc == HX_OK && t.log && c->run_provenance && t.tokens >= c->token_budget) rc = hx_h5log_finish(t.log);
     res->steps = t.step;
     res->tokens = t.tokens;

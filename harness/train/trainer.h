@@ -89,6 +89,11 @@ typedef struct {
      * layer's activations in the backward instead of keeping them. */
     hx_device device;
     int recompute;
+    /* With kd.top_k > 0: the directory of the teacher-logit cache shared by
+     * every KD arm and seed (train/logit_cache.h; the caller names it by the
+     * teacher, the training data, seq_len, k and tau), or NULL to extract the
+     * top-k logits from a teacher forward at every micro-batch. */
+    const char *logit_cache;
 } hx_train_config;
 
 /* Defaults: micro_batch 1, grad_accum 1, cosine schedule with min_lr =
