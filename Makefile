@@ -10,7 +10,7 @@ SAN ?= 0
 CC  ?= gcc
 BUILD := build$(if $(filter 1,$(SAN)),-san,)
 
-PKGS := hdf5-serial jansson libarchive libpcre2-8 libutf8proc yaml-0.1 openblas libcrypto
+PKGS := hdf5-serial jansson libarchive libpcre2-8 libutf8proc yaml-0.1 openblas libcrypto ompi-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -131,7 +131,8 @@ $(BUILD)/cuda/%: tests/cuda/%.cu $(BUILD)/cuda/libhxcuda.a $(CUDA_HOST_OBJ)
 # `device: cuda` / `--device cuda` run there. build-cuda/cuda/engine_check compares the
 # device engine with the CPU oracle (tools/device-check.sh).
 CUDA_HOME ?= /usr/local/cuda
-CUDA_LINK := $(BUILD)/cuda/libhxcuda.a -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
+CUDA_LINK := $(BUILD)/cuda/libhxcuda.a -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lnccl -lcublasLt -lcublas -lcudart \
+             -lstdc++
 HXC := build-cuda
 $(HXC)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -2,6 +2,7 @@
 #include "bench/bench.h" // defines: hx_cmd_bench
 #include "cli/cmds.h"  // defines: hx_cmd, the hx_cmd_* entry points
 #include "core/cpu.h"  // defines: hx_cpu_detect, hx_cpu_openblas_core, hx_blas_config, hx_blas_core
+#include "core/dist.h" // defines: hx_dist_init, hx_dist_abort, hx_dist_finalize
 #include "core/err.h"  // defines: HX_VERSION
 #include "core/util.h" // defines: hx_threads_init
 
@@ -77,8 +78,14 @@ int main(int argc, char **argv)
         return 0;
     }
     hx_threads_init();
+    if (hx_dist_init(&argc, &argv) < 0) return hx_report(HX_EIO);
     for (const hx_cmd *c = commands; c->name; c++)
-        if (!strcmp(c->name, argv[1])) return c->fn(argc - 1, argv + 1);
+        if (!strcmp(c->name, argv[1])) {
+            int code = c->fn(argc - 1, argv + 1);
+            if (code != 0) hx_dist_abort(code); /* the other ranks may wait in a collective */
+            hx_dist_finalize();
+            return code;
+        }
     fprintf(stderr, "harness: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

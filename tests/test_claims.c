@@ -139,8 +139,8 @@ static void test_claims_paired_by_seed(void **state)
         snprintf(name, sizeof name, "depth_kd@seed=%d", s + 1);
         log_arm(log, name, 4096, kd[s] - 0.5);
     }
-    hx_claim_row rows[HX_N_CLAIMS];
-    hx_claims_eval(log, &p, rows);
+    hx_claim_row rows[64];
+    assert_int_equal(hx_claims_eval(log, &p, rows, 64), HX_N_CLAIMS); /* one pair per claim here */
     assert_true(rows[0].tested);
     assert_string_equal(rows[0].left, "prune_kd");
     assert_string_equal(rows[0].right, "prune_ce");
@@ -157,6 +157,32 @@ static void test_claims_paired_by_seed(void **state)
     char buf[700];
     assert_int_equal(hx_claims_token_ratio(log, &p, buf, sizeof buf), 1);
     assert_non_null(strstr(buf, "never reaches")); /* scratch ends at 6.9 > 5.386 */
+    assert_int_equal(hx_h5log_close(log), HX_OK);
+    unlink(path);
+    hx_plan_free(&p);
+    hx_manifest_free(&m);
+
+    /* Two budgets: one row per budget, each pairing the groups with the same tokens. */
+    text = HEAD "seeds: [1, 2]\n"
+                "arms:\n"
+                "  - {name: ce, kind: prune_ce, prune: {hidden_size: 32}, sweep: {tokens: [4096, 8192]}}\n"
+                "  - {name: kd, kind: prune_kd, prune: {hidden_size: 32}, sweep: {tokens: [4096, 8192]}}\n";
+    if (parse(text, &m) < 0) fail_msg("%s", hx_errmsg());
+    assert_int_equal(hx_plan_build(&m, NULL, 1000, &p), HX_OK);
+    assert_int_equal(hx_h5log_open(path, HX_H5LOG_CREATE, &log), HX_OK);
+    for (int i = 0; i < m.n_arms; i++) /* kd 0.1 below ce at 4096 tokens, 0.1 above at 8192 */
+        log_arm(log, m.arms[i].name, (double)m.arms[i].train.tokens,
+                5.0 + (m.arms[i].kind == HX_ARM_PRUNE_KD ? (m.arms[i].train.tokens == 4096 ? -0.1 : 0.1) : 0) +
+                    0.001 * (double)m.arms[i].seed);
+    int nr = hx_claims_eval(log, &p, rows, 64);
+    assert_int_equal(nr, HX_N_CLAIMS + 1);
+    assert_string_equal(rows[0].left, "kd@tokens=4096");
+    assert_string_equal(rows[0].right, "ce@tokens=4096");
+    assert_int_equal(rows[0].verdict, HX_HOLDS);
+    assert_string_equal(rows[1].left, "kd@tokens=8192");
+    assert_string_equal(rows[1].right, "ce@tokens=8192");
+    assert_int_equal(rows[1].verdict, HX_DOES_NOT_HOLD);
+    assert_true(fabs(rows[1].diff.mean - 0.1) < 1e-9);
     assert_int_equal(hx_h5log_close(log), HX_OK);
     unlink(path);
     hx_plan_free(&p);

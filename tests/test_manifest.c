@@ -763,7 +763,7 @@ static void test_dry_run_lists_every_arm(void **state)
                                        "- prune_ce@seed=3: kind prune_ce", "- prune_kd@seed=5: kind prune_kd",
                                        "- depth_kd@seed=2: kind depth_kd"};
     for (int i = 0; i < 5; i++) assert_contains(out, arms[i]);
-    assert_contains(out, "teacher: trained here for 295k tokens");
+    assert_contains(out, "teacher: trained here for 1.18M tokens");
     assert_contains(out, "params: 5.77M");
     assert_contains(out, "at 50 GFLOP/s");
     snprintf(cmd, sizeof cmd, "%s run experiments/minitron-mini.yaml --dry-run --only prune_kd 2>&1", harness);

@@ -290,7 +290,7 @@ static void test_render_every_script(void **state)
     double big_tok[2] = {1e10, 9.4e10}, big_acc[2] = {40, 58};
     hx_plot_series ours[1] = {{"prune_kd_4b", 2, big_tok, big_acc, NULL, NULL}};
     hx_plot_refs ar = {38.0, 25.0, "too few items to separate the arms"};
-    if (hx_plot_accuracy(tmpdir, "mini cloze, 0-shot (it's ours)", acc, 2, ours, 1, "baselines", &ar, HX_PLOT_ALL) < 0)
+    if (hx_plot_accuracy(tmpdir, NULL, "mini cloze, 0-shot (it's ours)", acc, 2, ours, 1, "baselines", &ar, HX_PLOT_ALL) < 0)
         fail_msg("%s", hx_errmsg());
     assert_figure("accuracy_vs_tokens");
 

@@ -5,7 +5,7 @@
 #      against its reference, then the kernels' benchmark;
 #   2. engine_check --no-bench: the whole-model CUDA engine against the CPU
 #      oracle on the fixture configurations (logits, losses, every gradient,
-#      KD, AdamW), bitwise reruns and recomputation;
+#      KD, AdamW), bitwise reruns and recomputation, and an NCCL all-reduce;
 #   3. compute-sanitizer memcheck of both check programs;
 #   4. engine_check --bench-only: KD step, training step and teacher forward
 #      at Llama-3.1-8B -> Minitron-4B shapes, seq 8192, tokens/s and MFU;
@@ -49,7 +49,9 @@ bundle=build-cuda/device-bundle.tgz
 if [ ! -f "$bundle" ]; then fail 2 "SETUP: $bundle missing (run tools/device-bundle.sh before the device run)"; exit 2; fi
 root=/tmp/hx-bundle
 rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xzf "$bundle" || { fail 2 "SETUP: cannot unpack $bundle"; exit 2; }
-export LD_LIBRARY_PATH="$root/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# NCCL is not part of the toolkit: the image's PyTorch wheel brings one (nvidia-nccl-cu13)
+nccl=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null)
+export LD_LIBRARY_PATH="$root/lib:/usr/local/cuda/lib64${nccl:+:$nccl}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 engine="$root/bin/engine_check"
 harness="$root/bin/harness-cuda"
 

@@ -6,6 +6,7 @@
 #include "exp/manifest.h" // defines: hx_manifest_load
 #include "exp/plan.h"   // defines: hx_plan_build, hx_plan_print, HX_PLAN_DEFAULT_GFLOPS
 #include "exp/runner.h" // defines: hx_run, hx_run_check
+#include "core/dist.h"   // defines: hx_dist_size
 #include "model/device.h" // defines: hx_device_resolve
 
 #include <stdio.h>
@@ -39,6 +40,9 @@ int hx_cmd_run(int argc, char **argv)
     int code = 0;
     if (hx_cli_parse(&cli, argc, argv, &code)) return code;
     if (resume && fresh) return hx_cli_fail(&cli, "--resume and --fresh exclude each other");
+    if (hx_dist_size() > 1) /* the runner's stages write shared files from every process */
+        return hx_cli_fail(&cli, "runs one process; data-parallel training runs through `mpirun -np N bin/harness "
+                                 "train|distill` (harness/core/dist.h)");
     hx_cli_settings(&cli, stderr);
     hx_manifest m;
     int rc = hx_manifest_load(manifest, &m);

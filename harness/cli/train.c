@@ -2,6 +2,7 @@
  * the command line; distill is train with a required --teacher. */
 #include "core/args.h"    // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"    // defines: hx_cmd_train
+#include "core/dist.h"   // defines: hx_dist_rank
 #include "core/err.h"    // defines: hx_report
 #include "model/weights.h" // defines: hx_config_load
 #include "train/trainer.h" // defines: hx_train_config, hx_train
@@ -47,6 +48,11 @@ int hx_cmd_train(int argc, char **argv)
         {"arm", HX_ARG_STR, &c.arm, "NAME", "the run log's arm"},
         {"seed", HX_ARG_U64, &c.seed, NULL, "init and data order"},
         {"resume", HX_ARG_FLAG, &c.resume, "", "continue from the latest complete checkpoint in --ckpt-dir", .set = 1},
+        {"stop-after", HX_ARG_COUNT, &c.stop_after_steps, "STEPS",
+         "stop with a checkpoint after this step, as if interrupted (--resume continues)", 0, 9e18},
+        {"no-zero1", HX_ARG_FLAG, &c.no_zero1, "",
+         "with several ranks (mpirun/srun), keep the whole AdamW state on every rank instead of sharding it (ZeRO-1)",
+         .set = 1},
         {"skip-nan", HX_ARG_FLAG, &skip_nan, "", "skip steps with a non-finite loss (counted) instead of stopping",
          .set = 1},
         {"teacher", HX_ARG_STR, &c.teacher, "DIR",
@@ -72,7 +78,7 @@ int hx_cmd_train(int argc, char **argv)
     c.nan_policy = skip_nan ? HX_NAN_SKIP : c.nan_policy;
     if (min_lr < 0) min_lr = c.schedule.peak_lr / 10;
     c.schedule.min_lr = min_lr;
-    hx_cli_settings(&cli, stderr);
+    if (hx_dist_rank() == 0) hx_cli_settings(&cli, stderr); /* rank 0 speaks for the job */
     int rc0 = hx_device_resolve(c.device, &c.device);
     if (rc0 < 0) return hx_report(rc0);
     if (config_path) {
@@ -83,6 +89,7 @@ int hx_cmd_train(int argc, char **argv)
     hx_train_result r;
     int rc = hx_train(&c, &r);
     if (rc < 0) return hx_report(rc);
+    if (hx_dist_rank() != 0) return 0;
     printf("trained %" PRId64 " steps, %" PRId64 " tokens (%" PRId64 " skipped steps); last loss %.4f", r.steps,
            r.tokens, r.skipped_steps, r.last_loss);
     if (c.val_data) printf(", val loss %.4f", r.last_val_loss);

@@ -77,19 +77,28 @@ int hx_sampler_restore(hx_sampler *s, uint64_t epoch, uint64_t position)
     return HX_OK;
 }
 
+/* The window of row b of the next batch, moving to the next epoch's permutation at the end of one. */
+static uint32_t advance(hx_sampler *s, int b)
+{
+    if (s->position == s->n_windows) {
+        s->epoch++;
+        s->position = 0;
+        make_perm(s);
+    }
+    return s->last[b] = s->perm[s->position++];
+}
+
 int hx_sampler_next(hx_sampler *s, int32_t *x, int32_t *y)
 {
     size_t T = (size_t)s->seq_len;
-    for (int b = 0; b < s->batch; b++) {
-        if (s->position == s->n_windows) {
-            s->epoch++;
-            s->position = 0;
-            make_perm(s);
-        }
-        s->last[b] = s->perm[s->position++];
-        HX_TRY(read_window(s->data, s->seq_len, s->last[b], s->window, x + b * T, y + b * T));
-    }
+    for (int b = 0; b < s->batch; b++)
+        HX_TRY(read_window(s->data, s->seq_len, advance(s, b), s->window, x + b * T, y + b * T));
     return HX_OK;
+}
+
+void hx_sampler_skip(hx_sampler *s)
+{
+    for (int b = 0; b < s->batch; b++) advance(s, b);
 }
 
 uint64_t hx_val_batches(const hx_dataset *d, int seq_len, int batch)

@@ -50,6 +50,10 @@ void hx_sampler_free(hx_sampler *s);
  * (y = x shifted by one token). Advances the state by `batch` windows. */
 int hx_sampler_next(hx_sampler *s, int32_t *x, int32_t *y);
 
+/* Advances the state by one batch as hx_sampler_next does, without reading
+ * the tokens (the batch another data-parallel rank takes); `last` is set. */
+void hx_sampler_skip(hx_sampler *s);
+
 /* Moves the sampler to a saved state (epoch, position < n_windows), as
  * read from a checkpoint. Errors: HX_EINVAL for a position out of range. */
 int hx_sampler_restore(hx_sampler *s, uint64_t epoch, uint64_t position);

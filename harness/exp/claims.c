@@ -87,17 +87,22 @@ static int group_values(hx_h5log *log, const hx_plan *p, const char *g, uint64_t
     return n;
 }
 
-/* Index of the first arm (plan order) matching `f`, with an eval row, and
- * satisfying the match rule against arm `ref` (NULL: none); -1 if none. */
-static int find_arm(hx_h5log *log, const hx_plan *p, arm_pred f, const hx_arm_plan *ref, int match)
+/* Index of the first arm (plan order) after `from` matching `f`, with an eval
+ * row, outside the groups of arms [0, from) already tried for this side when
+ * `ref` is NULL, and satisfying the match rule against arm `ref` otherwise;
+ * -1 if none. */
+static int find_arm(hx_h5log *log, const hx_plan *p, arm_pred f, const hx_arm_plan *ref, int match, int from)
 {
-    for (int i = 0; i < p->n_arms; i++) {
+    for (int i = from; i < p->n_arms; i++) {
         const hx_arm *a = p->arms[i].arm;
         if (a->kind == HX_ARM_TEACHER || !f(a)) continue;
         if (ref && (match == SAME_TOKENS || match == SAME_PARAMS) && a->train.tokens != ref->arm->train.tokens)
             continue;
         if (ref && match == MORE_TOKENS && a->train.tokens <= ref->arm->train.tokens) continue;
         if (ref && !strcmp(a->group, ref->arm->group)) continue;
+        int seen = 0; /* a group already taken as a left-hand side */
+        for (int j = 0; !ref && j < i && !seen; j++) seen = !strcmp(p->arms[j].arm->group, a->group) && f(p->arms[j].arm);
+        if (seen) continue;
         char table[300];
         snprintf(table, sizeof table, "arms/%s/eval", a->name);
         if (!isnan(hx_h5log_last(log, table, "val_loss"))) return i;
@@ -110,7 +115,7 @@ static double per_token_flops(const hx_arm_plan *ap)
     return ap->arm->train.tokens > 0 ? (ap->flops.train + ap->flops.teacher) / (double)ap->arm->train.tokens : 0;
 }
 
-static void eval_claim(hx_h5log *log, const hx_plan *p, int k, hx_claim_row *r)
+static void row_init(int k, hx_claim_row *r)
 {
     memset(r, 0, sizeof *r);
     r->claim = defs[k].claim;
@@ -118,14 +123,13 @@ static void eval_claim(hx_h5log *log, const hx_plan *p, int k, hx_claim_row *r)
     r->paper = defs[k].paper;
     r->verdict = HX_WITHIN_NOISE;
     r->diff = hx_mean_interval(NULL, 0);
-    if (defs[k].match == UNTESTABLE) {
-        snprintf(r->note, sizeof r->note, "needs two runs: teacher.correction.tokens 0 and > 0");
-        return;
-    }
-    int li = find_arm(log, p, defs[k].left, NULL, defs[k].match);
-    int ri = li < 0 ? -1 : find_arm(log, p, defs[k].right, &p->arms[li], defs[k].match);
-    if (li < 0 || ri < 0) return;
-    const hx_arm_plan *L = &p->arms[li], *R = &p->arms[ri];
+    if (defs[k].match == UNTESTABLE) snprintf(r->note, sizeof r->note, "needs two runs: teacher.correction.tokens 0 and > 0");
+}
+
+/* Claim k on the groups of arms L (left) and R (right), paired by seed. */
+static void compare(hx_h5log *log, const hx_plan *p, int k, const hx_arm_plan *L, const hx_arm_plan *R, hx_claim_row *r)
+{
+    row_init(k, r);
     r->tested = 1;
     snprintf(r->left, sizeof r->left, "%s", L->arm->group);
     snprintf(r->right, sizeof r->right, "%s", R->arm->group);
@@ -144,22 +148,38 @@ static void eval_claim(hx_h5log *log, const hx_plan *p, int k, hx_claim_row *r)
                  R->student_params / 1e6, 100 * rel);
         if (fabs(rel) > 0.05) {
             r->verdict = HX_WITHIN_NOISE;
-            snprintf(r->note + strlen(r->note), sizeof r->note - strlen(r->note),
-                     ": not comparable (needs ±5%%)");
+            snprintf(r->note + strlen(r->note), sizeof r->note - strlen(r->note), ": not comparable (needs ±5%%)");
         }
     } else if (defs[k].match == MORE_TOKENS) {
         double fl = per_token_flops(L) * (double)L->arm->train.tokens, fr = per_token_flops(R) * (double)R->arm->train.tokens;
+        double ratio = fr > 0 ? fl / fr : NAN;
         snprintf(r->note, sizeof r->note, "tokens %lld vs %lld; training FLOPs %.3g vs %.3g (ratio %.2f)",
-                 (long long)L->arm->train.tokens, (long long)R->arm->train.tokens, fl, fr, fr > 0 ? fl / fr : NAN);
+                 (long long)L->arm->train.tokens, (long long)R->arm->train.tokens, fl, fr, ratio);
+        if (!(ratio >= 0.8 && ratio <= 1.25)) { /* equal compute within 25% */
+            r->verdict = HX_WITHIN_NOISE;
+            snprintf(r->note + strlen(r->note), sizeof r->note - strlen(r->note), ": not comparable (needs 0.8-1.25)");
+        }
     }
     if (n < 2 && !strstr(r->note, "not comparable"))
         snprintf(r->note + strlen(r->note), sizeof r->note - strlen(r->note), "%sone seed: no interval",
                  r->note[0] ? "; " : "");
 }
 
-void hx_claims_eval(hx_h5log *log, const hx_plan *plan, hx_claim_row *rows)
+int hx_claims_eval(hx_h5log *log, const hx_plan *plan, hx_claim_row *rows, int max)
 {
-    for (int k = 0; k < HX_N_CLAIMS; k++) eval_claim(log, plan, k, &rows[k]);
+    int n = 0;
+    for (int k = 0; k < HX_N_CLAIMS && n < max; k++) {
+        int before = n;
+        for (int li = 0; defs[k].match != UNTESTABLE && n < max;) {
+            li = find_arm(log, plan, defs[k].left, NULL, defs[k].match, li);
+            if (li < 0) break;
+            int ri = find_arm(log, plan, defs[k].right, &plan->arms[li], defs[k].match, 0);
+            if (ri >= 0) compare(log, plan, k, &plan->arms[li], &plan->arms[ri], &rows[n++]);
+            li++;
+        }
+        if (n == before) row_init(k, &rows[n++]);
+    }
+    return n;
 }
 
 /* The eval curve (tokens, val_loss) of arm `a`; n = 0 when absent. */
@@ -180,7 +200,7 @@ static int64_t curve(hx_h5log *log, const hx_arm *a, double **tok, double **loss
 int hx_claims_token_ratio(hx_h5log *log, const hx_plan *p, char *buf, size_t len)
 {
     buf[0] = 0;
-    int ki = find_arm(log, p, kd_width, NULL, SAME_TOKENS), si = -1;
+    int ki = find_arm(log, p, kd_width, NULL, SAME_TOKENS, 0), si = -1;
     for (int i = 0; i < p->n_arms; i++) /* the longest scratch run */
         if (p->arms[i].arm->kind == HX_ARM_SCRATCH && (si < 0 || p->arms[i].arm->train.tokens > p->arms[si].arm->train.tokens))
             si = i;

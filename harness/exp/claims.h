@@ -19,16 +19,22 @@ typedef struct {
     char note[200];     /* conditions, e.g. "params 2.62M vs 2.71M (-3.3%)"; "" if none */
 } hx_claim_row;
 
-#define HX_N_CLAIMS 10
+#define HX_N_CLAIMS 10 /* the paper's claims, in table order */
 
-/* Evaluates every claim on the arms of `plan` that have eval rows in `log`.
- * An arm's value is the last val_loss of arms/<arm>/eval. Pairs are the
- * first arm group matching each side of a claim (arms of one group differ
- * only by seed, hx_arm.group); the difference is taken per seed run by both
- * groups. Depth-vs-width rows need parameter counts within ±5% (else the
- * verdict is "within noise" with the mismatch in the note). Fills
- * rows[HX_N_CLAIMS]. */
-void hx_claims_eval(hx_h5log *log, const hx_plan *plan, hx_claim_row *rows);
+/* Evaluates every claim on the arms of `plan` that have eval rows in `log`
+ * into rows[0..max), returning the number of rows: one per claim and
+ * comparable pair of arm groups (arms of one group differ only by seed,
+ * hx_arm.group), or one untested row for a claim without a pair. An arm's
+ * value is the last val_loss of arms/<arm>/eval; the difference is taken per
+ * seed run by both groups. Each left-hand group is paired with the first
+ * right-hand group that has its token budget (or, for the equal-compute
+ * claim, more tokens). Depth-vs-width rows need parameter counts within ±5%,
+ * the equal-compute row training FLOPs (student + teacher forwards) within a
+ * ratio of 0.8-1.25 (else the verdict is "within noise" with the mismatch in
+ * the note). The
+ * first row of each claim comes first in claim order: rows of claim k after
+ * those of claim k - 1. */
+int hx_claims_eval(hx_h5log *log, const hx_plan *plan, hx_claim_row *rows, int max);
 
 /* Tokens (and FLOPs) a `scratch` arm needed to reach the final validation
  * loss of the `prune_kd` arm, against what prune_kd trained, read from their

@@ -336,15 +336,16 @@ static int reference_tsv(const char *baselines_dir, const char *path)
     return rc;
 }
 
-int hx_plot_accuracy(const char *out_dir, const char *task, const hx_plot_series *arms, size_t n_arms,
+int hx_plot_accuracy(const char *out_dir, const char *stem, const char *task, const hx_plot_series *arms, size_t n_arms,
                      const hx_plot_series *ref_arms, size_t n_ref_arms, const char *baselines_dir,
                      const hx_plot_refs *refs, unsigned formats)
 {
     char ref[4096], data[4096], ours[4096], out[4096], buf[2][32];
-    HX_TRY(figure_paths(out_dir, "accuracy_vs_tokens", data, out, sizeof data));
+    if (!stem) stem = "accuracy_vs_tokens";
+    HX_TRY(figure_paths(out_dir, stem, data, out, sizeof data));
     snprintf(ref, sizeof ref, "%s/accuracy_reference.tsv", out_dir);
-    snprintf(data, sizeof data, "%s/accuracy_arms.tsv", out_dir);
-    snprintf(ours, sizeof ours, "%s/accuracy_ref_arms.tsv", out_dir);
+    snprintf(data, sizeof data, "%s/%s_arms.tsv", out_dir, stem);
+    snprintf(ours, sizeof ours, "%s/%s_ref_arms.tsv", out_dir, stem);
     HX_TRY(reference_tsv(baselines_dir, ref));
     hx_plot_var v[8] = {{"ref", ref, 1}};
     size_t nv = 1;

@@ -88,9 +88,10 @@ int hx_plot_val_loss(const char *out_dir, const char *stem, const char *xlabel, 
  * of the published models from `baselines_dir` (hx_baselines_reference) plus `ref_arms`, our
  * paper-scale arms measured on MMLU 5-shot (may be NULL/0). The left panel draws each arm's
  * interval (lo, hi: a binomial confidence interval) as error bars, and `refs` (may be NULL) the
- * task's chance level, the teacher's accuracy and a note. Writes accuracy_arms.tsv,
- * accuracy_ref_arms.tsv, accuracy_reference.tsv and renders accuracy_vs_tokens.<fmt> in out_dir. */
-int hx_plot_accuracy(const char *out_dir, const char *task, const hx_plot_series *arms, size_t n_arms,
+ * task's chance level, the teacher's accuracy and a note. Writes <stem>_arms.tsv,
+ * <stem>_ref_arms.tsv, accuracy_reference.tsv and renders <stem>.<fmt> in out_dir (stem NULL:
+ * "accuracy_vs_tokens"). */
+int hx_plot_accuracy(const char *out_dir, const char *stem, const char *task, const hx_plot_series *arms, size_t n_arms,
                      const hx_plot_series *ref_arms, size_t n_ref_arms, const char *baselines_dir,
                      const hx_plot_refs *refs, unsigned formats);
 

@@ -52,22 +52,26 @@ static void free_curves(arm_curve *a, int n)
     free(a);
 }
 
-/* The first "<task>.acc_norm" column of any arm's eval table (malloc'd task name), or NULL. */
-static char *first_task(hx_h5log *log, char **arms, int n_arms)
+/* The tasks with an "<task>.acc_norm" column in the first arm's eval table
+ * that has any, in column order (malloc'd names, *n of them). */
+static char **list_tasks(hx_h5log *log, char **arms, int n_arms, int *n)
 {
+    *n = 0;
     for (int i = 0; i < n_arms; i++) {
         char table[300], **cols;
         int nc;
         snprintf(table, sizeof table, "arms/%s/eval", arms[i]);
         if (hx_h5log_list(log, table, &cols, &nc) < 0) continue;
-        char *task = NULL;
-        for (int k = 0; k < nc && !task; k++) {
+        char **tasks = hx_calloc((size_t)nc + 1, sizeof *tasks);
+        for (int k = 0; tasks && k < nc; k++) {
             char *dot = strstr(cols[k], ".acc_norm");
-            if (dot && !dot[9]) task = strndup(cols[k], (size_t)(dot - cols[k]));
+            if (dot && !dot[9]) tasks[(*n)++] = strndup(cols[k], (size_t)(dot - cols[k]));
         }
         hx_h5log_free_list(cols, nc);
-        if (task) return task;
+        if (*n > 0 || !tasks) return tasks;
+        free(tasks);
     }
+    hx_clearerr();
     return NULL;
 }
 
@@ -80,7 +84,7 @@ static double attr_or_nan(hx_h5log *log, const char *obj, const char *name)
     return NAN;
 }
 
-static int read_curve(hx_h5log *log, const char *arm, const char *task, arm_curve *c)
+static int read_curve(hx_h5log *log, const char *arm, arm_curve *c)
 {
     char table[300], grp[300], *kind = NULL, *group = NULL;
     snprintf(table, sizeof table, "arms/%s/eval", arm);
@@ -97,28 +101,33 @@ static int read_curve(hx_h5log *log, const char *arm, const char *task, arm_curv
     double budget = attr_or_nan(log, grp, "token_budget");
     c->flops0 = attr_or_nan(log, grp, "flops_importance");
     c->flops_per_token = (attr_or_nan(log, grp, "flops_train") + attr_or_nan(log, grp, "flops_teacher_forward")) / budget;
-    c->items = c->chance = NAN;
-    if (task) {
-        char col[300];
-        int64_t na;
-        snprintf(col, sizeof col, "%s.acc_norm", task);
-        if (hx_h5log_read_column(log, table, col, &c->acc, &na) == HX_OK)
-            for (int64_t j = 0; j < na; j++) c->acc[j] *= 100.0;
-        snprintf(col, sizeof col, "%s.items", task);
-        c->items = attr_or_nan(log, table, col);
-        snprintf(col, sizeof col, "%s.chance", task);
-        c->chance = 100 * attr_or_nan(log, table, col);
-        hx_clearerr();
-    }
     return HX_OK;
 }
 
-static int read_curves(hx_h5log *log, arm_curve **out, int *n_out, char **task)
+/* Loads task `task`'s acc_norm curve (percent), items and chance into c. */
+static void read_task(hx_h5log *log, arm_curve *c, const char *task)
+{
+    char table[300], col[300];
+    int64_t na;
+    snprintf(table, sizeof table, "arms/%s/eval", c->name);
+    free(c->acc);
+    c->acc = NULL;
+    snprintf(col, sizeof col, "%s.acc_norm", task);
+    if (hx_h5log_read_column(log, table, col, &c->acc, &na) == HX_OK)
+        for (int64_t j = 0; j < na; j++) c->acc[j] *= 100.0;
+    snprintf(col, sizeof col, "%s.items", task);
+    c->items = attr_or_nan(log, table, col);
+    snprintf(col, sizeof col, "%s.chance", task);
+    c->chance = 100 * attr_or_nan(log, table, col);
+    hx_clearerr();
+}
+
+static int read_curves(hx_h5log *log, arm_curve **out, int *n_out, char ***tasks, int *n_tasks)
 {
     char **arms;
     int n;
     HX_TRY(hx_h5log_list(log, "arms", &arms, &n));
-    *task = first_task(log, arms, n);
+    *tasks = list_tasks(log, arms, n, n_tasks);
     arm_curve *a = hx_calloc((size_t)n + 1, sizeof *a);
     int k = 0, rc = a ? HX_OK : HX_ENOMEM;
     for (int i = 0; rc == HX_OK && i < n; i++) {
@@ -126,7 +135,7 @@ static int read_curves(hx_h5log *log, arm_curve **out, int *n_out, char **task)
         snprintf(table, sizeof table, "arms/%s/eval", arms[i]);
         int64_t rows = 0;
         if (hx_h5log_rows(log, table, &rows) < 0 || rows == 0) continue;
-        rc = read_curve(log, arms[i], *task, &a[k++]);
+        rc = read_curve(log, arms[i], &a[k++]);
     }
     hx_h5log_free_list(arms, n);
     if (rc != HX_OK) {
@@ -272,6 +281,37 @@ static int importance_plots(hx_h5log *log, const char *out)
     return rc;
 }
 
+/* The accuracy figure of task `task` (NULL: none; the reference panel alone):
+ * each student group's mean acc_norm over seeds with Wilson intervals, the
+ * task's chance level, the teacher's accuracy, and a note when the final
+ * intervals do not separate the groups. */
+static int accuracy_figure(hx_h5log *log, const char *out, const char *stem, const char *task, arm_curve *a, int n,
+                           const char *baselines_dir)
+{
+    hx_plot_refs ar = {NAN, NAN, NULL};
+    for (int i = 0; task && i < n; i++) {
+        read_task(log, &a[i], task);
+        if (a[i].teacher && a[i].acc) ar.teacher = a[i].acc[a[i].n - 1];
+        if (!a[i].teacher && isfinite(a[i].chance)) ar.chance = a[i].chance;
+    }
+    group_curve *g = NULL;
+    int ng = 0, na = 0;
+    int rc = task ? student_groups(a, n, &g, &ng) : HX_OK;
+    hx_plot_series *acc = hx_calloc((size_t)ng + 1, sizeof *acc);
+    if (rc == HX_OK && !acc) rc = HX_ENOMEM;
+    for (int i = 0; rc == HX_OK && i < ng; i++)
+        if (g[i].acc) acc[na++] = (hx_plot_series){g[i].name, g[i].n, g[i].x, g[i].acc, g[i].alo, g[i].ahi};
+    char note[200];
+    snprintf(note, sizeof note, "error bars: 95%% Wilson intervals (items x seeds pooled)%s",
+             na > 1 && unseparated(g, ng) ? "; too few items to separate the arms" : "");
+    ar.note = note;
+    if (rc == HX_OK)
+        rc = hx_plot_accuracy(out, stem, task ? task : "none", acc, (size_t)na, NULL, 0, baselines_dir, &ar, HX_PLOT_ALL);
+    free(acc);
+    free_groups(g, ng);
+    return rc;
+}
+
 int hx_report_plots(const char *dir, const char *baselines_dir)
 {
     char *h5 = NULL;
@@ -280,42 +320,33 @@ int hx_report_plots(const char *dir, const char *baselines_dir)
     int rc = hx_h5log_open(h5, HX_H5LOG_APPEND, &log);
     free(h5);
     HX_TRY(rc);
-    char *out = hx_path_join(dir, "plots"), *task = NULL;
+    char *out = hx_path_join(dir, "plots"), **tasks = NULL;
     arm_curve *a = NULL;
     group_curve *g = NULL;
-    int n = 0, ng = 0;
+    int n = 0, ng = 0, nt = 0;
     rc = out ? hx_mkdir_p(out) : HX_ENOMEM;
-    if (rc == HX_OK) rc = read_curves(log, &a, &n, &task);
+    if (rc == HX_OK) rc = read_curves(log, &a, &n, &tasks, &nt);
     if (rc == HX_OK) rc = student_groups(a, n, &g, &ng);
     hx_plot_series *loss = hx_calloc((size_t)ng + 1, sizeof *loss), *lossf = hx_calloc((size_t)ng + 1, sizeof *lossf);
-    hx_plot_series *acc = hx_calloc((size_t)ng + 1, sizeof *acc);
     const char **labels = hx_calloc((size_t)n + 1, sizeof *labels);
     double *final = hx_calloc((size_t)n + 1, sizeof *final);
-    if (rc == HX_OK && (!loss || !lossf || !acc || !labels || !final)) rc = HX_ENOMEM;
-    hx_plot_refs lr = {NAN, NAN, NULL}, ar = {NAN, NAN, NULL};
-    int na = 0, nb = 0, seeds = 1;
+    if (rc == HX_OK && (!loss || !lossf || !labels || !final)) rc = HX_ENOMEM;
+    hx_plot_refs lr = {NAN, NAN, NULL};
+    int nb = 0, seeds = 1;
     for (int i = 0; rc == HX_OK && i < n; i++) {
         labels[nb] = a[i].name;
         final[nb++] = a[i].loss[a[i].n - 1];
-        if (a[i].teacher) {
-            lr.teacher = a[i].loss[a[i].n - 1];
-            if (a[i].acc) ar.teacher = a[i].acc[a[i].n - 1];
-        } else if (isfinite(a[i].chance)) ar.chance = a[i].chance;
+        if (a[i].teacher) lr.teacher = a[i].loss[a[i].n - 1];
     }
     for (int i = 0; rc == HX_OK && i < ng; i++) {
         group_curve *c = &g[i];
         seeds = c->n_seeds > seeds ? c->n_seeds : seeds;
         loss[i] = (hx_plot_series){c->name, c->n, c->x, c->loss, c->llo, c->lhi};
         lossf[i] = (hx_plot_series){c->name, c->n, c->xf, c->loss, c->llo, c->lhi};
-        if (c->acc) acc[na++] = (hx_plot_series){c->name, c->n, c->x, c->acc, c->alo, c->ahi};
     }
     char note[200];
     snprintf(note, sizeof note, "mean over %d seeds, band: -/+ 1 standard deviation", seeds);
     lr.note = seeds > 1 ? note : NULL;
-    char anote[200];
-    snprintf(anote, sizeof anote, "error bars: 95%% Wilson intervals (items x seeds pooled)%s",
-             na > 1 && unseparated(g, ng) ? "; too few items to separate the arms" : "");
-    ar.note = anote;
     if (rc == HX_OK && ng > 0) rc = hx_plot_val_loss(out, "val_loss_vs_tokens", NULL, loss, (size_t)ng, &lr, HX_PLOT_ALL);
     int have_flops = ng > 0;
     for (int i = 0; i < ng; i++) have_flops = have_flops && isfinite(g[i].xf[0]) && g[i].xf[g[i].n - 1] > 0;
@@ -323,20 +354,25 @@ int hx_report_plots(const char *dir, const char *baselines_dir)
         rc = hx_plot_val_loss(out, "val_loss_vs_flops",
                               "FLOPs (training + teacher forwards + importance; harness/exp/plan.h)", lossf,
                               (size_t)ng, &lr, HX_PLOT_ALL);
-    if (rc == HX_OK)
-        rc = hx_plot_accuracy(out, task ? task : "none", acc, (size_t)na, NULL, 0, baselines_dir, &ar, HX_PLOT_ALL);
+    /* one accuracy figure per task: accuracy_vs_tokens for the first, accuracy_vs_tokens_<task> for the others */
+    for (int k = 0; rc == HX_OK && k < (nt > 0 ? nt : 1); k++) {
+        char stem[200];
+        snprintf(stem, sizeof stem, k ? "accuracy_vs_tokens_%s" : "accuracy_vs_tokens", nt ? tasks[k] : "");
+        rc = accuracy_figure(log, out, stem, nt ? tasks[k] : NULL, a, n, baselines_dir);
+    }
     if (rc == HX_OK) rc = importance_plots(log, out);
     if (rc == HX_OK && nb > 0)
         rc = hx_plot_ablation(out, "final_val_loss", "final validation loss per arm", "validation loss (nats/token)",
                               labels, final, NULL, (size_t)nb, HX_PLOT_ALL);
-    if (rc == HX_OK) printf("plots: %s/{val_loss_vs_tokens,%saccuracy_vs_tokens,importance_heads,importance_layers,"
-                            "final_val_loss}.{png,svg,pdf}\n", out, have_flops ? "val_loss_vs_flops," : "");
+    if (rc == HX_OK) printf("plots: %s/{val_loss_vs_tokens,%saccuracy_vs_tokens%s,importance_heads,importance_layers,"
+                            "final_val_loss}.{png,svg,pdf}\n", out, have_flops ? "val_loss_vs_flops," : "",
+                            nt > 1 ? "[_<task>]" : "");
     free(loss);
     free(lossf);
-    free(acc);
     free(labels);
     free(final);
-    free(task);
+    for (int k = 0; k < nt; k++) free(tasks[k]);
+    free(tasks);
     free_groups(g, ng);
     free_curves(a, n);
     free(out);

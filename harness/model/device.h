@@ -106,6 +106,18 @@ int hx_dmodel_grad_norm(hx_dmodel *d, double count, double *norm);
  * coefficient as hx_grad_clip_with); refreshes the bf16 weights. */
 int hx_dmodel_step(hx_dmodel *d, double lr, double count, double norm, double max_norm);
 
+/* Data parallelism on GPUs (core/dist.h ranks): hx_dmodel_dist_init picks
+ * this rank's GPU (its local rank modulo the GPUs of the node, from
+ * OMPI_COMM_WORLD_LOCAL_RANK or SLURM_LOCALID) and opens one NCCL
+ * communicator over all ranks, its unique id broadcast from rank 0 over MPI;
+ * call it once, before creating models. hx_dmodel_grad_allreduce sums the
+ * accumulated fp32 gradients over ranks in place (ncclAllReduce, ncclSum), the
+ * GPU counterpart of hx_grad_reduce's all-reduce; the step then normalises by
+ * the global token count. Both are no-ops with one rank. Errors: HX_EIO with
+ * NCCL's or CUDA's message. */
+int hx_dmodel_dist_init(void);
+int hx_dmodel_grad_allreduce(hx_dmodel *d);
+
 /* Copies device state to the host (each of m, grads, opt may be NULL):
  * master weights into m->data, gradients into grads->data (fp32, un-normalised
  * sums), moments and step count into opt. Train models only. */

@@ -6,6 +6,7 @@
 #include "model/device.h"
 
 extern "C" {
+#include "core/dist.h"     // defines: hx_dist_rank, hx_dist_size
 #include "core/labels.h"   // defines: HX_IGNORE_INDEX
 }
 #include "cuda/gemm.h"     // defines: hx_cuda_gemm, hx_cuda_linear_fwd/_bwd_input/_bwd_weight
@@ -13,6 +14,9 @@ extern "C" {
 
 #include <cuda_runtime.h>
 #include <math.h>
+#define OMPI_SKIP_MPICXX 1 /* the C API only */
+#include <mpi.h>
+#include <nccl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -584,4 +588,40 @@ extern "C" int hx_dmodel_step(hx_dmodel *d, double lr, double count, double norm
     d->t++;
     return hx_cuda_adamw(d->master, d->w, d->grad, d->m1, d->m2, d->decay, d->n, (float)lr, (float)a->beta1,
                          (float)a->beta2, (float)a->eps, (float)a->weight_decay, (int)d->t, (float)scale, d->s);
+}
+
+/* ---- data parallelism over NCCL, bootstrapped by MPI ---- */
+
+static ncclComm_t g_nccl;
+
+#define HX_NCCL_TRY(call)                                                                                  \
+    do {                                                                                                   \
+        ncclResult_t hx_nr_ = (call);                                                                      \
+        if (hx_nr_ != ncclSuccess)                                                                         \
+            return hx_seterr(HX_EIO, __FILE__, __LINE__, "NCCL error in %s: %s", #call, ncclGetErrorString(hx_nr_)); \
+    } while (0)
+
+extern "C" int hx_dmodel_dist_init(void)
+{
+    int ranks = hx_dist_size();
+    if (ranks < 2 || g_nccl) return HX_OK;
+    int n_dev = 0;
+    HX_CUDA_TRY(cudaGetDeviceCount(&n_dev));
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    if (!local) local = getenv("SLURM_LOCALID");
+    int lr = local ? atoi(local) : hx_dist_rank();
+    HX_CUDA_TRY(cudaSetDevice(n_dev > 0 ? lr % n_dev : 0));
+    ncclUniqueId id;
+    if (hx_dist_rank() == 0) HX_NCCL_TRY(ncclGetUniqueId(&id));
+    MPI_Bcast(&id, (int)sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD);
+    HX_NCCL_TRY(ncclCommInitRank(&g_nccl, ranks, id, hx_dist_rank()));
+    return HX_OK;
+}
+
+extern "C" int hx_dmodel_grad_allreduce(hx_dmodel *d)
+{
+    if (!g_nccl) return HX_OK;
+    if (!d->o.train) return HX_ERR(HX_EINVAL, "device model: forward-only, no gradients");
+    HX_NCCL_TRY(ncclAllReduce(d->grad, d->grad, d->n, ncclFloat, ncclSum, g_nccl, d->s));
+    return HX_OK;
 }

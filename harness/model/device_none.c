@@ -55,4 +55,7 @@ int hx_dmodel_get(const hx_dmodel *d, hx_model *m, hx_model *grads, hx_adamw *op
     return (void)d, (void)m, (void)grads, (void)opt, NO_CUDA();
 }
 
+int hx_dmodel_dist_init(void) { return NO_CUDA(); }
+int hx_dmodel_grad_allreduce(hx_dmodel *d) { return (void)d, NO_CUDA(); }
+
 int hx_dmodel_set(hx_dmodel *d, const hx_model *m, const hx_adamw *opt) { return (void)d, (void)m, (void)opt, NO_CUDA(); }

@@ -2,6 +2,7 @@
  * micro-batches whose summed gradients go through hx_grad_reduce once. */
 #include "train/trainer.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -57,6 +58,10 @@ typedef struct {
     hx_logit_cache *cache; /* kd.top_k with cfg->logit_cache */
     int32_t *tk_ids;       /* [N, k] the teacher's top-k ids, logits and [N] logsumexp of one micro-batch */
     float *tk_vals, *tk_lse;
+    int rank, ranks;       /* data parallelism (core/dist.h) */
+    int zero;              /* ZeRO-1: zopt holds this rank's moments of parameters [zlo, zhi) */
+    size_t zlo, zhi;
+    hx_adamw zopt;
 } trainer;
 
 static json_t *run_identity(const hx_train_config *c)
@@ -81,15 +86,41 @@ static int write_ckpt(const char *dir, void *p)
     return rc;
 }
 
+/* ZeRO-1: every rank's moments gathered into the full t->opt (gather = 1,
+ * for a checkpoint), or released again (gather = 0). */
+static int zero_gather(trainer *t, int gather)
+{
+    free(t->opt.m), free(t->opt.v);
+    t->opt.m = t->opt.v = NULL;
+    if (!gather) return HX_OK;
+    size_t n = t->m.n_floats, len = t->zhi - t->zlo;
+    t->opt.m = hx_calloc(n, sizeof(float));
+    t->opt.v = hx_calloc(n, sizeof(float));
+    if (!t->opt.m || !t->opt.v) return HX_ENOMEM;
+    memcpy(t->opt.m + t->zlo, t->zopt.m, len * sizeof(float));
+    memcpy(t->opt.v + t->zlo, t->zopt.v, len * sizeof(float));
+    t->opt.t = t->zopt.t;
+    HX_TRY(hx_dist_allgather_f32(t->opt.m, n));
+    return hx_dist_allgather_f32(t->opt.v, n);
+}
+
 static int save(trainer *t)
 {
     if (!t->cfg->ckpt_dir) return HX_OK;
     if (t->dev) HX_TRY(hx_dmodel_get(t->dev, &t->m, NULL, &t->opt)); /* the checkpoint is written from the host */
-    char *path = NULL;
-    HX_TRY(hx_ckpt_save(t->cfg->ckpt_dir, t->step, t->cfg->keep_last, write_ckpt, t, &path));
-    free(t->last_ckpt);
-    t->last_ckpt = path;
-    return HX_OK;
+    if (t->zero) HX_TRY(zero_gather(t, 1));
+    int rc = HX_OK;
+    if (t->rank == 0) { /* rank 0 writes; the weights are the same on every rank */
+        char *path = NULL;
+        rc = hx_ckpt_save(t->cfg->ckpt_dir, t->step, t->cfg->keep_last, write_ckpt, t, &path);
+        if (rc == HX_OK) {
+            free(t->last_ckpt);
+            t->last_ckpt = path;
+        }
+    }
+    if (t->zero) zero_gather(t, 0);
+    hx_dist_barrier();
+    return rc;
 }
 
 /* Loads the latest complete checkpoint: weights, moments, counters, data position. */
@@ -153,13 +184,14 @@ static int val_loss(const hx_dataset *val, int B, int T, int batches, int32_t *x
     uint64_t avail = hx_val_batches(val, T, B);
     uint64_t nb = (uint64_t)batches < avail ? (uint64_t)batches : avail;
     if (nb == 0) return HX_ERR(HX_EINVAL, "validation data too short for one batch of %d x %d tokens", B, T);
-    double sum = 0;
-    for (uint64_t i = 0; i < nb; i++) {
+    double sum = 0; /* data parallel: rank r takes batches i % N == r, the sums are added over ranks */
+    for (uint64_t i = (uint64_t)hx_dist_rank(); i < nb; i += (uint64_t)hx_dist_size()) {
         double s;
         HX_TRY(hx_val_batch(val, T, B, i, x, y));
         HX_TRY(f(ctx, x, y, &s));
         sum += s;
     }
+    HX_TRY(hx_dist_allreduce_f64(&sum, 1));
     *loss = sum / ((double)nb * B * T);
     return HX_OK;
 }
@@ -301,6 +333,52 @@ static int device_micro(trainer *t, double *ce, double *kd)
     return hx_dmodel_backward(t->dev);
 }
 
+/* The collectives of hx_comm over core/dist.h (ctx unused). */
+static int all_f32(void *ctx, float *buf, size_t n) { return (void)ctx, hx_dist_allreduce_f32(buf, n); }
+static int all_f64(void *ctx, double *buf, size_t n) { return (void)ctx, hx_dist_allreduce_f64(buf, n); }
+
+/* ZeRO-1's reduction: this rank's shard of the gradient summed over ranks
+ * (reduce-scatter), the step's sums added over ranks, and the shard divided
+ * once by the global unmasked-token count (hx_grad_reduce's contract). */
+static int zero_reduce(trainer *t, double *sums)
+{
+    HX_TRY(hx_dist_reduce_scatter_f32(t->g.data, t->g.n_floats));
+    HX_TRY(hx_dist_allreduce_f64(sums, 5));
+    float inv = sums[0] > 0 ? (float)(1.0 / sums[0]) : 0.0f;
+    for (size_t i = t->zlo; i < t->zhi; i++) t->g.data[i] *= inv;
+    return HX_OK;
+}
+
+/* ZeRO-1's clipping: the global norm from every rank's shard (sum of squares
+ * in double, added over ranks), the shard scaled as hx_grad_clip_with does. */
+static int zero_clip(trainer *t, double max_norm, double *norm)
+{
+    double ss = 0;
+    for (size_t i = t->zlo; i < t->zhi; i++) ss += (double)t->g.data[i] * t->g.data[i];
+    HX_TRY(hx_dist_allreduce_f64(&ss, 1));
+    *norm = sqrt(ss);
+    if (max_norm > 0 && isfinite(*norm) && *norm > max_norm) {
+        const float coef = (float)(max_norm / (*norm + 1e-6));
+        for (size_t i = t->zlo; i < t->zhi; i++) t->g.data[i] *= coef;
+    }
+    return HX_OK;
+}
+
+/* ZeRO-1 set-up after the (fresh or resumed) full optimizer state exists:
+ * this rank keeps the moments of its shard of the parameters and drops the rest. */
+static int zero_setup(trainer *t)
+{
+    hx_dist_shard(t->m.n_floats, t->rank, t->ranks, &t->zlo, &t->zhi);
+    size_t len = t->zhi - t->zlo;
+    HX_TRY(hx_adamw_init_flat(&t->zopt, &t->cfg->adamw, len, 1));
+    memcpy(t->zopt.decay, t->opt.decay + t->zlo, len);
+    memcpy(t->zopt.m, t->opt.m + t->zlo, len * sizeof(float));
+    memcpy(t->zopt.v, t->opt.v + t->zlo, len * sizeof(float));
+    t->zopt.t = t->opt.t;
+    t->zero = 1;
+    return zero_gather(t, 0);
+}
+
 /* One optimizer step over up to grad_accum micro-batches. */
 static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
 {
@@ -316,6 +394,10 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     else hx_grad_zero(&t->g);
     if (use_is) memset(t->is.dW, 0, sizeof(float) * wn);
     for (int a = 0; a < n_micro; a++) {
+        if (a % t->ranks != t->rank) { /* another rank's micro-batch of this global batch */
+            hx_sampler_skip(&t->smp);
+            continue;
+        }
         HX_TRY(hx_sampler_next(&t->smp, t->x, t->y));
         double ce, kd, is[2] = {0, 0};
         if (t->dev) HX_TRY(device_micro(t, &ce, &kd));
@@ -330,7 +412,13 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
         sums[3] += is[0];
         sums[4] += is[1];
     }
-    if (!t->dev) HX_TRY(hx_grad_reduce(NULL, &t->g, sums, 5)); /* the device normalises in its step */
+    hx_comm comm = {NULL, all_f32, all_f64};
+    if (t->dev && t->ranks > 1) { /* NCCL sums the device gradients, MPI the step's sums */
+        HX_TRY(hx_dmodel_grad_allreduce(t->dev));
+        HX_TRY(hx_dist_allreduce_f64(sums, 5));
+    }
+    if (t->zero) HX_TRY(zero_reduce(t, sums));
+    else if (!t->dev) HX_TRY(hx_grad_reduce(t->ranks > 1 ? &comm : NULL, &t->g, sums, 5)); /* the device normalises in its step */
     if (use_is) { /* the map's gradient, normalised by the same global count */
         float inv = sums[0] > 0 ? (float)(1.0 / sums[0]) : 0.0f;
         for (size_t k = 0; k < wn; k++) t->is.dW[k] *= inv;
@@ -341,6 +429,7 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     double loss = c->teacher ? c->kd.w_ce * loss_ce + loss_kd + sums[4] / cnt : loss_ce;
     double norm;
     if (t->dev) HX_TRY(hx_dmodel_grad_norm(t->dev, sums[0], &norm));
+    else if (t->zero) HX_TRY(zero_clip(t, c->grad_clip, &norm));
     else norm = hx_grad_clip_with(&t->g, use_is ? t->is.dW : NULL, wn, c->grad_clip);
     t->step++;
     t->tokens += (int64_t)n_micro * N;
@@ -348,7 +437,10 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
     HX_TRY(skip);
     t->lr = hx_schedule_lr(&t->sched, t->step);
     if (!skip && t->dev) HX_TRY(hx_dmodel_step(t->dev, t->lr, sums[0], norm, c->grad_clip));
-    else if (!skip) HX_TRY(hx_adamw_step(&t->opt, &t->m, &t->g, t->lr));
+    else if (!skip && t->zero) { /* this rank's shard, then every rank's shard to every rank */
+        hx_adamw_step_flat(&t->zopt, t->m.data + t->zlo, t->g.data + t->zlo, t->lr);
+        HX_TRY(hx_dist_allgather_f32(t->m.data, t->m.n_floats));
+    } else if (!skip) HX_TRY(hx_adamw_step(&t->opt, &t->m, &t->g, t->lr));
     if (!skip && use_is) hx_adamw_step_flat(&t->is.opt, t->is.W, t->is.dW, t->lr);
     double tps = (double)n_micro * N / (hx_now() - t0);
     res->last_loss = loss;
@@ -362,7 +454,7 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
                       norm, tps, (double)t->guard.skipped, loss_is, alpha};
         HX_TRY(append_row(t, t->table, cols, v, use_is ? 11 : 9));
     }
-    if (!c->quiet) hx_train_progress(prog, 0, t->step, t->tokens, c->token_budget, loss, t->lr, tps);
+    if (!c->quiet && t->rank == 0) hx_train_progress(prog, 0, t->step, t->tokens, c->token_budget, loss, t->lr, tps);
     return HX_OK;
 }
 
@@ -390,6 +482,7 @@ static int check_config(const hx_train_config *c)
 
 static void trainer_free(trainer *t)
 {
+    hx_adamw_free(&t->zopt);
     hx_dmodel_free(t->dev);
     hx_dmodel_free(t->tdev);
     hx_logit_cache_close(t->cache);
@@ -497,6 +590,14 @@ static int device_setup(trainer *t, const hx_train_config *c)
 static int setup(trainer *t, const hx_train_config *c)
 {
     t->cfg = c;
+    t->rank = hx_dist_rank();
+    t->ranks = hx_dist_size();
+    if (t->ranks > 1 && (c->grad_accum % t->ranks != 0 || c->kd.n_intermediate > 0))
+        return HX_ERR(HX_EINVAL,
+                      "train: with %d ranks, grad_accum (%d) must be a multiple of the rank count (each rank takes an "
+                      "equal share of every global batch), without kd.intermediate",
+                      t->ranks, c->grad_accum);
+    if (t->ranks > 1 && c->device == HX_DEVICE_CUDA) HX_TRY(hx_dmodel_dist_init()); /* NCCL, one GPU per rank */
     t->guard.policy = c->nan_policy;
     hx_rng_seed(&t->rng, c->seed);
     if (c->init_from) HX_TRY(hx_model_load(c->init_from, &t->m));
@@ -527,7 +628,8 @@ static int setup(trainer *t, const hx_train_config *c)
     HX_TRY(hx_schedule_validate(&t->sched));
     if (c->resume) HX_TRY(resume(t));
     if (c->device == HX_DEVICE_CUDA) HX_TRY(device_setup(t, c));
-    if (c->log_path) {
+    if (t->ranks > 1 && !c->no_zero1 && c->device != HX_DEVICE_CUDA) HX_TRY(zero_setup(t)); /* CPU tier */
+    if (c->log_path && t->rank == 0) { /* rank 0 writes the log */
         snprintf(t->table, sizeof t->table, "arms/%s/train", c->arm);
         snprintf(t->eval_table, sizeof t->eval_table, "arms/%s/eval", c->arm);
         HX_TRY(hx_h5log_open(c->log_path, HX_H5LOG_APPEND, &t->log));
@@ -539,6 +641,8 @@ static int setup(trainer *t, const hx_train_config *c)
         char grp[160];
         snprintf(grp, sizeof grp, "arms/%s", c->arm);
         HX_TRY(hx_h5log_attr_str(t->log, grp, "device", c->device == HX_DEVICE_CUDA ? "cuda" : "cpu"));
+        HX_TRY(hx_h5log_attr_int(t->log, grp, "ranks", t->ranks));
+        HX_TRY(hx_h5log_attr_int(t->log, grp, "zero1", t->zero));
     }
     return HX_OK;
 }
@@ -567,10 +671,10 @@ int hx_train(const hx_train_config *c, hx_train_result *res)
             rc = save(&t);
         if (stop) break;
     }
-    if (!c->quiet && rc == HX_OK)
+    if (!c->quiet && t.rank == 0 && rc == HX_OK)
         hx_train_progress(&prog, 1, t.step, t.tokens, c->token_budget, res->last_loss, t.lr, res->tokens_per_s);
-    if (!c->quiet) hx_progress_done(&prog);
-    if (t.cache && !c->quiet) {
+    if (!c->quiet && t.rank == 0) hx_progress_done(&prog);
+    if (t.cache && !c->quiet && t.rank == 0) {
         uint64_t hits, misses;
         hx_logit_cache_stats(t.cache, &hits, &misses);
         fprintf(stderr, "teacher-logit cache: %llu windows read, %llu computed (%s)\n", (unsigned long long)hits,

@@ -94,6 +94,17 @@ typedef struct {
      * teacher, the training data, seq_len, k and tau), or NULL to extract the
      * top-k logits from a teacher forward at every micro-batch. */
     const char *logit_cache;
+    /* Data parallelism (core/dist.h: mpirun or srun): rank r of N takes the
+     * micro-batches a with a % N == r of every optimizer step, so that each
+     * global batch holds the same windows for any N (grad_accum must be a
+     * multiple of N); gradients and loss sums are summed over ranks before the
+     * one normalisation by the global token count. With ZeRO-1 (the default
+     * when N > 1; no_zero1 = 1 turns it off) the gradients are reduce-scattered,
+     * each rank runs AdamW on its shard of the parameters with its shard of the
+     * moments, and the weights are all-gathered. Rank 0 alone writes the log
+     * and the checkpoints (the whole model and the gathered moments, so that a
+     * run resumes with any N). */
+    int no_zero1;
 } hx_train_config;
 
 /* Defaults: micro_batch 1, grad_accum 1, cosine schedule with min_lr =

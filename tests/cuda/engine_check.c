@@ -26,7 +26,9 @@
 #include "model/init.h"
 #include "train/grad.h"
 
+#include <cuda_runtime.h>
 #include <math.h>
+#include <nccl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +290,24 @@ static void bench(double peak_tflops)
     hx_dmodel_free(t);
 }
 
+/* NCCL on this machine: a one-GPU communicator all-reduces a buffer in place
+ * (the sum over one rank is the identity), the path hx_dmodel_grad_allreduce
+ * takes with several ranks. */
+static void check_nccl(void)
+{
+    ncclComm_t comm;
+    int dev = 0, ok = ncclCommInitAll(&comm, 1, &dev) == ncclSuccess;
+    float host[1024], back[1024], *buf = NULL;
+    for (int i = 0; i < 1024; i++) host[i] = (float)i * 0.5f;
+    ok = ok && cudaMalloc((void **)&buf, sizeof host) == cudaSuccess &&
+         cudaMemcpy(buf, host, sizeof host, cudaMemcpyHostToDevice) == cudaSuccess &&
+         ncclAllReduce(buf, buf, 1024, ncclFloat, ncclSum, comm, 0) == ncclSuccess &&
+         cudaMemcpy(back, buf, sizeof back, cudaMemcpyDeviceToHost) == cudaSuccess && !memcmp(host, back, sizeof host);
+    check(ok, "NCCL all-reduce, 1 GPU", "nccl", !ok, 0);
+    cudaFree(buf);
+    if (ok) ncclCommDestroy(comm);
+}
+
 int main(int argc, char **argv)
 {
     int checks = 1, do_bench = 1;
@@ -313,6 +333,7 @@ int main(int argc, char **argv)
         fx[3].cfg.sliding_window = 16, fx[3].cfg.num_key_value_heads = 4;
         snprintf(fx[3].cfg.model_type, sizeof fx[3].cfg.model_type, "mistral");
         for (int i = 0; i < 4; i++) check_fixture(&fx[i]);
+        check_nccl();
         printf("SUMMARY %d passed, %d failed\n", passed, failed);
         fflush(stdout);
     }
