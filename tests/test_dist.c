@@ -121,6 +121,58 @@ static void test_two_ranks_match_one(void **state)
     free(out);
 }
 
+/* Importance over 2 ranks: each takes every other calibration batch and the
+ * raw sums (sums of v and v^2, sample counts, Block Importance and loss sums)
+ * are added over ranks, so mean, L2 and variance aggregations come out as in
+ * one process (1e-9 relative: only the order of the additions differs). */
+static void test_importance_two_ranks(void **state)
+{
+    (void)state;
+    if (!have_mpirun()) {
+        printf("SKIP: mpirun not installed (Debian package openmpi-bin)\n");
+        return;
+    }
+    assert_int_equal(train_run(0, "imp_model", ""), 0);
+    const char *aggs[2] = {"--batch-agg l2 --seq-agg mean", "--batch-agg var --seq-agg l2"};
+    for (int k = 0; k < 2; k++) {
+        char cmd[2048];
+        for (int np = 0; np < 2; np++) {
+            snprintf(cmd, sizeof cmd,
+                     "%s%s importance --model %s/imp_model/step-00000016 --data %s --samples 12 --seq-len 16 "
+                     "--micro-batch 2 %s --depth ppl --out %s/imp%d_%d.h5 >%s/imp%d_%d.out 2>&1",
+                     np ? "mpirun --oversubscribe -np 2 " : "", harness, hx_tmpdir, train, aggs[k], hx_tmpdir, np, k,
+                     hx_tmpdir, np, k);
+            assert_int_equal(system(cmd), 0);
+        }
+        static const char *const sets[] = {"importance/head", "importance/neuron", "importance/channel",
+                                           "importance/layer", "importance/bi"};
+        for (int i = 0; i < 5; i++) {
+            double *a = NULL, *b = NULL, d = 0, m = 0;
+            int nd;
+            int64_t da[8], db[8];
+            char pa[400], pb[400];
+            snprintf(pa, sizeof pa, "%s/imp0_%d.h5", hx_tmpdir, k);
+            snprintf(pb, sizeof pb, "%s/imp1_%d.h5", hx_tmpdir, k);
+            hx_h5log *la, *lb;
+            assert_int_equal(hx_h5log_open(pa, HX_H5LOG_APPEND, &la), HX_OK);
+            assert_int_equal(hx_h5log_open(pb, HX_H5LOG_APPEND, &lb), HX_OK);
+            if (hx_h5log_read_array(la, sets[i], HX_H5_F64, (void **)&a, &nd, da) < 0) fail_msg("%s", hx_errmsg());
+            if (hx_h5log_read_array(lb, sets[i], HX_H5_F64, (void **)&b, &nd, db) < 0) fail_msg("%s", hx_errmsg());
+            int64_t n = 1;
+            for (int j = 0; j < nd; j++) n *= da[j];
+            for (int64_t j = 0; j < n; j++) {
+                assert_true(isfinite(b[j]));
+                d = fmax(d, fabs(a[j] - b[j]));
+                m = fmax(m, fabs(a[j]));
+            }
+            printf("NOTE: importance %s (%s): 2 ranks vs 1, max relative difference %.1e\n", sets[i], aggs[k], d / m);
+            assert_true(d <= 1e-9 * m);
+            free(a), free(b);
+            hx_h5log_close(la), hx_h5log_close(lb);
+        }
+    }
+}
+
 /* A rank killed mid-run ends the job with a non-zero status in bounded time,
  * and the run resumes from its last complete checkpoint to the same weights. */
 static void test_killed_rank(void **state)
@@ -203,6 +255,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_ranks_match_one),
+        cmocka_unit_test(test_importance_two_ranks),
         cmocka_unit_test(test_killed_rank),
     };
     return cmocka_run_group_tests(tests, setup, hx_tmp_teardown);

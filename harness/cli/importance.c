@@ -2,6 +2,7 @@
  * shards into an HDF5 file (minitron/ops.h, hx_importance_from_shards). */
 #include "core/args.h"       // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"       // defines: hx_cmd_importance
+#include "core/dist.h"      // defines: hx_dist_rank
 #include "core/err.h"       // defines: hx_report
 #include "core/util.h"      // defines: hx_malloc
 #include "minitron/ops.h"   // defines: hx_importance_from_shards, hx_importance
@@ -79,16 +80,17 @@ int hx_cmd_importance(int argc, char **argv)
     int rc = hx_model_load(src.model, &m);
     if (rc < 0) return hx_report(rc);
     if (!src.seq_len) src.seq_len = m.cfg.max_position_embeddings < 4096 ? m.cfg.max_position_embeddings : 4096;
-    hx_cli_settings(&cli, stderr);
+    int lead = hx_dist_rank() == 0; /* with mpirun, rank 0 speaks and writes; every rank computes its share */
+    if (lead) hx_cli_settings(&cli, stderr);
     hx_importance r = {0};
     hx_h5log *log = NULL;
-    rc = hx_h5log_open(out, HX_H5LOG_APPEND, &log);
+    if (lead) rc = hx_h5log_open(out, HX_H5LOG_APPEND, &log);
     if (rc == HX_OK) rc = hx_importance_from_shards(&m, &src, NULL, &io, log, group, &r);
     if (log) {
         int rc2 = hx_h5log_close(log);
         if (rc == HX_OK) rc = rc2;
     }
-    if (rc == HX_OK) {
+    if (rc == HX_OK && lead) {
         printf("importance of %s: %d samples x %d tokens, base loss %.4f nats/token\n", src.model, src.samples,
                src.seq_len, r.base_loss);
         print_layers(&r);

@@ -2,6 +2,7 @@
  * Importance, masked forward passes for depth losses. */
 #include "minitron/importance.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "model/engine.h"
@@ -79,7 +80,7 @@ static int mean_loss(const hx_model *m, hx_workspace *ws, const int32_t *samples
     int B = ws->B;
     double total = 0;
     long count = 0;
-    for (int s0 = 0; s0 < n; s0 += B) {
+    for (int s0 = B * hx_dist_rank(); s0 < n; s0 += B * hx_dist_size()) { /* data parallel: every N-th batch */
         for (int b = 0; b < B; b++) {
             int s = s0 + b < n ? s0 + b : n - 1; /* last batch: repeat a sample, not counted */
             memcpy(ids + (size_t)b * T, samples + (size_t)s * (T + 1), sizeof(int32_t) * (size_t)T);
@@ -92,7 +93,9 @@ static int mean_loss(const hx_model *m, hx_workspace *ws, const int32_t *samples
         total += sum;
         for (int i = 0; i < B * T; i++) count += tgt[i] != HX_IGNORE_INDEX;
     }
-    *out = count ? total / (double)count : 0.0;
+    double sums[2] = {total, (double)count}; /* loss sum and token count over ranks */
+    HX_TRY(hx_dist_allreduce_f64(sums, 2));
+    *out = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
     return HX_OK;
 }
 
@@ -140,7 +143,7 @@ static int hooked_passes(const hx_model *m, hx_workspace *ws, acc_ctx *c, const 
     c->B = ws->B;
     ws->hook = width_hook;
     ws->hook_ctx = c;
-    for (int s0 = 0; rc == HX_OK && s0 < n; s0 += ws->B) {
+    for (int s0 = ws->B * hx_dist_rank(); rc == HX_OK && s0 < n; s0 += ws->B * hx_dist_size()) { /* every N-th batch */
         for (int b = 0; b < ws->B; b++)
             for (int t = 0; t < T; t++) {
                 ids[(size_t)b * T + t] = samples[(size_t)(s0 + b) * (T + 1) + t];
@@ -155,6 +158,32 @@ static int hooked_passes(const hx_model *m, hx_workspace *ws, acc_ctx *c, const 
     }
     ws->hook = NULL;
     return rc;
+}
+
+/* Data parallel: every accumulator's raw sums (sums of v and v^2 over
+ * samples, and the sample counts), the Block Importance sums, the loss sum and
+ * the token count added over ranks, so that the scores are those of one
+ * process over all samples (up to the order of the additions). */
+static int reduce_accs(acc_ctx *c, double *loss_sum, long *count)
+{
+    if (hx_dist_size() < 2) return HX_OK;
+    hx_agg_acc *all[3] = {c->head, c->neuron, c->channel};
+    int n[3] = {c->L, c->L, 2 * c->L};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < n[k]; i++) {
+            hx_agg_acc *a = &all[k][i];
+            double samples = (double)a->samples;
+            HX_TRY(hx_dist_allreduce_f64(a->s1, (size_t)a->width));
+            HX_TRY(hx_dist_allreduce_f64(a->s2, (size_t)a->width));
+            HX_TRY(hx_dist_allreduce_f64(&samples, 1));
+            a->samples = (long)samples;
+        }
+    HX_TRY(hx_dist_allreduce_f64(c->bi_sum, (size_t)c->L));
+    double s[2] = {*loss_sum, (double)*count};
+    HX_TRY(hx_dist_allreduce_f64(s, 2));
+    *loss_sum = s[0];
+    *count = (long)s[1];
+    return HX_OK;
 }
 
 /* Turns the accumulators into per-axis scores. */
@@ -238,6 +267,7 @@ int hx_importance_run(const hx_model *m, const int32_t *samples, int n_samples, 
             rc = hooked_passes(m, &ws1, &c, samples + (size_t)(n_samples - rem) * (seq_len + 1), rem, ids, tgt,
                                &loss_sum, &count);
     }
+    if (rc == HX_OK) rc = reduce_accs(&c, &loss_sum, &count);
     r->seconds_width = hx_now() - t0;
     r->base_loss = loss_sum / (double)count;
     r->tokens = count;
