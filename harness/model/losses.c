@@ -38,53 +38,76 @@ static void log_softmax(const float *z, int V, double tau, double *logp, double 
     }
 }
 
-double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int Vt, int N, const uint8_t *mask,
-                         double tau, int reverse, double norm_count, float *dstudent, float scale)
+/* One token's logit-distillation loss: returns tau^2 KL of row n (nats) and,
+ * with g not NULL, writes d(loss)/d(student row) scaled by c = tau * scale /
+ * norm_count into g[0..Vs). `scratch` holds 4 * Vs doubles of this thread. */
+typedef double (*kd_row_fn)(const void *ctx, int n, double *scratch, float *g, double c);
+
+/* The shared frame of the KD losses: rows split over threads, masked rows
+ * (and every row when norm_count <= 0) get zero loss and zero gradient, the
+ * per-token losses summed in row order (deterministic for a thread count).
+ * Returns sum / norm_count, NAN on allocation failure. */
+static double kd_rows(int N, int Vs, const uint8_t *mask, double tau, double norm_count, float *dstudent, float scale,
+                      kd_row_fn row, const void *ctx)
 {
-    int V = Vs < Vt ? Vs : Vt;
     double *tok = calloc((size_t)N, sizeof(double));
     if (!tok) return NAN;
-    double inv = norm_count > 0 ? 1.0 / norm_count : 0.0;
+    double inv = norm_count > 0 ? 1.0 / norm_count : 0.0, c = tau * inv * scale;
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
-        /* per thread: log p_s, log p_t, p_s, p_t */
-        double *ls = malloc(sizeof(double) * 4 * (size_t)V), *lt = ls ? ls + V : NULL;
-        double *ps = ls ? ls + 2 * (size_t)V : NULL, *pt = ls ? ls + 3 * (size_t)V : NULL;
-        failed |= !ls;
+        double *scratch = malloc(sizeof(double) * 4 * (size_t)Vs);
+        failed |= !scratch;
 #pragma omp for schedule(static)
         for (int n = 0; n < N; n++) {
             float *g = dstudent ? dstudent + (size_t)n * Vs : NULL;
-            if (!ls || (mask && !mask[n]) || inv == 0.0) {
+            if (!scratch || (mask && !mask[n]) || inv == 0.0) {
                 if (g) memset(g, 0, sizeof(float) * (size_t)Vs);
                 continue;
             }
-            /* the row is read whole before g is written, so g may be the student row itself */
-            log_softmax(student + (size_t)n * Vs, V, tau, ls, ps);
-            log_softmax(teacher + (size_t)n * Vt, V, tau, lt, pt);
-            if (g && Vs > V) memset(g + V, 0, sizeof(float) * (size_t)(Vs - V));
-            double kl = 0;
-            if (!reverse) {
-                for (int v = 0; v < V; v++) kl += pt[v] * (lt[v] - ls[v]);
-            } else {
-                for (int v = 0; v < V; v++) kl += ps[v] * (ls[v] - lt[v]);
-            }
-            tok[n] = kl * tau * tau;
-            if (!g) continue;
-            /* d(tau^2 KL)/dz_s = tau * dKL/da with a = z_s / tau. */
-            double c = tau * inv * scale;
-            if (!reverse) {
-                for (int v = 0; v < V; v++) g[v] = (float)(c * (ps[v] - pt[v]));
-            } else {
-                for (int v = 0; v < V; v++) g[v] = (float)(c * ps[v] * (ls[v] - lt[v] - kl));
-            }
+            tok[n] = row(ctx, n, scratch, g, c);
         }
-        free(ls);
+        free(scratch);
     }
     double sum = 0;
     for (int n = 0; n < N; n++) sum += tok[n];
     free(tok);
     return failed ? NAN : sum * inv;
+}
+
+typedef struct {
+    const float *student, *teacher;
+    int Vs, Vt, reverse;
+    double tau;
+} full_ctx;
+
+static double full_row(const void *ctx, int n, double *scratch, float *g, double c)
+{
+    const full_ctx *k = ctx;
+    int V = k->Vs < k->Vt ? k->Vs : k->Vt;
+    double *ls = scratch, *lt = ls + V, *ps = ls + 2 * (size_t)V, *pt = ls + 3 * (size_t)V;
+    /* the row is read whole before g is written, so g may be the student row itself */
+    log_softmax(k->student + (size_t)n * k->Vs, V, k->tau, ls, ps);
+    log_softmax(k->teacher + (size_t)n * k->Vt, V, k->tau, lt, pt);
+    if (g && k->Vs > V) memset(g + V, 0, sizeof(float) * (size_t)(k->Vs - V));
+    double kl = 0;
+    if (!k->reverse) {
+        for (int v = 0; v < V; v++) kl += pt[v] * (lt[v] - ls[v]);
+    } else {
+        for (int v = 0; v < V; v++) kl += ps[v] * (ls[v] - lt[v]);
+    }
+    if (g && !k->reverse) /* d(tau^2 KL)/dz_s = tau * dKL/da with a = z_s / tau */
+        for (int v = 0; v < V; v++) g[v] = (float)(c * (ps[v] - pt[v]));
+    else if (g)
+        for (int v = 0; v < V; v++) g[v] = (float)(c * ps[v] * (ls[v] - lt[v] - kl));
+    return kl * k->tau * k->tau;
+}
+
+double hx_kd_logits_loss(const float *student, int Vs, const float *teacher, int Vt, int N, const uint8_t *mask,
+                         double tau, int reverse, double norm_count, float *dstudent, float scale)
+{
+    full_ctx k = {student, teacher, Vs, Vt, reverse, tau};
+    return kd_rows(N, Vs, mask, tau, norm_count, dstudent, scale, full_row, &k);
 }
 
 double hx_kd_cosine_loss(const float *h_s, int ds, const float *W, const float *h_t, int dt, int N,
@@ -166,51 +189,41 @@ int hx_kd_topk_extract(const float *teacher, int Vt, int V, int N, int k, double
     return 0;
 }
 
+typedef struct {
+    const float *student, *vals, *lse;
+    const int32_t *ids;
+    int Vs, k;
+    double tau;
+} topk_ctx;
+
+static double topk_row(const void *ctx, int n, double *scratch, float *g, double c)
+{
+    const topk_ctx *t = ctx;
+    double *ls = scratch, *ps = scratch + t->Vs, itau = 1.0 / t->tau;
+    log_softmax(t->student + (size_t)n * t->Vs, t->Vs, t->tau, ls, ps);
+    const int32_t *id = t->ids + (size_t)n * t->k;
+    const float *zt = t->vals + (size_t)n * t->k;
+    /* buckets: the teacher's k ids, then "the rest" with the remaining mass of each side */
+    double pt_in = 0, qs_in = 0, kl = 0;
+    for (int i = 0; i < t->k; i++) {
+        double lp = (double)zt[i] * itau - t->lse[n], p = exp(lp);
+        pt_in += p;
+        qs_in += ps[id[i]];
+        kl += p * (lp - ls[id[i]]);
+    }
+    double pr = fmax(1.0 - pt_in, 0.0), qr = fmax(1.0 - qs_in, 1e-30);
+    if (pr > 0) kl += pr * (log(pr) - log(qr));
+    if (g) { /* tau * (q_j - target_j): target_j = p_j on the k ids, p_rest q_j / q_rest elsewhere */
+        double rest = pr / qr;
+        for (int v = 0; v < t->Vs; v++) g[v] = (float)(c * (ps[v] - rest * ps[v]));
+        for (int i = 0; i < t->k; i++) g[id[i]] = (float)(c * (ps[id[i]] - exp((double)zt[i] * itau - t->lse[n])));
+    }
+    return kl * t->tau * t->tau;
+}
+
 double hx_kd_topk_loss(const float *student, int Vs, const int32_t *ids, const float *vals, const float *lse, int k,
                        int N, const uint8_t *mask, double tau, double norm_count, float *dstudent, float scale)
 {
-    double *tok = calloc((size_t)N, sizeof(double));
-    if (!tok) return NAN;
-    double inv = norm_count > 0 ? 1.0 / norm_count : 0.0, itau = 1.0 / tau;
-    int failed = 0;
-#pragma omp parallel reduction(| : failed)
-    {
-        double *ls = malloc(sizeof(double) * 2 * (size_t)Vs), *ps = ls ? ls + Vs : NULL;
-        failed |= !ls;
-#pragma omp for schedule(static)
-        for (int n = 0; n < N; n++) {
-            float *g = dstudent ? dstudent + (size_t)n * Vs : NULL;
-            if (!ls || (mask && !mask[n]) || inv == 0.0) {
-                if (g) memset(g, 0, sizeof(float) * (size_t)Vs);
-                continue;
-            }
-            log_softmax(student + (size_t)n * Vs, Vs, tau, ls, ps);
-            const int32_t *id = ids + (size_t)n * k;
-            const float *zt = vals + (size_t)n * k;
-            /* buckets: the teacher's k ids, then "the rest" with the remaining mass of each side */
-            double pt_in = 0, qs_in = 0, kl = 0;
-            for (int i = 0; i < k; i++) {
-                double lp = (double)zt[i] * itau - lse[n], p = exp(lp);
-                pt_in += p;
-                qs_in += ps[id[i]];
-                kl += p * (lp - ls[id[i]]);
-            }
-            double pr = fmax(1.0 - pt_in, 0.0), qr = fmax(1.0 - qs_in, 1e-30);
-            if (pr > 0) kl += pr * (log(pr) - log(qr));
-            tok[n] = kl * tau * tau;
-            if (!g) continue;
-            /* d(tau^2 KL)/dz_j = tau * (q_j - target_j): target_j = p_j on the k ids, p_rest q_j / q_rest elsewhere */
-            double c = tau * inv * scale, rest = pr / qr;
-            for (int v = 0; v < Vs; v++) g[v] = (float)(c * (ps[v] - rest * ps[v]));
-            for (int i = 0; i < k; i++) {
-                double p = exp((double)zt[i] * itau - lse[n]);
-                g[id[i]] = (float)(c * (ps[id[i]] - p));
-            }
-        }
-        free(ls);
-    }
-    double sum = 0;
-    for (int n = 0; n < N; n++) sum += tok[n];
-    free(tok);
-    return failed ? NAN : sum * inv;
+    topk_ctx t = {student, vals, lse, ids, Vs, k, tau};
+    return kd_rows(N, Vs, mask, tau, norm_count, dstudent, scale, topk_row, &t);
 }

@@ -87,10 +87,15 @@ static void sections(hx_logit_cache *c, float **lse, int32_t **ids, float **vals
     *vals = (float *)(c->buf + 8 + 4 * (size_t)c->T + 4 * Tk);
 }
 
+static int check_window(const hx_logit_cache *c, uint64_t w)
+{
+    if (w < c->n_windows) return HX_OK;
+    return HX_ERR(HX_EINVAL, "logit cache: window %llu of %llu", (unsigned long long)w, (unsigned long long)c->n_windows);
+}
+
 int hx_logit_cache_get(hx_logit_cache *c, uint64_t w, int32_t *ids, float *vals, float *lse)
 {
-    if (w >= c->n_windows)
-        return HX_ERR(HX_EINVAL, "logit cache: window %llu of %llu", (unsigned long long)w, (unsigned long long)c->n_windows);
+    HX_TRY(check_window(c, w));
     ssize_t got = pread(c->fd, c->buf, c->bytes, (off_t)(w * c->bytes));
     if (got < 0) return HX_ERR(HX_EIO, "%s: %s", c->path, strerror(errno));
     uint64_t tag, check;
@@ -111,8 +116,7 @@ int hx_logit_cache_get(hx_logit_cache *c, uint64_t w, int32_t *ids, float *vals,
 
 int hx_logit_cache_put(hx_logit_cache *c, uint64_t w, const int32_t *ids, const float *vals, const float *lse)
 {
-    if (w >= c->n_windows)
-        return HX_ERR(HX_EINVAL, "logit cache: window %llu of %llu", (unsigned long long)w, (unsigned long long)c->n_windows);
+    HX_TRY(check_window(c, w));
     uint64_t tag = w + 1;
     memcpy(c->buf, &tag, 8);
     float *l, *v;
