@@ -173,6 +173,35 @@ static void test_importance_two_ranks(void **state)
     }
 }
 
+/* Evaluation over 2 ranks: each scores its share of the requests, the
+ * log-likelihoods are gathered, and the accuracies equal one process's. */
+static void test_eval_two_ranks(void **state)
+{
+    (void)state;
+    if (!have_mpirun()) {
+        printf("SKIP: mpirun not installed (Debian package openmpi-bin)\n");
+        return;
+    }
+    char out[2][4096];
+    for (int np = 0; np < 2; np++) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd,
+                 "%s%s eval --model tests/fixtures/eval/model --tokenizer tests/fixtures/tokenizer/llama3.json "
+                 "--task arc=arc:tests/fixtures/eval/arc.jsonl --task mm=mmlu:tests/fixtures/eval/mmlu.jsonl:1:3 "
+                 "--batch 2 2>/dev/null",
+                 np ? "mpirun --oversubscribe -np 2 " : "", harness);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        size_t n = fread(out[np], 1, sizeof out[np] - 1, p);
+        out[np][n] = 0;
+        assert_int_equal(pclose(p), 0);
+        char *t = strstr(out[np], "evaluated in"); /* the timing line differs */
+        if (t) *t = 0;
+    }
+    assert_non_null(strstr(out[0], "arc"));
+    assert_string_equal(out[0], out[1]); /* one report, the same numbers */
+}
+
 /* A rank killed mid-run ends the job with a non-zero status in bounded time,
  * and the run resumes from its last complete checkpoint to the same weights. */
 static void test_killed_rank(void **state)
@@ -256,6 +285,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_ranks_match_one),
         cmocka_unit_test(test_importance_two_ranks),
+        cmocka_unit_test(test_eval_two_ranks),
         cmocka_unit_test(test_killed_rank),
     };
     return cmocka_run_group_tests(tests, setup, hx_tmp_teardown);

@@ -4,6 +4,7 @@
  * settings as attributes. */
 #include "core/args.h"      // defines: hx_cli, hx_cli_parse, hx_cli_settings
 #include "cli/cmds.h"      // defines: hx_cmd_eval
+#include "core/dist.h"     // defines: hx_dist_rank
 #include "core/err.h"      // defines: hx_report, HX_ERR
 #include "core/util.h"     // defines: hx_path_join, hx_now, hx_threads
 #include "eval/evaluate.h" // defines: hx_evaluator, hx_eval_parse_task, hx_eval_log_row
@@ -158,7 +159,8 @@ int hx_cmd_eval(int argc, char **argv)
         tok_alloc = hx_path_join(model_dir, "tokenizer.json");
         tok_path = tok_alloc && access(tok_alloc, R_OK) == 0 ? tok_alloc : "data/tokenizer.json";
     }
-    hx_cli_settings(&cli, stderr);
+    int lead = hx_dist_rank() == 0; /* under mpirun every rank scores its share of the requests; rank 0 reports */
+    if (lead) hx_cli_settings(&cli, stderr);
     hx_model m = {0};
     hx_tokenizer *tok = NULL;
     hx_evaluator *ev = NULL;
@@ -170,12 +172,12 @@ int hx_cmd_eval(int argc, char **argv)
     if (rc == HX_OK) rc = hx_evaluator_open(&cfg, tok, &ev);
     double t0 = hx_now();
     if (rc == HX_OK) rc = hx_evaluator_run(ev, &m, &res);
-    if (rc == HX_OK) {
+    if (rc == HX_OK && lead) {
         if (json) print_json(&res, hx_evaluator_config(ev), &m);
         else print_table(&res, hx_evaluator_config(ev), &m, tok_path);
         if (!json) printf("evaluated in %.2f s on %d threads\n", hx_now() - t0, hx_threads());
     }
-    if (rc == HX_OK && log_path) {
+    if (rc == HX_OK && log_path && lead) {
         char table[256];
         snprintf(table, sizeof table, "arms/%s/eval", arm);
         hx_h5log *log = NULL;

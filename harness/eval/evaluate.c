@@ -2,6 +2,7 @@
  * multiple-choice tasks; the trainer's eval hook; settings as HDF5 attributes. */
 #include "eval/evaluate.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/parse.h"
 #include "data/ingest.h"
@@ -245,11 +246,36 @@ static int ppl_shards(const hx_evaluator *ev, const hx_model *m, hx_eval_result 
     return rc;
 }
 
+/* The log-likelihoods of requests [0, n): with data-parallel ranks, each
+ * scores its hx_dist_shard of the requests and the results are gathered
+ * (summed over ranks, every other rank contributing zeros). */
+static int loglik_ranks(const hx_model *m, const hx_tokenizer *tok, const hx_ll_request *req, int n,
+                        const hx_ll_opts *o, hx_ll_result *lr)
+{
+    if (hx_dist_size() < 2) return hx_loglik(m, tok, req, n, o, lr);
+    size_t lo, hi;
+    hx_dist_shard((size_t)n, hx_dist_rank(), hx_dist_size(), &lo, &hi);
+    HX_TRY(hx_loglik(m, tok, req + lo, (int)(hi - lo), o, lr + lo));
+    enum { F = 5 }; /* ll, is_greedy, n_cont, truncated, split_fallback */
+    double *v = hx_calloc((size_t)n * F + 1, sizeof(double));
+    if (!v) return HX_ENOMEM;
+    for (size_t i = lo; i < hi; i++) {
+        const hx_ll_result *x = &lr[i];
+        double f[F] = {x->ll, x->is_greedy, x->n_cont, x->truncated, x->split_fallback};
+        memcpy(v + i * F, f, sizeof f);
+    }
+    int rc = hx_dist_allreduce_f64(v, (size_t)n * F);
+    for (int i = 0; rc == HX_OK && i < n; i++)
+        lr[i] = (hx_ll_result){v[i * F], (int)v[i * F + 1], (int)v[i * F + 2], (int)v[i * F + 3], (int)v[i * F + 4]};
+    free(v);
+    return rc;
+}
+
 static int run_task(const task_state *s, const hx_model *m, const hx_tokenizer *tok, hx_eval_task_result *r)
 {
     hx_ll_result *lr = hx_calloc((size_t)(s->n_req > 0 ? s->n_req : 1), sizeof(hx_ll_result));
     double *ll = hx_calloc((size_t)(s->max_choices > 0 ? s->max_choices : 1), sizeof(double));
-    int rc = lr && ll ? hx_loglik(m, tok, s->req, s->n_req, &s->t.ll, lr) : HX_ENOMEM;
+    int rc = lr && ll ? loglik_ranks(m, tok, s->req, s->n_req, &s->t.ll, lr) : HX_ENOMEM;
     hx_mc_tally t = {0};
     for (int i = 0, k = 0; rc == HX_OK && i < s->n_items; i++) {
         const hx_mc_item *it = &s->items[i];

@@ -238,7 +238,7 @@ static int evaluate(trainer *t, double *vloss)
                     : hx_val_loss(&t->m, &t->ws, &t->val, c->eval_batches, t->x, t->y, vloss);
     if (rc == HX_OK) rc = hx_check_finite_d(vloss, 1, "step %" PRId64 ": validation loss", t->step);
     if (rc < 0) return hx_adderr(rc, "%s", c->val_data);
-    if (!t->log) return HX_OK;
+    if (!c->log_path) return HX_OK; /* every rank evaluates the hook's tasks (their requests split), rank 0 logs */
     enum { BASE = 4, MAX = 64 };
     const char *cols[MAX] = {"step", "tokens", "val_loss", "perplexity"};
     int64_t tokens = t->tokens + c->log_token_offset;
@@ -249,7 +249,7 @@ static int evaluate(trainer *t, double *vloss)
         extra = c->eval_hook(c->eval_hook_ctx, &t->m, tokens, cols + BASE, v + BASE, MAX - BASE);
         HX_TRY(extra);
     }
-    return append_row(t, t->eval_table, cols, v, BASE + extra);
+    return t->log ? append_row(t, t->eval_table, cols, v, BASE + extra) : HX_OK;
 }
 
 /* The teacher's top-k logits of the micro-batch in t->x (kd.top_k): each
