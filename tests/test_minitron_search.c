@@ -13,6 +13,7 @@
 #include "log/h5log.h"
 #include "minitron/calib.h"
 #include "minitron/search.h"
+#include "model/flops.h"
 #include "minitron/store.h"
 #include "minitron/targets.h"
 #include "model/init.h"
@@ -321,6 +322,13 @@ static void test_search_end_to_end(void **state)
         snprintf(table, sizeof table, "arms/search_%d", i);
         assert_int_equal(hx_h5log_get_attr_double(log, table, "params", &p), HX_OK);
         assert_true(p == (double)cand[i].params);
+        double ft, fk, fsum; /* the ledger: 3 forward passes per retrained token (model/flops.h) */
+        assert_int_equal(hx_h5log_get_attr_double(log, table, "flops_train", &ft), HX_OK);
+        assert_int_equal(hx_h5log_get_attr_double(log, table, "flops_teacher_forward", &fk), HX_OK);
+        assert_int_equal(hx_h5log_get_attr_double(log, table, "flops_total", &fsum), HX_OK);
+        assert_true(ft > 0 && fsum == ft + fk);
+        assert_true(fabs(ft - 3 * hx_flops_forward_per_token(&cand[i].cfg, o.train.seq_len) * (double)o.train.token_budget) <
+                    1e-6 * ft);
     }
     void *arr;
     int nd;

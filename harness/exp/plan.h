@@ -23,6 +23,7 @@
 #ifndef HX_EXP_PLAN_H
 #define HX_EXP_PLAN_H
 
+#include "model/flops.h" /* hx_plan_param_count, hx_flops_forward_per_token */
 #include "exp/manifest.h"
 #include "minitron/prune.h"
 #include "model/config.h"
@@ -93,12 +94,6 @@ typedef struct {
 hx_mem_plan hx_plan_device_memory(const hx_config *s, const hx_config *teacher, int micro_batch, int seq_len,
                                   int recompute);
 
-/* Parameter count of `c` in elements: hx_config_param_count, with the
- * non-gated MLP of model_type "nemotron" (2·h·f per layer instead of 3·h·f). */
-size_t hx_plan_param_count(const hx_config *c);
-
-/* Forward FLOPs per token of `c` at sequence length T (formula above). */
-double hx_flops_forward_per_token(const hx_config *c, int seq_len);
 
 /* The prune targets of arm spec `p` on `teacher` into `t`: as written, or
  * for a param_budget the hidden_size and intermediate_size that

@@ -4,6 +4,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "model/flops.h"
 #include "log/h5log.h"
 #include "minitron/ops.h"
 #include "model/weights.h"
@@ -91,7 +92,11 @@ static int prune_candidate(const hx_model *teacher, const hx_importance *s, cons
     return HX_OK;
 }
 
-static int record_arm(const char *log_path, int i, const hx_search_candidate *c)
+/* The candidate's attributes, with its share of the compute ledger: its
+ * retraining (3 forward passes' FLOPs per token) and, when distilled, the
+ * teacher's forwards (model/flops.h). */
+static int record_arm(const char *log_path, int i, const hx_search_candidate *c, const hx_config *teacher,
+                      const hx_train_config *tc)
 {
     hx_h5log *log;
     HX_TRY(hx_h5log_open(log_path, HX_H5LOG_APPEND, &log));
@@ -100,6 +105,11 @@ static int record_arm(const char *log_path, int i, const hx_search_candidate *c)
     int rc = js ? hx_h5log_attr_str(log, grp, "config", js) : HX_ERR(HX_ENOMEM, "out of memory");
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, grp, "params", c->params);
     if (rc == HX_OK) rc = hx_h5log_attr_int(log, grp, "candidate", i);
+    double tokens = (double)tc->token_budget, train = 3 * hx_flops_forward_per_token(&c->cfg, tc->seq_len) * tokens;
+    double fwd_t = tc->teacher ? hx_flops_forward_per_token(teacher, tc->seq_len) * tokens : 0;
+    if (rc == HX_OK) rc = hx_h5log_attr_double(log, grp, "flops_train", train);
+    if (rc == HX_OK) rc = hx_h5log_attr_double(log, grp, "flops_teacher_forward", fwd_t);
+    if (rc == HX_OK) rc = hx_h5log_attr_double(log, grp, "flops_total", train + fwd_t);
     free(js);
     int rc2 = hx_h5log_close(log);
     return rc < 0 ? rc : rc2;
@@ -191,7 +201,7 @@ int hx_search_run(const hx_search_opts *o, const hx_search_candidate *c, int n, 
         if (rc == HX_OK) rc = hx_train(&tc, &tr);
         if (rc == HX_OK) {
             r->val_loss[i] = tr.last_val_loss;
-            rc = record_arm(o->log_path, i, &c[i]);
+            rc = record_arm(o->log_path, i, &c[i], &teacher.cfg, &tc);
         }
         if (rc < 0) rc = hx_adderr(rc, "search candidate %d (%d layers, %d heads, intermediate %d, hidden %d)", i,
                                    c[i].cfg.num_hidden_layers, c[i].cfg.num_attention_heads,
