@@ -1,5 +1,7 @@
 /* The training loop (see trainer.h): one optimizer step = grad_accum
- * micro-batches whose summed gradients go through hx_grad_reduce once. */
+ * micro-batches whose summed gradients go through hx_grad_reduce once, on the
+ * CPU engine or the CUDA tier (model/device.h), in one process or across
+ * data-parallel ranks (core/dist.h, with ZeRO-1 on the CPU tier). */
 #include "train/trainer.h"
 
 #include "core/dist.h"
