@@ -105,6 +105,11 @@ static void test_two_ranks_match_one(void **state)
     assert_int_equal(train_run(2, "plain", "--no-zero1"), 0);
     assert_true(weight_diff("one", "zero1", 16) < 1e-6);
     assert_true(weight_diff("zero1", "plain", 16) < 1e-6);
+    /* the piecewise path of the shard collectives (MPI counts are int): 100-element pieces, same weights */
+    setenv("HX_MPI_PIECE", "100", 1);
+    assert_int_equal(train_run(2, "pieces", ""), 0);
+    unsetenv("HX_MPI_PIECE");
+    assert_true(weight_diff("zero1", "pieces", 16) == 0);
     assert_true(loss_diff("one", "zero1") < 1e-6);
     /* rank 0 alone speaks and logs */
     char path[400], *out = NULL;

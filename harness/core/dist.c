@@ -10,7 +10,9 @@
 
 static int g_rank = 0, g_size = 1, g_mpi = 0;
 
-enum { PIECE = 1 << 30 }; /* elements per MPI call */
+/* Elements per MPI call (counts are int): 2^30, or HX_MPI_PIECE (>= 1) to
+ * exercise the piecewise path on small buffers. */
+static size_t g_piece = (size_t)1 << 30;
 
 static int env_size(void)
 {
@@ -25,6 +27,8 @@ static int env_size(void)
 int hx_dist_init(int *argc, char ***argv)
 {
     if (env_size() < 2) return HX_OK;
+    const char *piece_env = getenv("HX_MPI_PIECE");
+    if (piece_env && atol(piece_env) >= 1) g_piece = (size_t)atol(piece_env);
     if (MPI_Init(argc, argv) != MPI_SUCCESS) return HX_ERR(HX_EIO, "MPI_Init failed");
     g_mpi = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
@@ -43,15 +47,15 @@ int hx_dist_size(void) { return g_size; }
 
 int hx_dist_allreduce_f32(float *buf, size_t n)
 {
-    for (size_t i = 0; g_size > 1 && i < n; i += PIECE)
-        MPI_Allreduce(MPI_IN_PLACE, buf + i, (int)(n - i < PIECE ? n - i : PIECE), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    for (size_t i = 0; g_size > 1 && i < n; i += g_piece)
+        MPI_Allreduce(MPI_IN_PLACE, buf + i, (int)(n - i < g_piece ? n - i : g_piece), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     return HX_OK;
 }
 
 int hx_dist_allreduce_f64(double *buf, size_t n)
 {
-    for (size_t i = 0; g_size > 1 && i < n; i += PIECE)
-        MPI_Allreduce(MPI_IN_PLACE, buf + i, (int)(n - i < PIECE ? n - i : PIECE), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    for (size_t i = 0; g_size > 1 && i < n; i += g_piece)
+        MPI_Allreduce(MPI_IN_PLACE, buf + i, (int)(n - i < g_piece ? n - i : g_piece), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     return HX_OK;
 }
 
@@ -62,50 +66,61 @@ void hx_dist_shard(size_t n, int rank, int size, size_t *lo, size_t *hi)
     *hi = *lo + base + (r < extra);
 }
 
-/* The counts and displacements of the shards of n elements, as ints of one
- * MPI call over elements [off, off + len) of every shard. */
-static int piece_layout(size_t n, size_t off, int **counts, int **displs, size_t *max_len)
+/* Elements of each shard per piece of the shard collectives (>= 1). */
+static size_t piece_step(void)
 {
-    *counts = malloc(sizeof(int) * (size_t)g_size);
-    *displs = malloc(sizeof(int) * (size_t)g_size);
-    if (!*counts || !*displs) return HX_ENOMEM;
-    *max_len = 0;
+    size_t s = g_piece / (size_t)g_size;
+    return s ? s : 1;
+}
+
+/* One piece of the shard collectives: elements [off, off + len) of every
+ * rank's shard, len at most piece_step(), laid out rank after rank in a
+ * packed buffer (counts[r] elements from displs[r]). Returns the number of
+ * elements of the piece (0 once off is past every shard). */
+static size_t piece(size_t n, size_t off, int *counts, int *displs)
+{
+    size_t total = 0;
     for (int r = 0; r < g_size; r++) {
         size_t lo, hi;
         hx_dist_shard(n, r, g_size, &lo, &hi);
         size_t len = hi - lo > off ? hi - lo - off : 0;
-        if (len > PIECE / (size_t)g_size) len = PIECE / (size_t)g_size;
-        (*counts)[r] = (int)len;
-        if (hi - lo > *max_len) *max_len = hi - lo;
+        if (len > piece_step()) len = piece_step();
+        counts[r] = (int)len;
+        displs[r] = (int)total;
+        total += len;
     }
-    return HX_OK;
+    return total;
 }
 
-/* Runs `op` over the shards piece by piece: each piece takes up to
- * PIECE / size elements of every shard, packed contiguously in `tmp`. */
+/* Copies each rank's piece between buf (its place in the shard) and the packed tmp. */
+static void pack(float *buf, float *tmp, size_t n, size_t off, const int *counts, const int *displs, int to_tmp)
+{
+    for (int r = 0; r < g_size; r++) {
+        size_t lo, hi;
+        hx_dist_shard(n, r, g_size, &lo, &hi);
+        float *b = buf + lo + off, *t = tmp + displs[r];
+        for (int i = 0; i < counts[r]; i++)
+            if (to_tmp) t[i] = b[i];
+            else b[i] = t[i];
+    }
+}
+
+/* The shard collectives run piece by piece (MPI counts are int), each piece
+ * packed rank after rank in `tmp`. */
 int hx_dist_reduce_scatter_f32(float *buf, size_t n)
 {
     if (g_size < 2) return HX_OK;
-    size_t lo, hi, max_len;
+    size_t lo, hi;
     hx_dist_shard(n, g_rank, g_size, &lo, &hi);
-    int *counts = NULL, *displs = NULL, rc = HX_OK;
-    float *tmp = malloc(sizeof(float) * (PIECE < n ? PIECE : n)), *mine = malloc(sizeof(float) * (hi - lo + 1));
-    for (size_t off = 0; tmp && mine; off += PIECE / (size_t)g_size) {
-        free(counts), free(displs);
-        if ((rc = piece_layout(n, off, &counts, &displs, &max_len)) < 0) break;
-        if (off >= max_len) break;
-        size_t at = 0; /* pack each shard's piece: [r0 piece][r1 piece]... */
-        for (int r = 0; r < g_size; r++) {
-            size_t rlo, rhi;
-            hx_dist_shard(n, r, g_size, &rlo, &rhi);
-            for (int i = 0; i < counts[r]; i++) tmp[at + (size_t)i] = buf[rlo + off + (size_t)i];
-            at += (size_t)counts[r];
-        }
+    int *counts = malloc(sizeof(int) * (size_t)g_size), *displs = malloc(sizeof(int) * (size_t)g_size);
+    size_t step = piece_step(), packed = step * (size_t)g_size < n ? step * (size_t)g_size : n;
+    float *tmp = malloc(sizeof(float) * packed), *mine = malloc(sizeof(float) * (hi - lo + 1));
+    int rc = counts && displs && tmp && mine ? HX_OK : HX_ENOMEM;
+    for (size_t off = 0; rc == HX_OK && piece(n, off, counts, displs) > 0; off += step) {
+        pack(buf, tmp, n, off, counts, displs, 1);
         MPI_Reduce_scatter(tmp, mine + off, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     }
-    if (!tmp || !mine) rc = HX_ENOMEM;
-    if (rc == HX_OK)
-        for (size_t i = 0; i < hi - lo; i++) buf[lo + i] = mine[i];
+    for (size_t i = 0; rc == HX_OK && i < hi - lo; i++) buf[lo + i] = mine[i];
     free(counts), free(displs), free(tmp), free(mine);
     return rc;
 }
@@ -113,32 +128,24 @@ int hx_dist_reduce_scatter_f32(float *buf, size_t n)
 int hx_dist_allgather_f32(float *buf, size_t n)
 {
     if (g_size < 2) return HX_OK;
-    size_t lo, hi, max_len;
+    size_t lo, hi;
     hx_dist_shard(n, g_rank, g_size, &lo, &hi);
-    int *counts = NULL, *displs = NULL, rc = HX_OK;
-    float *tmp = malloc(sizeof(float) * (PIECE < n ? PIECE : n));
-    for (size_t off = 0; tmp; off += PIECE / (size_t)g_size) {
-        free(counts), free(displs);
-        if ((rc = piece_layout(n, off, &counts, &displs, &max_len)) < 0) break;
-        if (off >= max_len) break;
-        int at = 0;
-        for (int r = 0; r < g_size; r++) displs[r] = at, at += counts[r];
+    int *counts = malloc(sizeof(int) * (size_t)g_size), *displs = malloc(sizeof(int) * (size_t)g_size);
+    size_t step = piece_step(), packed = step * (size_t)g_size < n ? step * (size_t)g_size : n;
+    float *tmp = malloc(sizeof(float) * packed);
+    int rc = counts && displs && tmp ? HX_OK : HX_ENOMEM;
+    for (size_t off = 0; rc == HX_OK && piece(n, off, counts, displs) > 0; off += step) {
         MPI_Allgatherv(buf + lo + off, counts[g_rank], MPI_FLOAT, tmp, counts, displs, MPI_FLOAT, MPI_COMM_WORLD);
-        for (int r = 0; r < g_size; r++) {
-            size_t rlo, rhi;
-            hx_dist_shard(n, r, g_size, &rlo, &rhi);
-            for (int i = 0; i < counts[r]; i++) buf[rlo + off + (size_t)i] = tmp[displs[r] + i];
-        }
+        pack(buf, tmp, n, off, counts, displs, 0);
     }
-    if (!tmp) rc = HX_ENOMEM;
     free(counts), free(displs), free(tmp);
     return rc;
 }
 
 int hx_dist_bcast_f64(double *buf, size_t n)
 {
-    for (size_t i = 0; g_size > 1 && i < n; i += PIECE)
-        MPI_Bcast(buf + i, (int)(n - i < PIECE ? n - i : PIECE), MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    for (size_t i = 0; g_size > 1 && i < n; i += g_piece)
+        MPI_Bcast(buf + i, (int)(n - i < g_piece ? n - i : g_piece), MPI_DOUBLE, 0, MPI_COMM_WORLD);
     return HX_OK;
 }
 

@@ -4,7 +4,8 @@
  * own is rank 0 of 1 and never touches MPI, so single-process runs behave as
  * before. Every collective aborts the whole job on failure (MPI's default
  * error handler): a rank that dies ends the job with a message, never a hang.
- * Buffers longer than 2^30 elements are sent in pieces (MPI counts are int). */
+ * Buffers longer than 2^30 elements are sent in pieces (MPI counts are int;
+ * HX_MPI_PIECE sets another piece size, which the tests use to exercise it). */
 #ifndef HX_CORE_DIST_H
 #define HX_CORE_DIST_H
 
