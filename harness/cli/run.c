@@ -40,9 +40,6 @@ int hx_cmd_run(int argc, char **argv)
     int code = 0;
     if (hx_cli_parse(&cli, argc, argv, &code)) return code;
     if (resume && fresh) return hx_cli_fail(&cli, "--resume and --fresh exclude each other");
-    if (hx_dist_size() > 1) /* the runner's stages write shared files from every process */
-        return hx_cli_fail(&cli, "runs one process; data-parallel training runs through `mpirun -np N bin/harness "
-                                 "train|distill` (harness/core/dist.h)");
     hx_cli_settings(&cli, stderr);
     hx_manifest m;
     int rc = hx_manifest_load(manifest, &m);
@@ -75,7 +72,14 @@ int hx_cmd_run(int argc, char **argv)
         fprintf(stderr, "harness run: refusing %s: %s\n", manifest, plan.unsupported);
         code = 2;
     } else {
-        hx_run_opts ro = {resume, fresh, 0};
+        hx_run_opts ro = {resume, fresh, hx_dist_rank() != 0, NULL};
+        char priv[600];
+        if (hx_dist_rank() != 0) { /* data parallel: this rank's own outputs, rank 0's checkpoints */
+            snprintf(priv, sizeof priv, "%s/.rank%d", m.outputs.dir, hx_dist_rank());
+            ro.shared_dir = m.outputs.dir;
+            m.outputs.dir = priv;
+            if (!freopen("/dev/null", "w", stdout)) return hx_report(HX_ERR(HX_EIO, "cannot silence rank %d", hx_dist_rank()));
+        }
         rc = hx_run(&plan, &ro);
         code = rc < 0 ? hx_report(rc) : 0;
     }

@@ -2,6 +2,7 @@
  * summary, with content-hashed caching and resumable arms. */
 #include "exp/runner.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/home.h"
 #include "core/util.h"
@@ -42,6 +43,8 @@ typedef struct {
     char teacher_dir[700];     /* HF directory of the teacher (importance, pruning, teacher arm) */
     char kd_teacher_dir[800];  /* what KD arms distil from: teacher_dir, or the corrected teacher */
     char logit_cache[800];     /* the teacher-logit cache of the current KD arm (teacher_logits.top_k) */
+    char ckpt_base[512];       /* where checkpoints/ lives: rank 0's outputs.dir (hx_run_opts.shared_dir) */
+    int lead;                  /* rank 0: writes everything shared */
     hx_model teacher;
     hx_tokenizer *tok;
     hx_eval_task *tasks;       /* the manifest's eval tasks (evaluate.h) */
@@ -340,7 +343,8 @@ static int train_to_budget(const char *what, hx_train_config *c, char *final, si
                res.last_loss, res.last_val_loss, res.tokens_per_s);
     } else {
         printf("%s: already trained (%" PRId64 " tokens)\n", what, have);
-        HX_TRY(hx_ckpt_prune(c->ckpt_dir, c->keep_last)); /* killed after its last commit: one too many */
+        if (hx_dist_rank() == 0) /* killed after its last commit: one too many */
+            HX_TRY(hx_ckpt_prune(c->ckpt_dir, c->keep_last));
     }
     char *path = NULL;
     int64_t step;
@@ -389,7 +393,7 @@ static int prepare_teacher(runner *r)
         int rc = train_to_budget("teacher", &c, r->teacher_dir, sizeof r->teacher_dir);
         free(root);
         HX_TRY(rc);
-        HX_TRY(copy_tokenizer(r, r->teacher_dir));
+        if (r->lead) HX_TRY(copy_tokenizer(r, r->teacher_dir));
     }
     printf("teacher: %s\n", r->teacher_dir);
     snprintf(r->kd_teacher_dir, sizeof r->kd_teacher_dir, "%s", r->teacher_dir);
@@ -443,7 +447,7 @@ static int correct_teacher(runner *r)
     if (rc == HX_OK) rc = train_to_budget("teacher_correction", &c, r->kd_teacher_dir, sizeof r->kd_teacher_dir);
     free(root);
     HX_TRY(rc);
-    HX_TRY(copy_tokenizer(r, r->kd_teacher_dir));
+    if (r->lead) HX_TRY(copy_tokenizer(r, r->kd_teacher_dir));
     printf("teacher_correction: KD arms distil from %s (importance still from %s)\n", r->kd_teacher_dir,
            r->teacher_dir);
     return HX_OK;
@@ -628,6 +632,9 @@ static int run_teacher_arm(runner *r, const hx_arm *arm)
     snprintf(table, sizeof table, "arms/%s/eval", arm->name);
     int64_t rows = 0;
     int rc = hx_h5log_rows(log, table, &rows);
+    double agreed = (double)rows; /* data parallel: rank 0's log decides (the others keep no training rows) */
+    if (rc == HX_OK) rc = hx_dist_bcast_f64(&agreed, 1);
+    rows = (int64_t)agreed;
     if (rc == HX_OK && rows == 0 && r->m->eval.perplexity) {
         hx_dataset val;
         hx_workspace ws;
@@ -754,7 +761,7 @@ static int iterative_round(runner *r, const hx_arm *arm, int round, const hx_mod
     if (rc == HX_OK) hx_prune_plan_free(&plan);
     hx_importance_free(&own);
     if (rc < 0) return hx_adderr(rc, "arm %s: pruning round %d", arm->name, round);
-    char *root = hx_strfmt("%s/checkpoints/%s", r->dir, name);
+    char *root = hx_strfmt("%s/checkpoints/%s", r->ckpt_base, name);
     if (!root) return HX_ENOMEM;
     hx_train_config c = train_config(r, &arm->train, arm->seed, arm->name, root);
     c.init_from = dir;
@@ -817,8 +824,8 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
         return run_teacher_arm(r, arm);
     }
     HX_TRY(claim_group(r, group, ap->hash));
-    char *ckpts = hx_strfmt("%s/checkpoints/%s", r->dir, arm->name);
-    int claimed = ckpts ? claim_dir(ckpts, ap->hash) : HX_ENOMEM;
+    char *ckpts = hx_strfmt("%s/checkpoints/%s", r->ckpt_base, arm->name);
+    int claimed = !ckpts ? HX_ENOMEM : r->lead ? claim_dir(ckpts, ap->hash) : HX_OK; /* rank 0 owns the stamp */
     free(ckpts);
     HX_TRY(claimed);
     char student[700] = "", final[800];
@@ -836,7 +843,7 @@ static int run_arm(runner *r, const hx_arm_plan *ap)
         return run_iterative(r, arm, &scfg);
     }
     if (arm->kind != HX_ARM_SCRATCH) HX_TRY(make_student(r, arm, student, sizeof student, &scfg));
-    char *root = hx_strfmt("%s/checkpoints/%s", r->dir, arm->name);
+    char *root = hx_strfmt("%s/checkpoints/%s", r->ckpt_base, arm->name);
     if (!root) return HX_ENOMEM;
     hx_train_config c = train_config(r, &arm->train, arm->seed, arm->name, root);
     if (arm->kind == HX_ARM_SCRATCH) c.model = scfg;
@@ -1027,12 +1034,23 @@ int hx_run(const hx_plan *plan, const hx_run_opts *o)
     if (rc == HX_OK) rc = (r.baselines = hx_home_path("baselines")) ? hx_baselines_check(r.baselines) : HX_EIO;
     if (rc == HX_OK && access(hx_plot_scripts_dir(), R_OK) != 0)
         rc = HX_ERR(HX_EIO, "%s: the gnuplot scripts are missing (set HX_HOME or HX_PLOTS_DIR)", hx_plot_scripts_dir());
+    r.lead = hx_dist_rank() == 0;
+    snprintf(r.ckpt_base, sizeof r.ckpt_base, "%s", o->shared_dir ? o->shared_dir : plan->m->outputs.dir);
     if (rc == HX_OK) rc = open_results(&r);
+    /* With several ranks, rank 0 fills the shared data cache first; each stage then starts together, so
+     * every rank sees the same cache and checkpoints when it decides what to train (core/dist.h). */
+    if (!r.lead) hx_dist_barrier();
     if (rc == HX_OK) rc = prepare_data(&r);
+    if (r.lead) hx_dist_barrier();
     if (rc == HX_OK) rc = prepare_eval(&r);
+    hx_dist_barrier();
     if (rc == HX_OK) rc = prepare_teacher(&r);
+    hx_dist_barrier();
     if (rc == HX_OK) rc = correct_teacher(&r);
-    for (int i = 0; rc == HX_OK && i < plan->n_arms; i++) rc = run_arm(&r, &plan->arms[i]);
+    for (int i = 0; rc == HX_OK && i < plan->n_arms; i++) {
+        hx_dist_barrier();
+        rc = run_arm(&r, &plan->arms[i]);
+    }
     if (rc == HX_OK) {
         hx_h5log *log;
         rc = hx_h5log_open(r.h5, HX_H5LOG_APPEND, &log);
@@ -1040,7 +1058,7 @@ int hx_run(const hx_plan *plan, const hx_run_opts *o)
         int rc2 = rc == HX_OK ? hx_h5log_close(log) : HX_OK;
         if (rc == HX_OK) rc = rc2;
     }
-    if (rc == HX_OK) { /* the summary covers every arm of the manifest, also those run with --only before */
+    if (rc == HX_OK && r.lead) { /* the summary covers every arm of the manifest, also those run with --only before */
         hx_plan all;
         rc = hx_plan_build(plan->m, NULL, plan->gflops, &all);
         if (rc == HX_OK) {
@@ -1048,7 +1066,7 @@ int hx_run(const hx_plan *plan, const hx_run_opts *o)
             hx_plan_free(&all);
         }
     }
-    if (rc == HX_OK) rc = hx_report_plots(r.dir, r.baselines);
+    if (rc == HX_OK && r.lead) rc = hx_report_plots(r.dir, r.baselines);
     if (rc == HX_OK) printf("run: done in %.1f s; results in %s\n", hx_now() - t0, r.dir);
     runner_free(&r);
     return rc;

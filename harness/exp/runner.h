@@ -15,6 +15,13 @@ typedef struct {
     int resume; /* 1: continue the run in outputs.dir (arms already at their budget are kept) */
     int fresh;  /* 1: delete the previous results in outputs.dir first (excludes resume) */
     int quiet;  /* 1: no training progress lines */
+    /* Data parallelism (core/dist.h): every rank runs the runner; training,
+     * importance and evaluation are collective, and the ranks other than 0
+     * write their HDF5 log, pruned students and other outputs into a
+     * private outputs.dir (set by the caller) while reading the checkpoints
+     * under shared_dir, rank 0's outputs.dir (NULL: outputs.dir). Only rank 0
+     * writes the shared cache, the checkpoints, the summary and the plots. */
+    const char *shared_dir;
 } hx_run_opts;
 
 /* Checks, before any work, what `plan` needs that the runner cannot do:
