@@ -105,6 +105,17 @@ static void test_two_ranks_match_one(void **state)
     assert_int_equal(train_run(2, "plain", "--no-zero1"), 0);
     assert_true(weight_diff("one", "zero1", 16) < 1e-6);
     assert_true(weight_diff("zero1", "plain", 16) < 1e-6);
+    /* checkpoints: ZeRO-1 writes one optimizer shard per rank and a manifest, plain data parallelism one file */
+    static const char *const files[][2] = {{"zero1", "optimizer.json"}, {"zero1", "optimizer-0-of-2.safetensors"},
+                                           {"zero1", "optimizer-1-of-2.safetensors"}, {"plain", "optimizer.safetensors"}};
+    for (int i = 0; i < 4; i++) {
+        char f[500];
+        snprintf(f, sizeof f, "%s/%s/step-00000016/%s", hx_tmpdir, files[i][0], files[i][1]);
+        assert_int_equal(access(f, R_OK), 0);
+    }
+    char f[500];
+    snprintf(f, sizeof f, "%s/zero1/step-00000016/optimizer.safetensors", hx_tmpdir);
+    assert_int_equal(access(f, F_OK), -1);
     /* the piecewise path of the shard collectives (MPI counts are int): 100-element pieces, same weights */
     setenv("HX_MPI_PIECE", "100", 1);
     assert_int_equal(train_run(2, "pieces", ""), 0);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int g_rank = 0, g_size = 1, g_mpi = 0;
 
@@ -137,6 +138,24 @@ int hx_dist_allgather_f32(float *buf, size_t n)
     for (size_t off = 0; rc == HX_OK && piece(n, off, counts, displs) > 0; off += step) {
         MPI_Allgatherv(buf + lo + off, counts[g_rank], MPI_FLOAT, tmp, counts, displs, MPI_FLOAT, MPI_COMM_WORLD);
         pack(buf, tmp, n, off, counts, displs, 0);
+    }
+    free(counts), free(displs), free(tmp);
+    return rc;
+}
+
+int hx_dist_gather_f32(const float *mine, float *full, size_t n)
+{
+    if (g_size < 2) {
+        memcpy(full, mine, n * sizeof(float));
+        return HX_OK;
+    }
+    int *counts = malloc(sizeof(int) * (size_t)g_size), *displs = malloc(sizeof(int) * (size_t)g_size);
+    size_t step = piece_step(), packed = step * (size_t)g_size < n ? step * (size_t)g_size : n;
+    float *tmp = g_rank == 0 ? malloc(sizeof(float) * packed) : NULL;
+    int rc = counts && displs && (tmp || g_rank != 0) ? HX_OK : HX_ENOMEM;
+    for (size_t off = 0; rc == HX_OK && piece(n, off, counts, displs) > 0; off += step) {
+        MPI_Gatherv(mine + off, counts[g_rank], MPI_FLOAT, tmp, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD);
+        if (g_rank == 0) pack(full, tmp, n, off, counts, displs, 0);
     }
     free(counts), free(displs), free(tmp);
     return rc;

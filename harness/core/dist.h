@@ -41,6 +41,12 @@ void hx_dist_shard(size_t n, int rank, int size, size_t *lo, size_t *hi);
 int hx_dist_reduce_scatter_f32(float *buf, size_t n);
 int hx_dist_allgather_f32(float *buf, size_t n);
 
+/* Every rank's shard mine[0..hi-lo) of n elements (hx_dist_shard) into rank
+ * 0's full[0..n) (full is not read elsewhere, and may be NULL there): the
+ * gather of a checkpoint, so that one process holds the whole array only
+ * where it is written. With one rank, copies mine into full. */
+int hx_dist_gather_f32(const float *mine, float *full, size_t n);
+
 /* Rank 0's buf[0..n) copied to every rank. */
 int hx_dist_bcast_f64(double *buf, size_t n);
 

@@ -1,6 +1,7 @@
 /* Checkpoint directory mechanics and trainer state (see ckpt.h for the layout). */
 #include "train/ckpt.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "model/safetensors.h"
@@ -415,8 +416,89 @@ int hx_ckpt_write_optim(const char *dir, const hx_adamw *opt, const hx_model *pa
     return rc;
 }
 
+int hx_ckpt_write_optim_shards(const char *dir, const hx_adamw *opt, int world_size)
+{
+    json_t *shards = json_array();
+    int rc = shards ? HX_OK : HX_ENOMEM;
+    for (int r = 0; r < world_size && rc == HX_OK; r++) {
+        size_t lo, hi;
+        hx_dist_shard(opt->n, r, world_size, &lo, &hi);
+        char stem[64];
+        snprintf(stem, sizeof stem, "optimizer-%d-of-%d", r, world_size);
+        hx_st_entry es[2] = {{.name = "exp_avg", .data = opt->m + lo, .src = HX_DT_F32, .dtype = HX_DT_F32, .ndim = 1,
+                              .shape = {(int64_t)(hi - lo)}},
+                             {.name = "exp_avg_sq", .data = opt->v + lo, .src = HX_DT_F32, .dtype = HX_DT_F32,
+                              .ndim = 1, .shape = {(int64_t)(hi - lo)}}};
+        rc = hx_st_write(dir, stem, es, 2, 0);
+        char file[80];
+        snprintf(file, sizeof file, "%s.safetensors", stem);
+        if (rc == HX_OK)
+            json_array_append_new(shards, json_pack("{s:s, s:I, s:I}", "file", file, "offset", (json_int_t)lo,
+                                                    "length", (json_int_t)(hi - lo)));
+    }
+    json_t *j = rc == HX_OK ? json_pack("{s:s, s:i, s:I, s:o}", "format", "zero1", "world_size", world_size,
+                                        "n_floats", (json_int_t)opt->n, "shards", shards)
+                            : NULL;
+    if (!j) json_decref(shards);
+    char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL, *path = hx_path_join(dir, "optimizer.json");
+    if (rc == HX_OK) rc = text && path ? write_file(path, text, strlen(text)) : HX_ENOMEM;
+    json_decref(j);
+    free(text);
+    free(path);
+    return rc;
+}
+
+/* The moments of the shards listed in <dir>/optimizer.json into opt->m and opt->v. */
+static int read_optim_shards(const char *dir, const char *manifest, hx_adamw *opt)
+{
+    json_error_t err;
+    json_t *j = json_load_file(manifest, 0, &err), *shards = j ? json_object_get(j, "shards") : NULL;
+    if (!j) return HX_ERR(HX_EFORMAT, "%s:%d: %s", manifest, err.line, err.text);
+    int rc = HX_OK;
+    if ((size_t)json_integer_value(json_object_get(j, "n_floats")) != opt->n || !json_is_array(shards))
+        rc = HX_ERR(HX_EFORMAT, "%s: n_floats %lld does not match the model's %zu parameters, or no shards", manifest,
+                    (long long)json_integer_value(json_object_get(j, "n_floats")), opt->n);
+    size_t covered = 0;
+    for (size_t i = 0; rc == HX_OK && i < json_array_size(shards); i++) {
+        json_t *e = json_array_get(shards, i);
+        const char *file = json_string_value(json_object_get(e, "file"));
+        size_t off = (size_t)json_integer_value(json_object_get(e, "offset"));
+        size_t len = (size_t)json_integer_value(json_object_get(e, "length"));
+        if (!file || strchr(file, '/') || off + len > opt->n || off != covered) {
+            rc = HX_ERR(HX_EFORMAT, "%s: shard %zu (file, offset %zu, length %zu) is not the next range of the "
+                                    "%zu parameters",
+                        manifest, i, off, len, opt->n);
+            break;
+        }
+        char *path = hx_path_join(dir, file);
+        hx_st *st = NULL;
+        rc = path ? hx_st_open(path, &st) : HX_ENOMEM;
+        for (int k = 0; k < 2 && rc == HX_OK; k++) {
+            const char *name = k ? "exp_avg_sq" : "exp_avg";
+            const hx_st_tensor *t = hx_st_find(st, name);
+            if (!t) rc = HX_ERR(HX_EFORMAT, "%s: tensor %s missing", path, name);
+            else rc = hx_st_read_f32_finite(st, t, (k ? opt->v : opt->m) + off, len);
+        }
+        hx_st_close(st);
+        free(path);
+        covered += len;
+    }
+    if (rc == HX_OK && covered != opt->n)
+        rc = HX_ERR(HX_EFORMAT, "%s: the shards cover %zu of %zu parameters", manifest, covered, opt->n);
+    json_decref(j);
+    return rc;
+}
+
 int hx_ckpt_read_optim(const char *dir, hx_adamw *opt, const hx_model *params)
 {
+    char *manifest = hx_path_join(dir, "optimizer.json");
+    if (!manifest) return HX_ENOMEM;
+    if (access(manifest, F_OK) == 0) { /* ZeRO-1 shards, from any number of ranks */
+        int rc = read_optim_shards(dir, manifest, opt);
+        free(manifest);
+        return rc;
+    }
+    free(manifest);
     hx_param *v;
     char(*names)[112];
     int np;

@@ -78,10 +78,21 @@ int hx_ckpt_check(const char *dir, int verify);
  * <dir>/optimizer.safetensors. Errors: HX_EIO, HX_ENOSPC. */
 int hx_ckpt_write_optim(const char *dir, const hx_adamw *opt, const hx_model *params);
 
-/* Reads the moments written by hx_ckpt_write_optim into `opt` (already
- * initialised for `params`); every tensor must be present with the
- * parameter's shape. Errors: HX_EIO, HX_EFORMAT naming the tensor, HX_ENAN
- * for a non-finite element (named). */
+/* ZeRO-1's layout of the same moments: one file per data-parallel rank,
+ * <dir>/optimizer-<r>-of-<N>.safetensors with 1-D tensors exp_avg and
+ * exp_avg_sq over that rank's shard [lo, hi) of the flat parameters
+ * (core/dist.h's hx_dist_shard partition), and the manifest
+ * <dir>/optimizer.json: {"format": "zero1", "world_size": N, "n_floats":
+ * n, "shards": [{"file", "offset", "length"}, ...]}. `opt` holds the full
+ * moments (gathered by the caller). Errors: HX_EIO, HX_ENOSPC. */
+int hx_ckpt_write_optim_shards(const char *dir, const hx_adamw *opt, int world_size);
+
+/* Reads the moments written by hx_ckpt_write_optim, or the shards of
+ * hx_ckpt_write_optim_shards (any world size: they are laid out again into
+ * the flat arrays, so a run resumes with another number of ranks), into
+ * `opt` (already initialised for `params`); every tensor must be present
+ * with its shape. Errors: HX_EIO, HX_EFORMAT naming the tensor or the
+ * manifest field, HX_ENAN for a non-finite element (named). */
 int hx_ckpt_read_optim(const char *dir, hx_adamw *opt, const hx_model *params);
 
 /* Trainer state beside the model. */

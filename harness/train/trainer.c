@@ -76,7 +76,8 @@ static int write_ckpt(const char *dir, void *p)
 {
     trainer *t = p;
     HX_TRY(hx_model_save(dir, &t->m, HX_DT_F32, 0));
-    HX_TRY(hx_ckpt_write_optim(dir, &t->opt, &t->m));
+    /* ZeRO-1: one file per rank's shard and a manifest; otherwise one file */
+    HX_TRY(t->zero ? hx_ckpt_write_optim_shards(dir, &t->opt, t->ranks) : hx_ckpt_write_optim(dir, &t->opt, &t->m));
     if (t->cfg->kd.n_intermediate > 0) HX_TRY(hx_kd_is_save(&t->is, dir));
     hx_train_state st = {.step = t->step, .tokens = t->tokens, .skipped_steps = t->guard.skipped,
                          .optimizer_step = t->opt.t, .rng_state = t->rng.state, .lr = t->lr,
@@ -88,22 +89,23 @@ static int write_ckpt(const char *dir, void *p)
     return rc;
 }
 
-/* ZeRO-1: every rank's moments gathered into the full t->opt (gather = 1,
- * for a checkpoint), or released again (gather = 0). */
+/* ZeRO-1: every rank's moments gathered into rank 0's full t->opt (gather =
+ * 1, for a checkpoint; the other ranks keep only their shards), or released
+ * again (gather = 0). */
 static int zero_gather(trainer *t, int gather)
 {
     free(t->opt.m), free(t->opt.v);
     t->opt.m = t->opt.v = NULL;
     if (!gather) return HX_OK;
-    size_t n = t->m.n_floats, len = t->zhi - t->zlo;
-    t->opt.m = hx_calloc(n, sizeof(float));
-    t->opt.v = hx_calloc(n, sizeof(float));
-    if (!t->opt.m || !t->opt.v) return HX_ENOMEM;
-    memcpy(t->opt.m + t->zlo, t->zopt.m, len * sizeof(float));
-    memcpy(t->opt.v + t->zlo, t->zopt.v, len * sizeof(float));
+    size_t n = t->m.n_floats;
+    if (t->rank == 0) {
+        t->opt.m = hx_malloc(n * sizeof(float));
+        t->opt.v = hx_malloc(n * sizeof(float));
+        if (!t->opt.m || !t->opt.v) return HX_ENOMEM; /* a failed rank ends the job (main) */
+    }
     t->opt.t = t->zopt.t;
-    HX_TRY(hx_dist_allgather_f32(t->opt.m, n));
-    return hx_dist_allgather_f32(t->opt.v, n);
+    HX_TRY(hx_dist_gather_f32(t->zopt.m, t->opt.m, n));
+    return hx_dist_gather_f32(t->zopt.v, t->opt.v, n);
 }
 
 static int save(trainer *t)
