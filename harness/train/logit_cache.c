@@ -78,13 +78,17 @@ void hx_logit_cache_close(hx_logit_cache *c)
     free(c);
 }
 
-/* The record's sections in c->buf. */
-static void sections(hx_logit_cache *c, float **lse, int32_t **ids, float **vals)
+/* Copies a record's lse [T], ids [T, k] and vals [T, k] between c->buf (after
+ * its 8-byte tag) and the caller's arrays: into the buffer (to_buf = 1) or
+ * out of it. */
+static void move(hx_logit_cache *c, void *lse, void *ids, void *vals, int to_buf)
 {
-    size_t Tk = (size_t)c->T * c->k;
-    *lse = (float *)(c->buf + 8);
-    *ids = (int32_t *)(c->buf + 8 + 4 * (size_t)c->T);
-    *vals = (float *)(c->buf + 8 + 4 * (size_t)c->T + 4 * Tk);
+    size_t sizes[3] = {4 * (size_t)c->T, 4 * (size_t)c->T * c->k, 4 * (size_t)c->T * c->k};
+    void *user[3] = {lse, ids, vals};
+    unsigned char *at = c->buf + 8;
+    for (int i = 0; i < 3; at += sizes[i], i++)
+        if (to_buf) memcpy(at, user[i], sizes[i]);
+        else memcpy(user[i], at, sizes[i]);
 }
 
 static int check_window(const hx_logit_cache *c, uint64_t w)
@@ -103,13 +107,7 @@ int hx_logit_cache_get(hx_logit_cache *c, uint64_t w, int32_t *ids, float *vals,
     memcpy(&tag, c->buf, 8);
     memcpy(&check, c->buf + c->bytes - 8, 8);
     if (tag != w + 1 || check != fnv1a(c->buf, c->bytes - 8)) return 0;
-    float *l, *v;
-    int32_t *id;
-    sections(c, &l, &id, &v);
-    size_t Tk = (size_t)c->T * c->k;
-    memcpy(lse, l, 4 * (size_t)c->T);
-    memcpy(ids, id, 4 * Tk);
-    memcpy(vals, v, 4 * Tk);
+    move(c, lse, ids, vals, 0);
     c->hits++;
     return 1;
 }
@@ -119,13 +117,7 @@ int hx_logit_cache_put(hx_logit_cache *c, uint64_t w, const int32_t *ids, const 
     HX_TRY(check_window(c, w));
     uint64_t tag = w + 1;
     memcpy(c->buf, &tag, 8);
-    float *l, *v;
-    int32_t *id;
-    sections(c, &l, &id, &v);
-    size_t Tk = (size_t)c->T * c->k;
-    memcpy(l, lse, 4 * (size_t)c->T);
-    memcpy(id, ids, 4 * Tk);
-    memcpy(v, vals, 4 * Tk);
+    move(c, (void *)lse, (void *)ids, (void *)vals, 1);
     uint64_t check = fnv1a(c->buf, c->bytes - 8);
     memcpy(c->buf + c->bytes - 8, &check, 8);
     ssize_t put = pwrite(c->fd, c->buf, c->bytes, (off_t)(w * c->bytes));
