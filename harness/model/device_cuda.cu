@@ -20,7 +20,6 @@ extern "C" {
 #include <stdlib.h>
 #include <string.h>
 
-const char *const hx_device_names[4] = {"auto", "cpu", "cuda", NULL};
 
 extern "C" int hx_device_resolve(hx_device want, hx_device *out)
 {

@@ -4,7 +4,6 @@
 
 #include "core/err.h"
 
-const char *const hx_device_names[4] = {"auto", "cpu", "cuda", NULL};
 
 #define NO_CUDA() HX_ERR(HX_EINVAL, "device cuda: this binary has no CUDA tier: use bin/harness-cuda, which `make cuda` builds where nvcc is present")
 
