@@ -4,7 +4,6 @@
 
 #include "core/err.h"
 
-
 #define NO_CUDA() HX_ERR(HX_EINVAL, "device cuda: this binary has no CUDA tier: use bin/harness-cuda, which `make cuda` builds where nvcc is present")
 
 int hx_device_resolve(hx_device want, hx_device *out)
