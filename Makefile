@@ -111,7 +111,7 @@ NVCC_LIBS  := -lcublasLt -lcublas -lm -Xcompiler -fopenmp \
 # The CUDA programs link only the objects they use that need no Debian library (no OpenBLAS,
 # jansson, HDF5, ...), so that they also build on GPU machines whose image lacks those.
 CUDA_HOST_OBJ := $(addprefix $(BUILD)/,harness/core/err.o harness/core/rng.o \
-                 $(patsubst %.c,%.o,$(wildcard $(addprefix kernels/cpu/,convert.c embedding.c rmsnorm.c rope.c swiglu.c cross_entropy.c))))
+                 $(patsubst %.c,%.o,$(wildcard $(addprefix kernels/cpu/,convert.c embedding.c rmsnorm.c rope.c swiglu.c cross_entropy.c vexp.c))))
 CUDA_OBJ := $(CUDA_SRC:kernels/cuda/%.cu=$(BUILD)/cuda/%.o)
 CUDA_TEST_BIN := $(patsubst tests/cuda/%.cu,$(BUILD)/cuda/%,$(wildcard tests/cuda/*.cu))
 

@@ -57,11 +57,9 @@ int hx_attention_fwd(float *out, float *lse, const float *q, const float *k, con
                 int lo = key_lo(i, W);
                 float mx = -INFINITY;
                 for (int j = lo; j <= i; j++) mx = p[j] > mx ? p[j] : mx;
+                hx_exp_shifted(p + lo, p + lo, mx, i - lo + 1);
                 float sum = 0;
-                for (int j = lo; j <= i; j++) {
-                    p[j] = expf(p[j] - mx);
-                    sum += p[j];
-                }
+                for (int j = lo; j <= i; j++) sum += p[j];
                 float inv = 1.0f / sum;
                 for (int j = lo; j <= i; j++) p[j] *= inv;
                 memset(p + ks, 0, sizeof(float) * (size_t)(lo - ks));
@@ -115,8 +113,9 @@ int hx_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const f
                     const float *oi = obh + (size_t)i * qs, *doi = dob + (size_t)i * qs;
                     float di = 0, l = lh[i];
                     for (int e = 0; e < D; e++) di += doi[e] * oi[e];
+                    hx_exp_shifted(p + lo, p + lo, l, i - lo + 1);
                     for (int j = ks; j < i1; j++) {
-                        float pj = j >= lo && j <= i ? expf(p[j] - l) : 0.0f;
+                        float pj = j >= lo && j <= i ? p[j] : 0.0f;
                         p[j] = pj;
                         d[j] = pj * (d[j] - di) * scale;
                     }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CE_CHUNK 512 /* exps of a row without dlogits, a stack block at a time */
+
 long hx_shift_labels(int32_t *targets, const int32_t *labels, int B, int T, int ignore_index)
 {
     long n = 0;
@@ -43,12 +45,18 @@ int hx_cross_entropy(const float *logits, const int32_t *targets, int N, int V, 
         for (int j = 1; j < V; j++) mx = x[j] > mx ? x[j] : mx;
         double se = 0;
         if (d) { /* one exp per logit: d holds exp(x - max) until it is scaled */
-            for (int j = 0; j < V; j++) se += d[j] = expf(x[j] - mx);
+            hx_exp_shifted(d, x, mx, V);
+            for (int j = 0; j < V; j++) se += d[j];
             float scale = (float)(1.0 / se) * inv_norm;
             for (int j = 0; j < V; j++) d[j] *= scale;
             d[y] -= inv_norm;
         } else {
-            for (int j = 0; j < V; j++) se += expf(x[j] - mx);
+            float e[CE_CHUNK];
+            for (int j0 = 0; j0 < V; j0 += CE_CHUNK) {
+                int n = V - j0 < CE_CHUNK ? V - j0 : CE_CHUNK;
+                hx_exp_shifted(e, x + j0, mx, n);
+                for (int j = 0; j < n; j++) se += e[j];
+            }
         }
         row_loss[i] = mx + log(se) - xy;
     }

@@ -53,6 +53,16 @@ int hx_bf16_gemm_available(void);
 int hx_linear_fwd_bf16(float *y, const float *x, const uint16_t *Wp, int N, int in, int out, float beta,
                        uint16_t *xbuf);
 
+/* ---- vexp.c: expf over vectors ---- */
+
+/* 1 when the AVX-512 path of hx_exp_shifted runs on this CPU (AVX-512F and
+ * FMA usable); otherwise it loops over the scalar expf. */
+int hx_vexp_available(void);
+/* y[i] = expf(x[i] - shift) for i < n (the difference rounded to float),
+ * bit for bit what the scalar expression gives with glibc's expf (the
+ * AVX-512 path computes glibc's algorithm 16 lanes at a time). y may alias x. */
+void hx_exp_shifted(float *y, const float *x, float shift, long n);
+
 /* ---- embedding.c: nn.Embedding ---- */
 
 /* out[N, H] = table[ids[i], :]. ids must lie in [0, V) (checked by callers). */
