@@ -1,7 +1,7 @@
 /* bin/harness: the command-line entry point; dispatches to subcommands. */
 #include "bench/bench.h" // defines: hx_cmd_bench
 #include "cli/cmds.h"  // defines: hx_cmd, the hx_cmd_* entry points
-#include "core/cpu.h"  // defines: hx_cpu_detect, hx_cpu_openblas_core, hx_blas_config, hx_blas_core
+#include "core/cpu.h"  // defines: hx_cpu_detect, hx_cpu_openblas_core, hx_cpu_wait_policy, hx_blas_config, hx_blas_core
 #include "core/dist.h" // defines: hx_dist_init, hx_dist_abort, hx_dist_finalize
 #include "core/err.h"  // defines: HX_VERSION
 #include "core/util.h" // defines: hx_threads_init
@@ -44,17 +44,25 @@ static void usage(FILE *out)
                  "OPENBLAS_CORETYPE says; HX_BLAS_CORE=openblas leaves OpenBLAS's own choice)\n");
 }
 
-/* libgomp reads OMP_WAIT_POLICY, and OpenBLAS OPENBLAS_CORETYPE, when they
+/* libgomp reads its wait policy, and OpenBLAS OPENBLAS_CORETYPE, when they
  * are loaded, before main: set them and re-exec once, so idle OpenMP threads
- * sleep instead of spinning against the busy ones, and OpenBLAS runs the best
- * kernel this CPU can run (core/cpu.h) rather than what it detects or what
- * the environment presets (HX_BLAS_CORE=NAME forces a core;
- * HX_BLAS_CORE=openblas keeps OpenBLAS's own choice). Returns only when no
- * re-exec was needed (or it failed). */
+ * spin briefly on a quiet machine and sleep on a busy one
+ * (hx_cpu_wait_policy; GOMP_SPINCOUNT=300000 is libgomp's default, set to
+ * mark the choice as made), and OpenBLAS runs the best kernel this CPU can
+ * run (core/cpu.h) rather than what it detects or what the environment
+ * presets (HX_BLAS_CORE=NAME forces a core; HX_BLAS_CORE=openblas keeps
+ * OpenBLAS's own choice). A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is
+ * kept. Returns only when no re-exec was needed (or it failed). */
 static void configure_runtime(char **argv)
 {
     int reexec = 0;
-    if (!getenv("OMP_WAIT_POLICY")) reexec |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) {
+        int cores = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = cores;
+        const char *t = getenv("HX_THREADS");
+        if (t && atoi(t) > 0) threads = atoi(t);
+        const char *policy = hx_cpu_wait_policy(hx_cpu_others_running(3, 5), cores, threads);
+        reexec |= (policy ? setenv("OMP_WAIT_POLICY", policy, 1) : setenv("GOMP_SPINCOUNT", "300000", 1)) == 0;
+    }
     const char *want = getenv("HX_BLAS_CORE"), *have = getenv("OPENBLAS_CORETYPE");
     if (!want || !*want) {
         hx_cpu_features f;

@@ -1,11 +1,15 @@
 /* CPU feature detection and the OpenBLAS kernel bin/harness runs: the one
  * chosen from the features (never one the CPU cannot run), HX_BLAS_CORE
- * overriding it, and the choice recorded for provenance. */
+ * overriding it, and the choice recorded for provenance; the OpenMP wait
+ * policy for the machine's load (a busy child process counts, a sleeping one
+ * does not; a user's setting is kept). */
 #include "test_util.h"
 
 #include "core/cpu.h"
 
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* The last "Core: NAME" that OpenBLAS prints with OPENBLAS_VERBOSE=2 when
  * `env` bin/harness starts. */
@@ -73,11 +77,64 @@ static void test_harness_runs_the_chosen_kernel(void **state)
     assert_string_equal(got, "Prescott");
 }
 
+/* What `bench --json` records as the OpenMP wait policy under `env`. */
+static void harness_wait(const char *env, char *out, size_t n)
+{
+    const char *h = getenv("HX_HARNESS") ? getenv("HX_HARNESS") : "bin/harness";
+    char cmd[512], line[4096];
+    snprintf(cmd, sizeof cmd, "env %s %s bench --suite tokenizer --steps 1 --json 2>/dev/null", env, h);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    out[0] = 0;
+    while (fgets(line, sizeof line, p)) {
+        const char *w = strstr(line, "\"omp_wait\": \"");
+        if (w) snprintf(out, n, "%.*s", (int)strcspn(w + 13, "\""), w + 13);
+    }
+    pclose(p);
+}
+
+static void test_wait_policy_follows_the_load(void **state)
+{
+    (void)state;
+    assert_null(hx_cpu_wait_policy(0, 2, 2));
+    assert_string_equal(hx_cpu_wait_policy(1, 2, 2), "passive");
+    assert_null(hx_cpu_wait_policy(1, 2, 1));
+    assert_string_equal(hx_cpu_wait_policy(2, 2, 1), "passive");
+    char got[64];
+    harness_wait("OMP_WAIT_POLICY=active", got, sizeof got);
+    assert_string_equal(got, "active");
+    pid_t idle = fork(); /* a sleeping process is not load */
+    assert_true(idle >= 0);
+    if (idle == 0) {
+        pause();
+        _exit(0);
+    }
+    harness_wait("", got, sizeof got);
+    int quiet = !strcmp(got, "spin");
+    pid_t busy = fork();
+    assert_true(busy >= 0);
+    if (busy == 0)
+        for (volatile unsigned long i = 0;; i++) {
+        }
+    usleep(100000);
+    assert_true(hx_cpu_others_running(3, 5) >= 1);
+    char cores[32];
+    snprintf(cores, sizeof cores, "HX_THREADS=%ld", sysconf(_SC_NPROCESSORS_ONLN));
+    harness_wait(cores, got, sizeof got);
+    assert_string_equal(got, "passive");
+    kill(busy, SIGKILL);
+    kill(idle, SIGKILL);
+    waitpid(busy, NULL, 0);
+    waitpid(idle, NULL, 0);
+    if (!quiet) printf("NOTE: the machine was busy before the busy child started (%s)\n", got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_features_and_choice),
         cmocka_unit_test(test_harness_runs_the_chosen_kernel),
+        cmocka_unit_test(test_wait_policy_follows_the_load),
     };
     return cmocka_run_group_tests_name("cpu", tests, NULL, NULL);
 }

@@ -45,12 +45,14 @@ int hx_bench_run(const char *const *names, int n, const hx_bench_opts *o, FILE *
     char features[256];
     hx_cpu_detect(&cpu);
     hx_cpu_feature_string(&cpu, features, sizeof features);
+    const char *wait = getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "spin";
     json_object_set_new(all, "machine",
-                        json_pack("{s:s, s:s, s:s, s:s, s:i}", "cpu", cpu.brand, "cpu_features", features, "blas",
-                                  hx_blas_config(), "blas_core", hx_blas_core(), "threads", hx_threads()));
+                        json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "cpu", cpu.brand, "cpu_features", features, "blas",
+                                  hx_blas_config(), "blas_core", hx_blas_core(), "threads", hx_threads(),
+                                  "omp_wait", wait));
     if (plain)
-        fprintf(plain, "machine: %s (%s); %s, kernel %s; %d threads\n", cpu.brand, features, hx_blas_config(),
-                hx_blas_core(), hx_threads());
+        fprintf(plain, "machine: %s (%s); %s, kernel %s; %d threads, OpenMP waits %s\n", cpu.brand, features,
+                hx_blas_config(), hx_blas_core(), hx_threads(), wait);
     int rc = HX_OK;
     for (const hx_bench_suite *s = hx_bench_suites; s->name && rc == HX_OK; s++) {
         int want = n == 0 && !s->on_request; /* the blas suite runs sgemm per kernel already */

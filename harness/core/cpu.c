@@ -1,10 +1,13 @@
-/* cpuid/xgetbv feature detection and the OpenBLAS core choice. */
+/* cpuid/xgetbv feature detection, the OpenBLAS core choice and the OpenMP
+ * wait policy for the machine's load. */
 #include "core/cpu.h"
 
 #include <cblas.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -71,6 +74,60 @@ void hx_cpu_feature_string(const hx_cpu_features *f, char *buf, size_t n)
     buf[0] = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0] && o < n; i++)
         if (all[i].on) o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? " " : "", all[i].name);
+}
+
+/* procs_running of /proc/stat, or -1. */
+static int procs_running(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    char line[256];
+    int n = -1;
+    while (n < 0 && fgets(line, sizeof line, f))
+        if (sscanf(line, "procs_running %d", &n) != 1) n = -1;
+    fclose(f);
+    return n;
+}
+
+/* This process's threads in state R (OpenBLAS's pool spins after it starts). */
+static int own_running(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            char path[300], buf[512];
+            snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+            FILE *f = fopen(path, "r");
+            if (!f) continue;
+            size_t len = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[len] = 0;
+            const char *paren = strrchr(buf, ')'); /* "tid (comm) S ..." */
+            n += paren && paren[1] == ' ' && paren[2] == 'R';
+        }
+    closedir(d);
+    return n > 0 ? n : 1;
+}
+
+int hx_cpu_others_running(int samples, int ms)
+{
+    int fewest = -1;
+    for (int i = 0; i < samples; i++) {
+        if (i) nanosleep(&(struct timespec){0, (long)ms * 1000000L}, NULL);
+        int n = procs_running();
+        if (n < 0) return 0;
+        n -= own_running();
+        if (fewest < 0 || n < fewest) fewest = n;
+    }
+    return fewest > 0 ? fewest : 0;
+}
+
+const char *hx_cpu_wait_policy(int others_running, int cores, int threads)
+{
+    return others_running > cores - threads ? "passive" : NULL;
 }
 
 const char *hx_blas_config(void) { return openblas_get_config(); }

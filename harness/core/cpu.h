@@ -32,6 +32,22 @@ const char *hx_cpu_openblas_core(const hx_cpu_features *f);
 /* The usable features as a space-separated list ("avx2 fma avx512f ..."). */
 void hx_cpu_feature_string(const hx_cpu_features *f, char *buf, size_t n);
 
+/* How many other tasks are running on the machine: the fewest of a few
+ * samples of /proc/stat's procs_running taken `ms` milliseconds apart, less
+ * this process's own running threads. 0 where /proc/stat cannot be read. */
+int hx_cpu_others_running(int samples, int ms);
+
+/* The OpenMP waiting that suits the machine now (the value for
+ * OMP_WAIT_POLICY, or NULL for libgomp's default: spin about 300,000 pause
+ * loops, then sleep). Idle threads that spin join the next parallel region
+ * at once: the mini training step runs about 24% faster than with "passive"
+ * on the 2-core AMD EPYC VM (bench/README.md). But when other tasks hold
+ * cores, a spinning thread takes time from the thread it waits for (29%
+ * slower with one busy loop beside it), so with more running tasks than
+ * cores left over (others_running > cores - threads) the choice is
+ * "passive". */
+const char *hx_cpu_wait_policy(int others_running, int cores, int threads);
+
 /* What does the GEMMs in this process: the BLAS library and its version
  * (openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ...") and the
  * kernel it runs (openblas_get_corename(), e.g. "SkylakeX"). Recorded in
