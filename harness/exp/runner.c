@@ -940,7 +940,7 @@ int hx_run_check(const hx_plan *p)
         snprintf(what, sizeof what, "arm %s", a->name);
         HX_TRY(check_budget(what, &a->train, seq));
         if (a->kind == HX_ARM_ITERATIVE_KD) HX_TRY(check_iterative(a, seq));
-        if ((a->importance.opts.bf16 || a->kd.teacher_bf16) && !hx_bf16_gemm_available())
+        if ((a->importance.opts.bf16 || a->kd.teacher_bf16) && !hx_model_bf16_available())
             return HX_ERR(HX_EINVAL, "%s: importance.bf16 / kd.teacher_bf16 need a CPU with AVX512-BF16; this one has "
                                      "none (set them to false)", what);
     }

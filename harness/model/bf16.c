@@ -6,9 +6,11 @@
 
 #include <stdlib.h>
 
+int hx_model_bf16_available(void) { return hx_bf16_gemm_available(); }
+
 int hx_model_bf16_pack(const hx_model *m, hx_model_bf16 **out)
 {
-    if (!hx_bf16_gemm_available())
+    if (!hx_model_bf16_available())
         return HX_ERR(HX_EINVAL, "bf16 forward passes need a CPU with AVX512-BF16; this one has none (run in fp32)");
     const hx_config *c = &m->cfg;
     int L = c->num_hidden_layers, H = c->hidden_size, Q = c->num_attention_heads * c->head_dim;

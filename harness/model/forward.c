@@ -112,13 +112,7 @@ int hx_workspace_alloc(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_
     bump b = {NULL, 0};
     if (ws->layers) layout(ws, &b);
     ws->buf = ws->layers ? hx_malloc(sizeof(float) * b.used) : NULL;
-    if (mode == HX_WS_INFER) { /* the widest linear input, rounded up to a bf16 pair */
-        dims d = dims_of(cfg, B, T);
-        size_t w = d.H > d.Q ? d.H : d.Q;
-        w = w > d.F ? w : d.F;
-        ws->xbf16 = hx_malloc(sizeof(uint16_t) * d.N * (w + 1));
-    }
-    if (!ws->layers || !ws->ids || !ws->active || !ws->buf || (mode == HX_WS_INFER && !ws->xbf16)) {
+    if (!ws->layers || !ws->ids || !ws->active || !ws->buf) {
         hx_workspace_free(ws);
         return HX_ENOMEM;
     }
@@ -210,6 +204,11 @@ int hx_forward(const hx_model *m, hx_workspace *ws, const int32_t *ids, const un
         if (ids[i] < 0 || ids[i] >= c->vocab_size)
             return HX_ERR(HX_EINVAL, "forward: token id %d at position %zu outside [0, %d)", (int)ids[i], i,
                           c->vocab_size);
+    if (m->bf16 && ws->mode == HX_WS_INFER && !ws->xbf16) { /* the widest linear input, rounded up to a bf16 pair */
+        size_t w = d.H > d.Q ? d.H : d.Q;
+        w = w > d.F ? w : d.F;
+        if (!(ws->xbf16 = hx_malloc(sizeof(uint16_t) * d.N * (w + 1)))) return HX_ENOMEM;
+    }
     memcpy(ws->ids, ids, sizeof(int32_t) * d.N);
     for (int l = 0; l < d.L; l++) ws->active[l] = active ? active[l] != 0 : 1;
     int train = ws->mode == HX_WS_TRAIN;

@@ -69,7 +69,8 @@ typedef struct hx_workspace {
     /* backward scratch (TRAIN only) */
     float *d_x, *d_norm, *d_ff1, *d_ff2, *d_q, *d_k, *d_v, *d_attn;
     float *hidden; /* residual-stream storage: num_hidden_layers+1 buffers (TRAIN) or 2 (INFER) */
-    uint16_t *xbf16; /* INFER: a linear layer's input in bf16 (models with bf16 weights, model.h) */
+    uint16_t *xbf16; /* INFER: a linear layer's input in bf16; allocated by the first forward
+                        of a model with bf16 weights (model.h), else NULL */
     float *buf;    /* the one allocation behind all arrays above */
 } hx_workspace;
 

@@ -79,6 +79,9 @@ int hx_model_view(hx_model *m, const hx_config *cfg, float *data);
  * bf16; training passes stay fp32. Errors: HX_EINVAL when this CPU lacks
  * AVX512-BF16 (named), HX_ENOMEM. */
 int hx_model_bf16_pack(const hx_model *m, hx_model_bf16 **out);
+/* 1 when this CPU runs bf16 forward passes (AVX-512F and AVX512-BF16), so
+ * that hx_model_bf16_pack succeeds; 0 otherwise. */
+int hx_model_bf16_available(void);
 void hx_model_bf16_free(hx_model_bf16 *p);
 
 /* Number of distinct parameter tensors (a tied lm_head is not listed). */
