@@ -2,7 +2,8 @@
  * head count at 64/8 heads, head_dim 128), C12 (GQA dK/dV equal the group
  * sum of an expanded multi-head run), C08 (micro-batch split with a global
  * normalisation count), bit-identical repeats, forward-only mode and layer
- * hooks, the layer-skip mask, and deterministic initialisation. */
+ * hooks, the layer-skip mask, deterministic initialisation, and the LM head
+ * in chunks (the logits of a micro-batch never whole). */
 #include "test_util.h"
 
 #include "core/err.h"
@@ -175,6 +176,69 @@ static void test_repeat_bit_identical(void **state)
     assert_memory_equal(g1.data, g2.data, sizeof(float) * g1.n_floats);
     free(ids), free(tg), free(logits);
     hx_workspace_free(&ws);
+    hx_model_free(&m), hx_model_free(&g1), hx_model_free(&g2);
+}
+
+/* The LM head in chunks of 7 rows over 2 x 40 tokens (the last chunk 3 rows)
+ * against the whole head: logits, loss and every gradient agree to fp32
+ * rounding (OpenBLAS may run another kernel for another row count, and
+ * lm_head's gradient is summed over chunks). The range and mode checks, and
+ * the automatic row count. */
+static void test_head_in_chunks(void **state)
+{
+    (void)state;
+    hx_config c = small_cfg(2);
+    hx_model m, g1, g2;
+    make_model(&m, &c, 4);
+    assert_int_equal(hx_model_alloc(&g1, &c), HX_OK);
+    assert_int_equal(hx_model_alloc(&g2, &c), HX_OK);
+    const int B = 2, T = 40, N = B * T, V = c.vocab_size, R = 7;
+    int32_t ids[80], tg[80];
+    for (int i = 0; i < N; i++) ids[i] = (int32_t)hx_rng_below(&g_rng, (uint64_t)V);
+    long cnt = hx_shift_labels(tg, ids, B, T, HX_IGNORE_INDEX);
+    hx_workspace whole, part;
+    assert_int_equal(hx_workspace_alloc(&whole, &c, B, T, HX_WS_TRAIN), HX_OK);
+    assert_int_equal(hx_workspace_alloc_rows(&part, &c, B, T, HX_WS_TRAIN, R), HX_OK);
+    assert_int_equal(whole.head_rows, N);
+    assert_int_equal(part.head_rows, R);
+    assert_int_equal(hx_forward(&m, &whole, ids, NULL), HX_OK);
+    float *logits = malloc(sizeof(float) * (size_t)N * V);
+    memcpy(logits, whole.logits, sizeof(float) * (size_t)N * V);
+    double l1 = train_step(&m, &whole, ids, tg, (double)cnt, &g1);
+    assert_int_equal(hx_forward(&m, &part, ids, NULL), HX_OK);
+    double l2 = 0;
+    for (int r0 = 0; r0 < N; r0 += R) {
+        int n = N - r0 < R ? N - r0 : R;
+        double s;
+        assert_int_equal(hx_head_logits(&m, &part, r0, n), HX_OK);
+        assert_true(max_rel(part.logits, logits + (size_t)r0 * V, (size_t)n * V) < 1e-5);
+        assert_int_equal(hx_cross_entropy(part.logits, tg + r0, n, V, HX_IGNORE_INDEX, (double)cnt, part.logits, &s),
+                         HX_OK);
+        assert_int_equal(hx_head_backward(&m, &part, r0, n, part.logits, &g2), HX_OK);
+        l2 += s;
+    }
+    assert_int_equal(hx_backward_ex(&m, &part, NULL, NULL, &g2), HX_OK);
+    assert_true(fabs(l1 - l2) <= 1e-6 * fabs(l1));
+    size_t len = (size_t)V * c.hidden_size;
+    double rel = max_rel(g2.lm_head, g1.lm_head, len), all = max_rel(g2.data, g1.data, g1.n_floats);
+    printf("chunks of %d vs whole: loss %.9g vs %.9g; gradients max relative difference %.2e (lm_head %.2e)\n", R,
+           l2, l1, all, rel);
+    assert_true(all < 1e-4);
+    /* misuse: whole-logits backward on a chunked workspace, rows past the end or over the chunk */
+    assert_int_equal(hx_backward(&m, &part, logits, &g2), HX_EINVAL);
+    assert_int_equal(hx_head_logits(&m, &part, N - 3, 4), HX_EINVAL);
+    assert_int_equal(hx_head_logits(&m, &part, 0, R + 1), HX_EINVAL);
+    hx_workspace inf;
+    assert_int_equal(hx_workspace_alloc_rows(&inf, &c, B, T, HX_WS_INFER, R), HX_OK);
+    assert_int_equal(hx_head_backward(&m, &inf, 0, R, logits, &g2), HX_EINVAL);
+    /* the automatic count: whole within 512 MiB, else 16-row multiples that fit */
+    assert_int_equal(hx_head_rows_auto(2048, 2048), 2048);
+    assert_int_equal(hx_head_rows_auto(2048, 49152), 2048);
+    assert_int_equal(hx_head_rows_auto(4096, 49152), 2720);
+    assert_int_equal(hx_head_rows_auto(16384, 128256), 1040);
+    assert_int_equal(hx_head_rows_auto(64, 1 << 30), 16);
+    free(logits);
+    hx_workspace_free(&whole), hx_workspace_free(&part), hx_workspace_free(&inf);
     hx_model_free(&m), hx_model_free(&g1), hx_model_free(&g2);
 }
 
@@ -367,7 +431,7 @@ int main(void)
         cmocka_unit_test(test_c04_kv_layout),        cmocka_unit_test(test_c12_group_sum),
         cmocka_unit_test(test_repeat_bit_identical), cmocka_unit_test(test_c08_microbatch_split),
         cmocka_unit_test(test_infer_mode_and_hook),  cmocka_unit_test(test_layer_skip_mask),
-        cmocka_unit_test(test_init_random),
+        cmocka_unit_test(test_init_random),          cmocka_unit_test(test_head_in_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -608,6 +608,43 @@ static void test_logit_cache(void **state)
     hx_logit_cache_close(lc);
 }
 
+/* The LM head and the losses in chunks of 5 tokens (micro-batches of 32:
+ * 7 chunks, the last of 2) against the whole micro-batch, for CE, KD with
+ * and without a CE term, and top-k KD: the logged losses and the final
+ * validation loss agree to rounding over 5 steps. */
+static void test_head_in_chunks(void **state)
+{
+    (void)state;
+    const char *teacher = trained_teacher();
+    const char *names[4] = {"chunk_ce", "chunk_kd", "chunk_kd_ce", "chunk_topk"};
+    for (int k = 0; k < 4; k++) {
+        double *col[2][3], val[2];
+        const char *cols[3] = {"loss", "loss_ce", "loss_kd"};
+        int64_t n = 0;
+        for (int rows = 0; rows < 2; rows++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s%d", names[k], rows);
+            hx_train_config c = base_config(name);
+            c.token_budget = 5 * 64;
+            c.ckpt_every_steps = 0;
+            c.head_rows = rows ? 5 : 0;
+            if (k > 0) c.teacher = teacher;
+            if (k == 2) c.kd.w_ce = 0.5;
+            if (k == 3) c.kd.top_k = 4;
+            hx_train_result r;
+            assert_int_equal(hx_train(&c, &r), HX_OK);
+            val[rows] = r.last_val_loss;
+            for (int j = 0; j < 3; j++) col[rows][j] = column(c.log_path, "arms/student/train", cols[j], &n);
+            assert_int_equal(n, 5);
+        }
+        for (int j = 0; j < 3; j++) {
+            for (int i = 0; i < 5; i++) assert_true(fabs(col[0][j][i] - col[1][j][i]) <= 1e-5 * fabs(col[0][j][i]) + 1e-9);
+            free(col[0][j]), free(col[1][j]);
+        }
+        assert_true(isfinite(val[0]) && fabs(val[0] - val[1]) <= 1e-5 * val[0]);
+    }
+}
+
 int main(void)
 {
     hx_set_threads(2);
@@ -620,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_nan_skip_logs_no_nan),
         cmocka_unit_test(test_logit_cache),
+        cmocka_unit_test(test_head_in_chunks),
     };
     return cmocka_run_group_tests(tests, setup, hx_tmp_teardown);
 }

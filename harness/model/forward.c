@@ -66,7 +66,7 @@ static void layout(hx_workspace *ws, bump *b)
     }
     ws->final_norm = take(b, d.N * d.H);
     ws->final_rstd = take(b, d.N);
-    ws->logits = take(b, d.N * d.V);
+    ws->logits = take(b, (size_t)ws->head_rows * d.V);
     ws->rope_cos = take(b, (size_t)ws->T * (ws->cfg.head_dim / 2));
     ws->rope_sin = take(b, (size_t)ws->T * (ws->cfg.head_dim / 2));
     if (train) {
@@ -94,7 +94,20 @@ static void bind_hidden(hx_workspace *ws)
     ws->final_x = ws->hidden + (size_t)d.L * d.N * d.H;
 }
 
+int hx_head_rows_auto(int N, int V)
+{
+    size_t fit = HX_LOGITS_BUDGET / (sizeof(float) * (size_t)(V > 0 ? V : 1));
+    if ((size_t)N <= fit) return N;
+    fit -= fit % 16;
+    return fit < 16 ? 16 : (int)fit;
+}
+
 int hx_workspace_alloc(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_ws_mode mode)
+{
+    return hx_workspace_alloc_rows(ws, cfg, B, T, mode, 0);
+}
+
+int hx_workspace_alloc_rows(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_ws_mode mode, int head_rows)
 {
     memset(ws, 0, sizeof *ws);
     HX_TRY(hx_config_validate(cfg));
@@ -105,6 +118,7 @@ int hx_workspace_alloc(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_
     ws->B = B;
     ws->T = T;
     ws->mode = mode;
+    ws->head_rows = head_rows > 0 && head_rows < B * T ? head_rows : B * T;
     int L = cfg->num_hidden_layers;
     ws->layers = hx_calloc(mode == HX_WS_TRAIN ? (size_t)L : 1, sizeof(hx_layer_acts));
     ws->ids = hx_calloc((size_t)B * T, sizeof(int32_t));
@@ -233,8 +247,33 @@ int hx_forward(const hx_model *m, hx_workspace *ws, const int32_t *ids, const un
     }
     if (!train) ws->final_x = x;
     hx_rmsnorm_fwd(ws->final_norm, ws->final_rstd, ws->final_x, m->norm, (int)d.N, (int)d.H, c->rms_norm_eps);
-    linear(ws, m->bf16 ? m->bf16->lm_head : NULL, ws->logits, ws->final_norm, m->lm_head, (int)d.N, (int)d.H,
-           (int)d.V, 0.0f);
+    return ws->head_rows == (int)d.N ? hx_head_logits(m, ws, 0, (int)d.N) : HX_OK;
+}
+
+static int check_rows(const hx_workspace *ws, int row0, int rows, const char *what)
+{
+    if (row0 < 0 || rows < 0 || rows > ws->head_rows || row0 > ws->B * ws->T - rows)
+        return HX_ERR(HX_EINVAL, "%s: rows [%d, %d) outside the %d tokens or over the %d rows held", what, row0,
+                      row0 + rows, ws->B * ws->T, ws->head_rows);
+    return HX_OK;
+}
+
+int hx_head_logits(const hx_model *m, hx_workspace *ws, int row0, int rows)
+{
+    HX_TRY(check_rows(ws, row0, rows, "LM head"));
+    int H = ws->cfg.hidden_size;
+    linear(ws, m->bf16 ? m->bf16->lm_head : NULL, ws->logits, ws->final_norm + (size_t)row0 * H, m->lm_head, rows, H,
+           ws->cfg.vocab_size, 0.0f);
+    return HX_OK;
+}
+
+int hx_head_backward(const hx_model *m, hx_workspace *ws, int row0, int rows, const float *dlogits, hx_model *grads)
+{
+    if (ws->mode != HX_WS_TRAIN) return HX_ERR(HX_EINVAL, "LM head backward: workspace was allocated forward-only");
+    HX_TRY(check_rows(ws, row0, rows, "LM head backward"));
+    int H = ws->cfg.hidden_size, V = ws->cfg.vocab_size;
+    hx_linear_bwd_input(ws->d_norm + (size_t)row0 * H, dlogits, m->lm_head, rows, H, V, 0.0f);
+    hx_linear_bwd_weight(grads->lm_head, dlogits, ws->final_norm + (size_t)row0 * H, rows, H, V);
     return HX_OK;
 }
 
@@ -293,9 +332,8 @@ int hx_backward_ex(const hx_model *m, hx_workspace *ws, const float *dlogits, co
     HX_TRY(check_arch(&m->cfg, &ws->cfg, "backward: model"));
     HX_TRY(check_arch(&grads->cfg, &ws->cfg, "backward: gradient buffer"));
     dims d = dims_of(&ws->cfg, ws->B, ws->T);
-    int N = (int)d.N, H = (int)d.H, V = (int)d.V;
-    hx_linear_bwd_input(ws->d_norm, dlogits, m->lm_head, N, H, V, 0.0f);
-    hx_linear_bwd_weight(grads->lm_head, dlogits, ws->final_norm, N, H, V);
+    int N = (int)d.N, H = (int)d.H;
+    if (dlogits) HX_TRY(hx_head_backward(m, ws, 0, N, dlogits, grads));
     if (extra) add_into(ws->d_norm, extra->d_final_norm, d.N * d.H);
     memset(ws->d_x, 0, sizeof(float) * d.N * d.H);
     hx_rmsnorm_bwd(ws->d_x, grads->norm, ws->d_norm, ws->final_x, m->norm, ws->final_rstd, N, H);

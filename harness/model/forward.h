@@ -60,7 +60,8 @@ typedef struct hx_workspace {
     float *final_x;        /* [N, hidden_size] input of the final norm */
     float *final_norm;     /* [N, hidden_size] final norm output (lm_head input) */
     float *final_rstd;     /* [N] */
-    float *logits;         /* [N, vocab_size] */
+    float *logits;         /* [head_rows, vocab_size] */
+    int head_rows;         /* rows of logits held: N, or fewer when the LM head runs in chunks */
     float *rope_cos, *rope_sin; /* [T, head_dim/2] */
     int32_t *ids;          /* [N] the ids of the last forward */
     unsigned char *active; /* [num_hidden_layers] layers run by the last forward */
@@ -78,18 +79,52 @@ typedef struct hx_workspace {
  * configuration `cfg` (which sets the RoPE tables, sliding window and all
  * sizes). With N = B*T, q = n_heads*head_dim, kv = n_kv_heads*head_dim,
  * HX_WS_TRAIN holds per layer N*(4*hidden + 2*q + 2*kv + 3*intermediate + 2)
- * + B*n_heads*T*T floats, plus N*(hidden + vocab) and the backward scratch
- * N*(2*hidden + 2*intermediate + 2*q + 2*kv); HX_WS_INFER holds one layer's
- * set without the probabilities. Errors: HX_EINVAL (bad sizes), HX_ENOMEM. */
+ * + B*n_heads*T floats (attention logsumexps), plus N*(hidden + vocab) and the
+ * backward scratch N*(2*hidden + 2*intermediate + 2*q + 2*kv); HX_WS_INFER
+ * holds one layer's set without the logsumexps. Errors: HX_EINVAL (bad
+ * sizes), HX_ENOMEM. */
 int hx_workspace_alloc(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_ws_mode mode);
 void hx_workspace_free(hx_workspace *ws);
+
+/* Logits held at once, in bytes, before the LM head runs in chunks. */
+#define HX_LOGITS_BUDGET ((size_t)512 << 20)
+
+/* Rows of logits for micro-batches of N tokens over V ids: N while N*V*4
+ * bytes fit in HX_LOGITS_BUDGET (512 MiB), else the most rows that fit, a
+ * multiple of 16 and at least 16. */
+int hx_head_rows_auto(int N, int V);
+
+/* hx_workspace_alloc holding `head_rows` rows of logits (<= 0 or >= B*T:
+ * all). With fewer rows than tokens the full logits never exist:
+ * hx_forward stops at the final norm, and the LM head runs chunk by chunk
+ * with hx_head_logits and (TRAIN) hx_head_backward, then hx_backward_ex with
+ * dlogits NULL. Same errors. */
+int hx_workspace_alloc_rows(hx_workspace *ws, const hx_config *cfg, int B, int T, hx_ws_mode mode, int head_rows);
+
+/* ws->logits[0, rows) = the LM head of rows [row0, row0+rows) of the last
+ * hx_forward's final norm (bf16 when the model has bf16 weights and the
+ * workspace is forward-only). The rows agree with those of a workspace that
+ * holds every row to fp32 rounding (OpenBLAS may run another kernel for
+ * another row count). Errors: HX_EINVAL (rows outside [0, B*T) or more than
+ * ws->head_rows). */
+int hx_head_logits(const hx_model *m, hx_workspace *ws, int row0, int rows);
+
+/* Backward of the LM head over rows [row0, row0+rows), from dlogits
+ * [rows, vocab_size] (may be ws->logits): ws->d_norm rows = dlogits W
+ * (overwritten), grads->lm_head += dlogits^T final_norm rows (a tied
+ * lm_head's into embed_tokens). Chunks summed into lm_head differ from one
+ * whole product in rounding only. Once every row has
+ * passed, hx_backward_ex(m, ws, NULL, ...) backpropagates the rest. Errors:
+ * HX_EINVAL (HX_WS_INFER, range). */
+int hx_head_backward(const hx_model *m, hx_workspace *ws, int row0, int rows, const float *dlogits, hx_model *grads);
 
 /* Intermediates of layer l after a HX_WS_TRAIN forward (NULL in HX_WS_INFER,
  * where the hook is the way to read them, or when l is out of range). */
 const hx_layer_acts *hx_ws_layer(const hx_workspace *ws, int l);
 
 /* Runs the model on ids [B*T] (row-major [B, T], each in [0, vocab_size)) and
- * writes ws->logits [B*T, vocab_size]. `active` [num_hidden_layers] is NULL
+ * writes ws->logits [B*T, vocab_size] (with ws->head_rows < B*T, only the
+ * final norm: see hx_head_logits). `active` [num_hidden_layers] is NULL
  * (all layers) or a mask where 0 skips a layer (its output = its input;
  * used for depth importance). The model's config must equal the workspace's
  * in every size. Errors: HX_EINVAL (id out of range, config mismatch),
@@ -103,8 +138,9 @@ int hx_forward(const hx_model *m, hx_workspace *ws, const int32_t *ids, const un
  * the caller before the first micro-batch). Layers skipped by the forward's
  * mask pass the gradient through unchanged and get no gradient. A tied
  * lm_head's gradient lands in grads->embed_tokens. dlogits may be
- * ws->logits. Errors: HX_EINVAL (HX_WS_INFER workspace, config mismatch),
- * HX_ENOMEM. */
+ * ws->logits; NULL means that hx_head_backward has run the LM head's
+ * backward for every row (required when ws->head_rows < B*T). Errors:
+ * HX_EINVAL (HX_WS_INFER workspace, config mismatch), HX_ENOMEM. */
 int hx_backward(const hx_model *m, hx_workspace *ws, const float *dlogits, hx_model *grads);
 
 /* Extra gradients injected into intermediate tensors of the last forward,

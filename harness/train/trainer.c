@@ -41,7 +41,8 @@ typedef struct {
     hx_model teacher;      /* loaded when cfg->teacher is set */
     hx_model_bf16 *teacher_bf16; /* its packed bf16 weights (kd.teacher_bf16) */
     hx_workspace tws;      /* the teacher's forward-only workspace */
-    float *dkd;            /* [N, V_student] KD gradient scratch (only when kd.w_ce != 0) */
+    float *dkd;            /* [head_rows, V_student] KD gradient scratch (only when kd.w_ce != 0) */
+    int head_rows;         /* tokens per chunk of the LM head and its losses (CPU) */
     uint8_t *mask;         /* [N] 1 where the target counts */
     hx_kd_is is;           /* intermediate-state loss (when cfg->kd.n_intermediate > 0) */
     hx_dataset train, val;
@@ -209,7 +210,16 @@ static int cpu_batch_loss(void *ctx, const int32_t *x, const int32_t *y, double 
 {
     cpu_ctx *c = ctx;
     HX_TRY(hx_forward(c->m, c->ws, x, NULL));
-    return hx_lm_loss(c->ws->logits, y, c->ws->B * c->ws->T, c->m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, sum);
+    int N = c->ws->B * c->ws->T, R = c->ws->head_rows;
+    *sum = 0;
+    for (int r0 = 0; r0 < N; r0 += R) { /* one chunk unless the logits exceed their budget */
+        int n = N - r0 < R ? N - r0 : R;
+        double s;
+        if (R < N) HX_TRY(hx_head_logits(c->m, c->ws, r0, n));
+        HX_TRY(hx_lm_loss(c->ws->logits, y + r0, n, c->m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
+        *sum += s;
+    }
+    return HX_OK;
 }
 
 static int device_batch_loss(void *ctx, const int32_t *x, const int32_t *y, double *sum)
@@ -271,51 +281,82 @@ static int teacher_topk(trainer *t)
     }
     if (!missing) return HX_OK;
     HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
-    int Vs = t->m.cfg.vocab_size, Vt = t->teacher.cfg.vocab_size;
-    if (hx_kd_topk_extract(t->tws.logits, Vt, Vs < Vt ? Vs : Vt, B * T, k, c->kd.temperature, t->tk_ids, t->tk_vals,
-                           t->tk_lse) < 0)
-        return HX_ERR(HX_EINVAL, "kd.top_k %d exceeds the shared vocabulary (%d ids)", k, Vs < Vt ? Vs : Vt);
+    int Vs = t->m.cfg.vocab_size, Vt = t->teacher.cfg.vocab_size, N = B * T, R = t->tws.head_rows;
+    for (int r0 = 0; r0 < N; r0 += R) {
+        int n = N - r0 < R ? N - r0 : R;
+        if (R < N) HX_TRY(hx_head_logits(&t->teacher, &t->tws, r0, n));
+        if (hx_kd_topk_extract(t->tws.logits, Vt, Vs < Vt ? Vs : Vt, n, k, c->kd.temperature, t->tk_ids + (size_t)r0 * k,
+                               t->tk_vals + (size_t)r0 * k, t->tk_lse + r0) < 0)
+            return HX_ERR(HX_EINVAL, "kd.top_k %d exceeds the shared vocabulary (%d ids)", k, Vs < Vt ? Vs : Vt);
+    }
     for (int b = 0; b < B && t->cache; b++)
         HX_TRY(hx_logit_cache_put(t->cache, t->smp.last[b], t->tk_ids + b * Tk, t->tk_vals + b * Tk, t->tk_lse + (size_t)b * T));
     return HX_OK;
 }
 
-/* The KD loss sum of the micro-batch (full or top-k KL) with its gradient into `grad`. */
-static double kd_loss(trainer *t, int N, float *grad)
+/* The KD loss sum of rows [r0, r0+n) (full or top-k KL; the student's and,
+ * for the full KL, the teacher's logits of those rows in ws/tws.logits) with
+ * its gradient into `grad`. */
+static double kd_loss(trainer *t, int r0, int n, float *grad)
+{
+    const hx_train_config *c = t->cfg;
+    int V = t->m.cfg.vocab_size, k = c->kd.top_k;
+    if (k > 0)
+        return hx_kd_topk_loss(t->ws.logits, V, t->tk_ids + (size_t)r0 * k, t->tk_vals + (size_t)r0 * k,
+                               t->tk_lse + r0, k, n, t->mask + r0, c->kd.temperature, 1.0, grad, 1.0f);
+    return hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, n, t->mask + r0,
+                             c->kd.temperature, c->kd.reverse_kl, 1.0, grad, 1.0f);
+}
+
+/* Loss sums of rows [r0, r0+n) whose student logits are in t->ws.logits,
+ * leaving d(loss sum)/d(logits) there: CE alone, or with a teacher
+ * kd.w_ce * CE + KL. */
+static int chunk_loss(trainer *t, int r0, int n, double *ce, double *kd)
 {
     const hx_train_config *c = t->cfg;
     int V = t->m.cfg.vocab_size;
-    if (c->kd.top_k > 0)
-        return hx_kd_topk_loss(t->ws.logits, V, t->tk_ids, t->tk_vals, t->tk_lse, c->kd.top_k, N, t->mask,
-                               c->kd.temperature, 1.0, grad, 1.0f);
-    return hx_kd_logits_loss(t->ws.logits, V, t->tws.logits, t->teacher.cfg.vocab_size, N, t->mask, c->kd.temperature,
-                             c->kd.reverse_kl, 1.0, grad, 1.0f);
+    float *z = t->ws.logits;
+    const int32_t *y = t->y + r0;
+    *kd = 0;
+    if (!c->teacher) return hx_lm_loss(z, y, n, V, HX_IGNORE_INDEX, 1.0, z, ce);
+    if (c->kd.top_k == 0 && t->tws.head_rows < t->tws.B * t->tws.T) HX_TRY(hx_head_logits(&t->teacher, &t->tws, r0, n));
+    if (c->kd.w_ce == 0) { /* the paper's setting: CE only logged, the KD gradient written in place */
+        HX_TRY(hx_lm_loss(z, y, n, V, HX_IGNORE_INDEX, 1.0, NULL, ce));
+        *kd = kd_loss(t, r0, n, z);
+    } else { /* CE gradient (scaled by kd.w_ce) plus the KD gradient, into the logits buffer */
+        *kd = kd_loss(t, r0, n, t->dkd);
+        HX_TRY(hx_lm_loss(z, y, n, V, HX_IGNORE_INDEX, 1.0, z, ce));
+        float w = (float)c->kd.w_ce;
+        for (size_t i = 0; i < (size_t)n * V; i++) z[i] = w * z[i] + t->dkd[i];
+    }
+    return HX_OK;
 }
 
-/* Loss sums of one micro-batch after the student's forward pass, leaving
- * d(loss sum)/d(logits) in t->ws.logits: CE alone, or with a teacher
- * kd.w_ce * CE + KL, plus alpha * L_is with state pairs (its state gradients
- * in t->is.inject). All sums, normalised later by hx_grad_reduce (C08).
- * is[0] = L_is sum, is[1] = alpha * L_is sum. */
+/* Loss sums of one micro-batch after the student's forward pass, with the
+ * LM head's backward done (into t->ws.d_norm and t->g): CE alone, or with a
+ * teacher kd.w_ce * CE + KL, over chunks of ws.head_rows tokens (one chunk
+ * unless the logits exceed their budget), plus alpha * L_is with state pairs
+ * (its state gradients in t->is.inject). All sums, normalised later by
+ * hx_grad_reduce (C08). is[0] = L_is sum, is[1] = alpha * L_is sum. */
 static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
 {
     const hx_train_config *c = t->cfg;
-    int V = t->m.cfg.vocab_size;
-    *kd = is[0] = is[1] = 0;
-    if (!c->teacher)
-        return hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce);
-    if (c->kd.top_k > 0) HX_TRY(teacher_topk(t));
-    else HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
-    if (c->kd.n_intermediate > 0) hx_kd_is_capture_final(&t->is, &t->tws);
-    for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
-    if (c->kd.w_ce == 0) { /* the paper's setting: CE only logged, the KD gradient written in place */
-        HX_TRY(hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, NULL, ce));
-        *kd = kd_loss(t, N, t->ws.logits);
-    } else { /* CE gradient (scaled by kd.w_ce) plus the KD gradient, into the logits buffer */
-        *kd = kd_loss(t, N, t->dkd);
-        HX_TRY(hx_lm_loss(t->ws.logits, t->y, N, V, HX_IGNORE_INDEX, 1.0, t->ws.logits, ce));
-        float w = (float)c->kd.w_ce;
-        for (size_t i = 0; i < (size_t)N * V; i++) t->ws.logits[i] = w * t->ws.logits[i] + t->dkd[i];
+    *ce = *kd = is[0] = is[1] = 0;
+    if (c->teacher) {
+        if (c->kd.top_k > 0) HX_TRY(teacher_topk(t));
+        else HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
+        if (c->kd.n_intermediate > 0) hx_kd_is_capture_final(&t->is, &t->tws);
+        for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
+    }
+    int R = t->ws.head_rows;
+    for (int r0 = 0; r0 < N; r0 += R) {
+        int n = N - r0 < R ? N - r0 : R;
+        double ce_c, kd_c;
+        if (R < N) HX_TRY(hx_head_logits(&t->m, &t->ws, r0, n));
+        HX_TRY(chunk_loss(t, r0, n, &ce_c, &kd_c));
+        HX_TRY(hx_head_backward(&t->m, &t->ws, r0, n, t->ws.logits, &t->g));
+        *ce += ce_c;
+        *kd += kd_c;
     }
     if (c->kd.n_intermediate > 0) {
         double alpha;
@@ -408,7 +449,7 @@ static int train_step(trainer *t, hx_train_result *res, hx_progress *prog)
         else {
             HX_TRY(hx_forward(&t->m, &t->ws, t->x, NULL));
             HX_TRY(micro_loss(t, N, &ce, &kd, is));
-            HX_TRY(hx_backward_ex(&t->m, &t->ws, t->ws.logits, use_is ? &t->is.inject : NULL, &t->g));
+            HX_TRY(hx_backward_ex(&t->m, &t->ws, NULL, use_is ? &t->is.inject : NULL, &t->g));
         }
         for (int i = 0; i < N; i++) sums[0] += t->y[i] != HX_IGNORE_INDEX;
         sums[1] += ce;
@@ -557,9 +598,10 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
                 "assuming the same tokenizer with padding rows\n",
                 vt, vs, vs < vt ? vs : vt);
     if (c->device == HX_DEVICE_CUDA) return HX_OK; /* the teacher runs on the GPU (device_setup) */
-    HX_TRY(hx_workspace_alloc(&t->tws, &t->teacher.cfg, c->micro_batch, c->seq_len, HX_WS_INFER));
     size_t N = (size_t)c->micro_batch * c->seq_len;
-    t->dkd = c->kd.w_ce != 0 ? hx_malloc(N * (size_t)vs * sizeof(float)) : NULL; /* only to mix in CE */
+    t->head_rows = c->head_rows > 0 ? c->head_rows : hx_head_rows_auto((int)N, vs > vt ? vs : vt);
+    HX_TRY(hx_workspace_alloc_rows(&t->tws, &t->teacher.cfg, c->micro_batch, c->seq_len, HX_WS_INFER, t->head_rows));
+    t->dkd = c->kd.w_ce != 0 ? hx_malloc((size_t)t->tws.head_rows * vs * sizeof(float)) : NULL; /* to mix in CE */
     t->mask = hx_malloc(N);
     if ((c->kd.w_ce != 0 && !t->dkd) || !t->mask) return HX_ENOMEM;
     if (c->kd.top_k > 0) {
@@ -611,9 +653,12 @@ static int setup(trainer *t, const hx_train_config *c)
     }
     HX_TRY(hx_model_alloc(&t->g, &t->m.cfg));
     HX_TRY(hx_adamw_init(&t->opt, &c->adamw, &t->m));
-    if (c->device != HX_DEVICE_CUDA)
-        HX_TRY(hx_workspace_alloc(&t->ws, &t->m.cfg, c->micro_batch, c->seq_len, HX_WS_TRAIN));
-    if (c->teacher) HX_TRY(setup_teacher(t, c));
+    if (c->teacher) HX_TRY(setup_teacher(t, c)); /* sets head_rows for the larger vocabulary */
+    if (c->device != HX_DEVICE_CUDA) {
+        int N = c->micro_batch * c->seq_len;
+        if (!t->head_rows) t->head_rows = c->head_rows > 0 ? c->head_rows : hx_head_rows_auto(N, t->m.cfg.vocab_size);
+        HX_TRY(hx_workspace_alloc_rows(&t->ws, &t->m.cfg, c->micro_batch, c->seq_len, HX_WS_TRAIN, t->head_rows));
+    }
     HX_TRY(hx_dataset_open(c->train_data, NULL, &t->train));
     if (c->val_data) {
         HX_TRY(hx_dataset_open(c->val_data, NULL, &t->val));

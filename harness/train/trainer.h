@@ -89,6 +89,11 @@ typedef struct {
      * layer's activations in the backward instead of keeping them. */
     hx_device device;
     int recompute;
+    /* CPU: tokens per chunk of the LM head and its losses, so that the logits
+     * of a whole micro-batch never exist (0: hx_head_rows_auto in
+     * model/forward.h: all at once while the student's and the teacher's
+     * logits fit in 512 MiB each, as before). */
+    int head_rows;
     /* With kd.top_k > 0: the directory of the teacher-logit cache shared by
      * every KD arm and seed (train/logit_cache.h; the caller names it by the
      * teacher, the training data, seq_len, k and tau), or NULL to extract the
