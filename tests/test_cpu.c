@@ -11,19 +11,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The last "Core: NAME" that OpenBLAS prints with OPENBLAS_VERBOSE=2 when
- * `env` bin/harness starts. */
-static void harness_core(const char *env, char *out, size_t n)
+/* The text after the last `key` in what `env ENV bin/harness ARGS` prints
+ * (stdout and stderr), up to a quote or the line's end; "" when absent. */
+static void harness_says(const char *env, const char *args, const char *key, char *out, size_t n)
 {
     const char *h = getenv("HX_HARNESS") ? getenv("HX_HARNESS") : "bin/harness";
-    char cmd[512], line[256];
-    snprintf(cmd, sizeof cmd, "env OPENBLAS_VERBOSE=2 %s %s --version 2>&1", env, h);
+    char cmd[512], line[4096];
+    snprintf(cmd, sizeof cmd, "env %s %s %s 2>&1", env, h, args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     out[0] = 0;
-    while (fgets(line, sizeof line, p))
-        if (!strncmp(line, "Core: ", 6)) snprintf(out, n, "%.*s", (int)strcspn(line + 6, "\r\n"), line + 6);
+    while (fgets(line, sizeof line, p)) {
+        const char *at = strstr(line, key);
+        if (at) snprintf(out, n, "%.*s", (int)strcspn(at + strlen(key), "\"\r\n"), at + strlen(key));
+    }
     assert_int_equal(WEXITSTATUS(pclose(p)), 0);
+}
+
+/* The OpenBLAS core bin/harness runs under `env` (OpenBLAS prints "Core: NAME"). */
+static void harness_core(const char *env, char *out, size_t n)
+{
+    char e[256];
+    snprintf(e, sizeof e, "OPENBLAS_VERBOSE=2 %s", env);
+    harness_says(e, "--version", "Core: ", out, n);
 }
 
 static void test_features_and_choice(void **state)
@@ -80,17 +90,7 @@ static void test_harness_runs_the_chosen_kernel(void **state)
 /* What `bench --json` records as the OpenMP wait policy under `env`. */
 static void harness_wait(const char *env, char *out, size_t n)
 {
-    const char *h = getenv("HX_HARNESS") ? getenv("HX_HARNESS") : "bin/harness";
-    char cmd[512], line[4096];
-    snprintf(cmd, sizeof cmd, "env %s %s bench --suite tokenizer --steps 1 --json 2>/dev/null", env, h);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    out[0] = 0;
-    while (fgets(line, sizeof line, p)) {
-        const char *w = strstr(line, "\"omp_wait\": \"");
-        if (w) snprintf(out, n, "%.*s", (int)strcspn(w + 13, "\""), w + 13);
-    }
-    pclose(p);
+    harness_says(env, "bench --suite tokenizer --steps 1 --json", "\"omp_wait\": \"", out, n);
 }
 
 static void test_wait_policy_follows_the_load(void **state)

@@ -11,7 +11,8 @@
  *
  * Threading: non-GEMM loops use OpenMP with a partition that never splits a
  * floating-point reduction across threads, so results are bit-identical for
- * any thread count given the same BLAS results; GEMMs use OpenBLAS threads.
+ * any thread count given the same BLAS results; GEMMs split their rows over
+ * the same OpenMP threads, one single-threaded cblas_sgemm each (gemm.h).
  * Backward functions that produce parameter gradients ACCUMULATE (+=) into
  * them, so micro-batches can be summed; input gradients are documented per
  * function. */
