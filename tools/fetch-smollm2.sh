@@ -30,5 +30,5 @@ if [ ! -s "$out/COMPLETE" ]; then
   "$harness" import --gguf "$gguf" --out "$out" --dtype f32
   date -u +%FT%TZ > "$out/COMPLETE"
 fi
-"$harness" inspect "$out" | head -n 20
+"$harness" inspect "$out" | sed -n 1,20p # reads to the end: head would stop inspect with SIGPIPE under pipefail
 echo "smollm2: $out"
