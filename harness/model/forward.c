@@ -267,6 +267,14 @@ int hx_head_logits(const hx_model *m, hx_workspace *ws, int row0, int rows)
     return HX_OK;
 }
 
+int hx_head_chunk(const hx_model *m, hx_workspace *ws, int row0)
+{
+    int N = ws->B * ws->T, n = N - row0 < ws->head_rows ? N - row0 : ws->head_rows;
+    if (ws->head_rows == N) return row0 == 0 ? N : HX_ERR(HX_EINVAL, "LM head: row %d of a whole-head workspace", row0);
+    HX_TRY(hx_head_logits(m, ws, row0, n));
+    return n;
+}
+
 int hx_head_backward(const hx_model *m, hx_workspace *ws, int row0, int rows, const float *dlogits, hx_model *grads)
 {
     if (ws->mode != HX_WS_TRAIN) return HX_ERR(HX_EINVAL, "LM head backward: workspace was allocated forward-only");

@@ -109,6 +109,14 @@ int hx_workspace_alloc_rows(hx_workspace *ws, const hx_config *cfg, int B, int T
  * ws->head_rows). */
 int hx_head_logits(const hx_model *m, hx_workspace *ws, int row0, int rows);
 
+/* The next chunk of the LM head from row0: its rows (ws->head_rows, or the
+ * rest of the B*T tokens), with their logits in ws->logits: run here by
+ * hx_head_logits when the workspace holds fewer rows than tokens, left from
+ * hx_forward when it holds them all (then row0 must be 0). Returns the row
+ * count, or HX_EINVAL (< 0) for row0 outside [0, B*T). The loop:
+ * for (int r0 = 0, n; r0 < B*T; r0 += n) { n = hx_head_chunk(m, ws, r0); ... } */
+int hx_head_chunk(const hx_model *m, hx_workspace *ws, int row0);
+
 /* Backward of the LM head over rows [row0, row0+rows), from dlogits
  * [rows, vocab_size] (may be ws->logits): ws->d_norm rows = dlogits W
  * (overwritten), grads->lm_head += dlogits^T final_norm rows (a tied

@@ -210,12 +210,10 @@ static int cpu_batch_loss(void *ctx, const int32_t *x, const int32_t *y, double 
 {
     cpu_ctx *c = ctx;
     HX_TRY(hx_forward(c->m, c->ws, x, NULL));
-    int N = c->ws->B * c->ws->T, R = c->ws->head_rows;
     *sum = 0;
-    for (int r0 = 0; r0 < N; r0 += R) { /* one chunk unless the logits exceed their budget */
-        int n = N - r0 < R ? N - r0 : R;
+    for (int r0 = 0, n; r0 < c->ws->B * c->ws->T; r0 += n) { /* one chunk unless the logits exceed their budget */
         double s;
-        if (R < N) HX_TRY(hx_head_logits(c->m, c->ws, r0, n));
+        HX_TRY(n = hx_head_chunk(c->m, c->ws, r0));
         HX_TRY(hx_lm_loss(c->ws->logits, y + r0, n, c->m->cfg.vocab_size, HX_IGNORE_INDEX, 0, NULL, &s));
         *sum += s;
     }
@@ -281,10 +279,9 @@ static int teacher_topk(trainer *t)
     }
     if (!missing) return HX_OK;
     HX_TRY(hx_forward(&t->teacher, &t->tws, t->x, NULL));
-    int Vs = t->m.cfg.vocab_size, Vt = t->teacher.cfg.vocab_size, N = B * T, R = t->tws.head_rows;
-    for (int r0 = 0; r0 < N; r0 += R) {
-        int n = N - r0 < R ? N - r0 : R;
-        if (R < N) HX_TRY(hx_head_logits(&t->teacher, &t->tws, r0, n));
+    int Vs = t->m.cfg.vocab_size, Vt = t->teacher.cfg.vocab_size;
+    for (int r0 = 0, n; r0 < B * T; r0 += n) {
+        HX_TRY(n = hx_head_chunk(&t->teacher, &t->tws, r0));
         if (hx_kd_topk_extract(t->tws.logits, Vt, Vs < Vt ? Vs : Vt, n, k, c->kd.temperature, t->tk_ids + (size_t)r0 * k,
                                t->tk_vals + (size_t)r0 * k, t->tk_lse + r0) < 0)
             return HX_ERR(HX_EINVAL, "kd.top_k %d exceeds the shared vocabulary (%d ids)", k, Vs < Vt ? Vs : Vt);
@@ -319,7 +316,7 @@ static int chunk_loss(trainer *t, int r0, int n, double *ce, double *kd)
     const int32_t *y = t->y + r0;
     *kd = 0;
     if (!c->teacher) return hx_lm_loss(z, y, n, V, HX_IGNORE_INDEX, 1.0, z, ce);
-    if (c->kd.top_k == 0 && t->tws.head_rows < t->tws.B * t->tws.T) HX_TRY(hx_head_logits(&t->teacher, &t->tws, r0, n));
+    if (c->kd.top_k == 0) HX_TRY(hx_head_chunk(&t->teacher, &t->tws, r0)); /* the same rows as the student's */
     if (c->kd.w_ce == 0) { /* the paper's setting: CE only logged, the KD gradient written in place */
         HX_TRY(hx_lm_loss(z, y, n, V, HX_IGNORE_INDEX, 1.0, NULL, ce));
         *kd = kd_loss(t, r0, n, z);
@@ -348,11 +345,9 @@ static int micro_loss(trainer *t, int N, double *ce, double *kd, double is[2])
         if (c->kd.n_intermediate > 0) hx_kd_is_capture_final(&t->is, &t->tws);
         for (int i = 0; i < N; i++) t->mask[i] = t->y[i] != HX_IGNORE_INDEX;
     }
-    int R = t->ws.head_rows;
-    for (int r0 = 0; r0 < N; r0 += R) {
-        int n = N - r0 < R ? N - r0 : R;
+    for (int r0 = 0, n; r0 < N; r0 += n) {
         double ce_c, kd_c;
-        if (R < N) HX_TRY(hx_head_logits(&t->m, &t->ws, r0, n));
+        HX_TRY(n = hx_head_chunk(&t->m, &t->ws, r0));
         HX_TRY(chunk_loss(t, r0, n, &ce_c, &kd_c));
         HX_TRY(hx_head_backward(&t->m, &t->ws, r0, n, t->ws.logits, &t->g));
         *ce += ce_c;
@@ -583,6 +578,12 @@ static int log_kd_settings(trainer *t)
     return HX_OK;
 }
 
+/* Tokens per chunk of the LM head for logits over V ids (hx_train_config.head_rows). */
+static int head_rows(const hx_train_config *c, int V)
+{
+    return c->head_rows > 0 ? c->head_rows : hx_head_rows_auto(c->micro_batch * c->seq_len, V);
+}
+
 static int setup_teacher(trainer *t, const hx_train_config *c)
 {
     int rc = hx_model_load(c->teacher, &t->teacher);
@@ -599,7 +600,7 @@ static int setup_teacher(trainer *t, const hx_train_config *c)
                 vt, vs, vs < vt ? vs : vt);
     if (c->device == HX_DEVICE_CUDA) return HX_OK; /* the teacher runs on the GPU (device_setup) */
     size_t N = (size_t)c->micro_batch * c->seq_len;
-    t->head_rows = c->head_rows > 0 ? c->head_rows : hx_head_rows_auto((int)N, vs > vt ? vs : vt);
+    t->head_rows = head_rows(c, vs > vt ? vs : vt);
     HX_TRY(hx_workspace_alloc_rows(&t->tws, &t->teacher.cfg, c->micro_batch, c->seq_len, HX_WS_INFER, t->head_rows));
     t->dkd = c->kd.w_ce != 0 ? hx_malloc((size_t)t->tws.head_rows * vs * sizeof(float)) : NULL; /* to mix in CE */
     t->mask = hx_malloc(N);
@@ -655,8 +656,7 @@ static int setup(trainer *t, const hx_train_config *c)
     HX_TRY(hx_adamw_init(&t->opt, &c->adamw, &t->m));
     if (c->teacher) HX_TRY(setup_teacher(t, c)); /* sets head_rows for the larger vocabulary */
     if (c->device != HX_DEVICE_CUDA) {
-        int N = c->micro_batch * c->seq_len;
-        if (!t->head_rows) t->head_rows = c->head_rows > 0 ? c->head_rows : hx_head_rows_auto(N, t->m.cfg.vocab_size);
+        if (!t->head_rows) t->head_rows = head_rows(c, t->m.cfg.vocab_size);
         HX_TRY(hx_workspace_alloc_rows(&t->ws, &t->m.cfg, c->micro_batch, c->seq_len, HX_WS_TRAIN, t->head_rows));
     }
     HX_TRY(hx_dataset_open(c->train_data, NULL, &t->train));
